@@ -1,0 +1,69 @@
+# EIE accelerator: the user's front door. `make help` lists the targets.
+#
+#   make setup                     venv from requirements.txt + system tool check (once)
+#   make test [SIM=icarus|verilator] [SEED=n] [WAVES=1] [TESTS=path::node] [JOBS=n]
+#   make lint                      verilator --lint-only -Wall, iverilog -Wall, ruff
+#   make clean
+
+SHELL       := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.setup-stamp
+VERILATOR   := scripts/bin/verilator
+HDL_SOURCES := $(sort $(wildcard hdl/*.sv))
+HDL_TOPS    := $(basename $(notdir $(wildcard hdl/*.f)))
+
+SIM   ?=
+SEED  ?= 1
+WAVES ?= 0
+JOBS  ?= 2
+TESTS ?= models verif
+
+PYTEST_FLAGS := -n $(JOBS) --seed=$(SEED) --junitxml=build/test-results.xml
+ifneq ($(strip $(SIM)),)
+PYTEST_FLAGS += --sim=$(SIM)
+endif
+ifeq ($(WAVES),1)
+PYTEST_FLAGS += --waves
+endif
+
+.PHONY: help setup test lint lint-hdl lint-py mutants clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  variables: SIM=icarus|verilator (default both) SEED=$(SEED) WAVES=0|1 TESTS='$(TESTS)' JOBS=$(JOBS)"
+
+setup: $(STAMP) ## create .venv from requirements.txt and check system tools (runs once)
+
+$(STAMP): requirements.txt scripts/setup.sh
+	@scripts/setup.sh
+	@touch $@
+
+test: $(STAMP) ## run every test (models + benches) on both simulators, or SIM=... only
+	@mkdir -p build
+	$(PY) -m pytest $(PYTEST_FLAGS) $(TESTS)
+
+lint: lint-hdl lint-py ## lint RTL (Verilator -Wall, Icarus -Wall) and Python (ruff)
+
+lint-hdl: $(STAMP)
+	@set -e; for f in $(HDL_SOURCES); do \
+	    echo "verilator --lint-only -Wall $$f"; \
+	    $(VERILATOR) --lint-only -Wall --quiet -Ihdl hdl/lint/waivers.vlt $$f; \
+	done
+	@set -e; for top in $(HDL_TOPS); do \
+	    echo "iverilog -g2012 -Wall -s $$top (hdl/$$top.f)"; \
+	    out=$$(iverilog -g2012 -Wall -s $$top -o /dev/null $$(sed -e 's/#.*//' -e '/^\s*$$/d' -e 's|^|hdl/|' hdl/$$top.f) 2>&1); \
+	    if [[ -n "$$out" ]]; then echo "$$out"; exit 1; fi; \
+	done
+
+lint-py: $(STAMP)
+	$(VENV)/bin/ruff check models verif scripts conftest.py
+
+mutants: $(STAMP) ## break the RTL on purpose and check the benches catch it (SIM=icarus default)
+	$(PY) scripts/mutants.py --sim $(or $(SIM),icarus) --jobs $(JOBS)
+
+clean: ## remove build folders, waves and results (keeps .venv)
+	rm -rf build results .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

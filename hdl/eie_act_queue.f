@@ -1,0 +1,1 @@
+eie_act_queue.sv

@@ -1,0 +1,171 @@
+"""Build and run one cocotb bench from pytest: the only place that knows how to call the simulators.
+
+One build folder per (simulator, toplevel, parameter set, waves/coverage flags), guarded by a file
+lock so `pytest -n 2` workers never build the same folder at once; one run folder per pytest test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from filelock import FileLock
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+HDL_DIR = Path(os.environ.get("EIE_HDL_DIR", REPO_ROOT / "hdl"))
+BUILD_ROOT = Path(os.environ.get("EIE_BUILD_DIR", REPO_ROOT / "build"))
+WRAPPER_DIR = REPO_ROOT / "scripts" / "bin"
+SIMULATORS = ("icarus", "verilator")
+
+
+def filelist(toplevel: str) -> list[Path]:
+    """Source files of a top, read from hdl/<toplevel>.f (one path per line, relative to hdl/)."""
+    flist = HDL_DIR / f"{toplevel}.f"
+    if not flist.is_file():
+        raise FileNotFoundError(f"{flist}: no file list for toplevel {toplevel!r}")
+    sources = []
+    for line in flist.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            path = HDL_DIR / line
+            if not path.is_file():
+                raise FileNotFoundError(f"{flist}: listed source {line!r} does not exist")
+            sources.append(path)
+    return sources
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:120]
+
+
+def build_dir_for(sim: str, toplevel: str, parameters: Mapping[str, object], *, waves: bool,
+                  coverage: bool) -> Path:
+    """Build folder named by everything that changes the build (flags included: toggling waves
+    on an existing Icarus build would otherwise not rebuild)."""
+    params = ",".join(f"{k}={v}" for k, v in sorted(parameters.items()))
+    digest = hashlib.sha1(params.encode()).hexdigest()[:8]
+    flags = ("_waves" if waves else "") + ("_cov" if coverage else "")
+    return BUILD_ROOT / "sim" / sim / toplevel / f"{_slug(params) or 'default'}_{digest}{flags}"
+
+
+def _prepare_path() -> None:
+    """Put the Verilator wrapper (and the venv) first on PATH, whatever the caller's PATH holds."""
+    venv_bin = str(Path(sys.executable).parent)
+    parts = [str(WRAPPER_DIR), venv_bin]
+    rest = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p not in parts]
+    os.environ["PATH"] = os.pathsep.join(parts + rest)
+    if shutil.which("ccache"):
+        os.environ.setdefault("OBJCACHE", "ccache")  # Verilator's C++ build: ~1 s instead of ~12 s
+
+
+def run_bench(
+    *,
+    sim: str,
+    toplevel: str,
+    test_module: str,
+    parameters: Mapping[str, object],
+    seed: int,
+    test_name: str,
+    testcase: str | Sequence[str] | None = None,
+    waves: bool = False,
+    coverage: bool = False,
+    bench_env: Mapping[str, object] | None = None,
+) -> Path:
+    """Build `toplevel` with `parameters` on `sim` (cached) and run the cocotb tests of `test_module`.
+
+    `bench_env` reaches the cocotb test as JSON in the environment variable EIE_BENCH (the bench's
+    parameters, so tests never depend on a simulator exposing HDL parameters). Raises AssertionError
+    naming the log and the failed tests when any cocotb test fails.
+    """
+    from cocotb_tools.check_results import get_results
+    from cocotb_tools.runner import get_runner
+
+    if sim not in SIMULATORS:
+        raise ValueError(f"unknown simulator {sim!r}; expected one of {SIMULATORS}")
+    _prepare_path()
+    build_dir = build_dir_for(sim, toplevel, parameters, waves=waves, coverage=coverage)
+    test_dir = BUILD_ROOT / "runs" / sim / _slug(test_name)
+    test_dir.mkdir(parents=True, exist_ok=True)
+
+    build_args: list[str] = []
+    if sim == "verilator":
+        build_args += ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
+        if waves:
+            build_args += ["--trace-fst", "--trace-structs"]
+        if coverage:
+            build_args += ["--coverage-line", "--coverage-toggle"]
+    elif sim == "icarus":
+        build_args += ["-Wall"]
+
+    runner = get_runner(sim)
+    build_dir.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(build_dir) + ".lock"):
+        runner.build(
+            sources=filelist(toplevel),
+            hdl_toplevel=toplevel,
+            parameters=dict(parameters),
+            build_args=build_args,
+            build_dir=build_dir,
+            waves=waves,
+            timescale=("1ns", "1ps"),
+            always=False,
+            log_file=build_dir / "build.log",
+        )
+
+    plusargs: list[str] = []
+    test_args: list[str] = []
+    if waves and sim == "icarus":
+        plusargs.append(f"+dumpfile_path={test_dir / 'waves.fst'}")
+    if sim == "verilator":
+        # Randomise the initial value of every unreset flop: a missing reset shows up as a failure.
+        test_args += ["+verilator+seed+" + str(seed % (2**31 - 1) + 1), "+verilator+rand+reset+2"]
+    env = {
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+        "EIE_BENCH": json.dumps(dict(bench_env or {})),
+        "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "INFO"),
+    }
+    log_file = test_dir / "sim.log"
+    results = test_dir / "results.xml"
+    try:
+        runner.test(
+            test_module=test_module,
+            hdl_toplevel=toplevel,
+            testcase=testcase,
+            seed=seed,
+            parameters=dict(parameters),
+            build_dir=build_dir,
+            test_dir=test_dir,
+            results_xml=str(results),
+            waves=waves,
+            plusargs=plusargs,
+            test_args=test_args,
+            extra_env=env,
+            log_file=log_file,
+            timescale=("1ns", "1ps"),
+        )
+    except SystemExit as exc:  # the runner exits the process on failure under pytest
+        detail = _failure_summary(log_file)
+        raise AssertionError(
+            f"{sim} bench {test_module} failed (exit {exc.code}); log: {log_file}\n{detail}"
+        ) from None
+    num_tests, num_failed = get_results(results)
+    if num_tests == 0:
+        raise AssertionError(f"{sim} bench {test_module} ran no cocotb test; log: {log_file}")
+    if num_failed:
+        raise AssertionError(f"{sim}: {num_failed} of {num_tests} cocotb tests failed; log: {log_file}")
+    return test_dir
+
+
+def _failure_summary(log_file: Path, lines: int = 40) -> str:
+    """The log lines that say what failed, so the pytest report is useful without opening the log."""
+    if not log_file.is_file():
+        return "(no simulator log)"
+    text = log_file.read_text(errors="replace").splitlines()
+    keep = [ln for ln in text if re.search(r"FAIL|Error|error|assert|Traceback|mismatch", ln)]
+    return "\n".join((keep or text)[-lines:])

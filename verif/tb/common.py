@@ -1,0 +1,58 @@
+"""Helpers shared by every cocotb bench: clock/reset, bench parameters, seeded generators, X checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.handle import LogicObject
+from cocotb.triggers import ClockCycles, RisingEdge, Timer
+from cocotb.types import Logic
+
+CLOCK_PERIOD_NS = 10
+
+
+def bench_params() -> dict:
+    """Parameters the pytest entry point passed to this bench (see verif.sim.run_bench)."""
+    return json.loads(os.environ.get("EIE_BENCH", "{}"))
+
+
+def make_rng(test_name: str) -> np.random.Generator:
+    """One generator per cocotb test, from the run's seed and the test's name (so adding a test
+    never changes the stimulus of another). cocotb already mixes the test's own name into
+    cocotb.RANDOM_SEED; `test_name` separates generators within one test."""
+    cocotb.log.info("run seed %s (COCOTB_RANDOM_SEED), stimulus %s",
+                    os.environ.get("COCOTB_RANDOM_SEED", "?"), test_name)
+    return np.random.default_rng([int(cocotb.RANDOM_SEED) % 2**63, zlib.crc32(test_name.encode())])
+
+
+def read_uint(handle: LogicObject, what: str = "") -> int:
+    """Value of a signal as unsigned; an X or Z is a failure, never silently 0."""
+    value = handle.value
+    assert value.is_resolvable, f"{what or handle._name} is not resolvable: {value}"
+    if isinstance(value, Logic):  # 1-bit signals
+        return int(value)
+    return value.to_unsigned()
+
+
+def read_sint(handle: LogicObject, what: str = "") -> int:
+    value = handle.value
+    assert value.is_resolvable, f"{what or handle._name} is not resolvable: {value}"
+    return value.to_signed()
+
+
+async def start_clock_and_reset(dut, cycles: int = 3, clk_name: str = "clk_i",
+                                rst_name: str = "rst_ni") -> None:
+    """Start the clock and pulse the active-low reset for `cycles` cycles."""
+    clk = getattr(dut, clk_name)
+    rst_n = getattr(dut, rst_name)
+    Clock(clk, CLOCK_PERIOD_NS, unit="ns").start()
+    rst_n.value = 0
+    await Timer(1, unit="ns")
+    await ClockCycles(clk, cycles)
+    rst_n.value = 1
+    await RisingEdge(clk)

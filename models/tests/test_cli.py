@@ -1,0 +1,79 @@
+"""scripts/eie_model.py: every command's --help, a small end-to-end run, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.benchlayers import generate_layer
+from models.encode import load_images
+from models.golden import run_network
+from models.layerfile import load_layer, save_layer
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "eie_model.py"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def layer_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "alex8.npz"
+    save_layer(path, generate_layer("Alex-8", seed=5, scale=0.05))
+    return path
+
+
+@pytest.mark.parametrize("command", [[], ["compress"], ["encode"], ["golden"], ["cycles"]])
+def test_help(command: list[str]) -> None:
+    r = run(*command, "--help")
+    assert r.returncode == 0 and "usage: eie_model.py" in r.stdout
+
+
+def test_compress_encode_golden_cycles(tmp_path: Path, layer_file: Path) -> None:
+    r = run("compress", str(layer_file), "--density", "0.1", "--out", str(tmp_path / "c.npz"))
+    assert r.returncode == 0, r.stderr
+    comp = load_layer(tmp_path / "c.npz")
+    assert comp.codebook is not None
+    assert np.count_nonzero(comp.codes[:, :-1]) == int(np.ceil(0.1 * comp.in_len * comp.out_len))
+
+    r = run("encode", str(tmp_path / "c.npz"), "--pes", "7", "--no-relu", "--out", str(tmp_path / "img"))
+    assert r.returncode == 0, r.stderr
+    image, act = load_images(tmp_path / "img", source="hex")
+    assert image.hw.num_pe == 7 and not image.layers[0].desc.relu
+    with np.load(tmp_path / "img" / "golden.npz") as g:
+        assert np.array_equal(g["out0"], run_network(image, act)[0])
+
+    r = run("golden", str(tmp_path / "img"))
+    assert r.returncode == 0 and "layer 0: 50 outputs" in r.stdout
+    r = run("cycles", str(tmp_path / "img"), "--fifo", "2", "8")
+    assert r.returncode == 0 and r.stdout.count("cycles, floor") == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["golden", "missing.npz"], "missing.npz: layer file not found"),
+        (["encode", "{layer}", "--pes", "0", "--out", "{tmp}/x"], "num_pe must be >= 1"),
+        (["compress", "{layer}", "--density", "1.5", "--out", "{tmp}/y.npz"], r"density must be in (0, 1]"),
+        (["golden", "{nan}"], "'weight' has 1 NaN/inf"),
+        (["golden", "{tmp}"], "has no manifest.json"),
+        (["cycles", "{layer}", "--param", "bogus=1"], "--param 'bogus=1'"),
+    ],
+)
+def test_errors_are_one_line(tmp_path: Path, layer_file: Path, args: list[str], message: str) -> None:
+    layer = load_layer(layer_file)
+    w = layer.weight.copy()
+    w[0, 0] = np.nan
+    np.savez(tmp_path / "nan.npz", weight=w, input=layer.input)
+    fill = {"layer": str(layer_file), "tmp": str(tmp_path), "nan": str(tmp_path / "nan.npz")}
+    r = run(*(a.format(**fill) for a in args))
+    assert r.returncode == 2
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

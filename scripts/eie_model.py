@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""EIE reference model on the command line: compress, encode, golden, cycles.
+
+Layers are .npz layer files (docs/layer-format.md); several files form a network, the first
+file's input being the network input. Encoded folders are those written by `encode`
+(docs/memory-format.md). Run `eie_model.py <command> --help` for each command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+
+from models.compress import CODEBOOK_MODES, QuantLayer, compress_layer, compress_network, float_forward
+from models.cycles import CycleParams, predict_layer_cycles
+from models.encode import (
+    MANIFEST,
+    NetworkImage,
+    PlacedLayer,
+    decode_layer,
+    load_images,
+    place_network,
+    write_images,
+)
+from models.errors import EieInputError
+from models.golden import outputs_to_float, run_network
+from models.hwparams import HwParams
+from models.layerfile import FloatLayer, load_layer, save_layer
+
+PROG = "eie_model.py"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _hw(args: argparse.Namespace) -> HwParams:
+    base = HwParams()
+    if getattr(args, "hw", None):
+        try:
+            base = HwParams.from_json(Path(args.hw).read_text())
+        except OSError as exc:
+            raise EieInputError(f"{args.hw}: cannot read ({exc.strerror})") from None
+    data = base.to_dict()
+    if getattr(args, "pes", None) is not None:
+        data["num_pe"] = args.pes
+    if getattr(args, "fifo", None) and len(args.fifo) == 1:
+        data["fifo_depth"] = args.fifo[0]
+    return HwParams(**data)
+
+
+def _load_network(args: argparse.Namespace, hw: HwParams) -> tuple[NetworkImage, np.ndarray, list]:
+    """(image, layer-0 int activations, layer files or []) from layer files or a folder."""
+    sources = [Path(s) for s in args.layers]
+    if len(sources) == 1 and sources[0].is_dir():
+        if not (sources[0] / MANIFEST).is_file():
+            raise EieInputError(f"{sources[0]}: folder has no {MANIFEST} (not written by `encode`)")
+        image, act = load_images(sources[0])
+        if act is None:
+            raise EieInputError(f"{sources[0]}: the image holds no input activations")
+        return image, act, []
+    layers = [load_layer(p) for p in sources]
+    net = compress_network(layers, relu=args.relu, hw=hw, density=args.density, codebook=args.codebook)
+    image = place_network(net, hw)
+    return image, net.quantize_input(layers[0].input), layers
+
+
+def _compare(y: np.ndarray, layer: FloatLayer, relu: bool) -> str:
+    for key in ("groundtruth", "expected"):
+        if key in layer.extra and layer.extra[key].shape == y.shape:
+            ref = layer.extra[key].astype(np.float64)
+            if relu:
+                ref = np.maximum(ref, 0)
+            err = np.linalg.norm(y - ref) / max(np.linalg.norm(ref), 1e-300)
+            same = int(np.argmax(y)) == int(np.argmax(ref))
+            return f"; vs '{key}': rel L2 error {err:.3e}, arg-max {'same' if same else 'DIFFERS'}"
+    return ""
+
+
+def _add_layer_args(p: argparse.ArgumentParser, folder_ok: bool) -> None:
+    what = "layer file(s) (.npz) forming a network" + (", or one folder from `encode`" if folder_ok else "")
+    p.add_argument("layers", nargs="+", metavar="LAYER", help=what)
+    p.add_argument("--pes", type=int, help="number of PEs N (default: from --hw, else 64)")
+    p.add_argument("--hw", metavar="JSON", help="hardware parameters (HwParams fields) as a JSON file")
+    p.add_argument("--relu", action=argparse.BooleanOptionalAction, default=None,
+                   help="ReLU on every layer's output (default: the file's 'relu' key, else on)")
+    p.add_argument("--density", type=float, help="prune each layer to this weight density first")
+    p.add_argument("--codebook", choices=CODEBOOK_MODES, default="auto",
+                   help="keep the weights' values, cluster them (k-means), or auto (default)")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_compress(args: argparse.Namespace) -> int:
+    layer = load_layer(args.layer)
+    comp = compress_layer(layer, density=args.density, codebook=args.codebook, hw=_hw(args))
+    w = comp.weight
+    x = np.concatenate([layer.inputs, np.ones((layer.inputs.shape[0], 1))], axis=1) \
+        if layer.has_bias else layer.inputs
+    ref = x @ layer.weight.astype(np.float64).T
+    got = x @ w.astype(np.float64).T
+    err = np.linalg.norm(got - ref) / max(np.linalg.norm(ref), 1e-300)
+    out = FloatLayer(w, layer.inputs, layer.has_bias, comp.codebook, comp.codes, None,
+                     layer.relu if args.relu is None else args.relu, str(args.out), layer.extra)
+    save_layer(args.out, out)
+    print(f"{args.layer}: {comp.out_len}x{comp.cols} (bias: {comp.has_bias}), density "
+          f"{np.count_nonzero(layer.weight) / layer.weight.size:.4f} -> {comp.density:.4f}, "
+          f"codebook {'kept as given' if comp.kept_exact else 'k-means'} (FW={comp.fw}); "
+          f"float output rel L2 change {err:.3e}; wrote {args.out}")
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    hw = _hw(args)
+    layers = [load_layer(p) for p in args.layers]
+    net = compress_network(layers, relu=args.relu, hw=hw, density=args.density, codebook=args.codebook)
+    image = place_network(net, hw)
+    act = net.quantize_input(layers[0].input)
+    outs = run_network(image, act)
+    out = Path(args.out)
+    write_images(image, out, act)
+    np.savez(out / "golden.npz", act_in=act, **{f"out{i}": o for i, o in enumerate(outs)})
+    for i, pl in enumerate(image.layers):
+        d = pl.desc
+        print(f"layer {i}: {d.out_len}x{d.cols} FA={d.fa} FW={d.fw} FO={d.fo} shift={d.shift} "
+              f"relu={d.relu} ptr_base={pl.ptr_base} spm_base={pl.spm_base} entries/PE max "
+              f"{int(pl.enc.entries.max())} mean {pl.enc.entries.mean():.0f}")
+    print(f"{hw.num_pe} PEs: spm {image.spm.shape[1]}/{hw.spm_words} words, pointers "
+          f"{image.ptr.shape[1]}/{hw.ptr_depth}; wrote {out}/ (manifest.json, image.npz, golden.npz, "
+          f"pe<k>/*.hex)")
+    return 0
+
+
+def cmd_golden(args: argparse.Namespace) -> int:
+    image, act, layers = _load_network(args, _hw(args))
+    outs = run_network(image, act)
+    ys = outputs_to_float(outs, image)
+    for i, (b, y) in enumerate(zip(outs, ys, strict=True)):
+        d = image.layers[i].desc
+        note = _compare(y, layers[i], d.relu) if i < len(layers) else ""
+        top = (1 << (image.hw.act_width - 1)) - 1
+        at_limit = int(np.sum(np.abs(b.astype(np.int64)) >= top))
+        print(f"layer {i}: {d.out_len} outputs (FO={d.fo}), {np.count_nonzero(b)} non-zero, "
+              f"{at_limit} at the saturation limit, arg-max {int(np.argmax(y))}{note}")
+    if len(layers) == len(image.layers) and layers:
+        ref = float_forward([_ql(pl) for pl in image.layers], layers[0].input)[-1]
+        err = np.linalg.norm(ys[-1] - ref) / max(np.linalg.norm(ref), 1e-300)
+        print(f"fixed point vs float (compressed weights): rel L2 error {err:.3e}")
+    if args.out:
+        np.savez(args.out, act_in=act, **{f"out{i}": o for i, o in enumerate(outs)},
+                 **{f"out{i}_float": y for i, y in enumerate(ys)})
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _ql(pl: PlacedLayer) -> QuantLayer:
+    return QuantLayer(decode_layer(pl.enc), pl.desc)
+
+
+def _cycle_params(args: argparse.Namespace) -> CycleParams:
+    base = CycleParams.paper() if args.paper else CycleParams()
+    data = base.to_dict()
+    for item in args.param or []:
+        name, _, value = item.partition("=")
+        if name not in data or not value:
+            raise EieInputError(f"--param {item!r}: expected NAME=VALUE with NAME in {sorted(data)}")
+        try:
+            data[name] = (value.lower() in ("1", "true", "yes")) if name == "hold_until_done" else int(value)
+        except ValueError:
+            raise EieInputError(f"--param {item!r}: value must be an integer") from None
+    return CycleParams(**data)
+
+
+def cmd_cycles(args: argparse.Namespace) -> int:
+    hw = _hw(args)
+    params = _cycle_params(args)
+    image, act, _ = _load_network(args, hw)
+    hw = image.hw
+    outs = run_network(image, act)
+    inputs = [act, *outs[:-1]]
+    depths = args.fifo or [hw.fifo_depth]
+    print(f"{hw.num_pe} PEs, cycle parameters {params.to_dict()}")
+    for depth in depths:
+        hw_d = HwParams(**{**hw.to_dict(), "fifo_depth": depth})
+        total = 0
+        for i, (pl, a) in enumerate(zip(image.layers, inputs, strict=True)):
+            r = predict_layer_cycles(pl, a, hw_d, params)
+            total += r.cycles
+            print(f"FIFO {depth:3d} layer {i}: {r.cycles} cycles, floor {r.floor} "
+                  f"(efficiency {r.efficiency:.3f}), {r.broadcast_cols} broadcast columns, "
+                  f"broadcast stalled {r.broadcast_stall_cycles} cycles")
+        if len(image.layers) > 1:
+            print(f"FIFO {depth:3d} network: {total} cycles")
+    return 0
+
+
+# --------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("compress", help="prune and weight-share a float layer into a layer file",
+                       description="Prune (--density) and weight-share a float layer; writes a layer "
+                       "file with 'codebook' and 'codes' keys.")
+    p.add_argument("layer", help="input layer file (.npz)")
+    p.add_argument("--out", required=True, help="output layer file (.npz)")
+    p.add_argument("--density", type=float, help="target weight density in (0, 1]")
+    p.add_argument("--codebook", choices=CODEBOOK_MODES, default="auto",
+                   help="keep the weights' values, cluster them (k-means), or auto (default)")
+    p.add_argument("--relu", action=argparse.BooleanOptionalAction, default=None,
+                   help="store the layer's ReLU flag in the output file")
+    p.set_defaults(func=cmd_compress)
+
+    p = sub.add_parser("encode", help="encode layer(s) for N PEs into a folder of memory images",
+                       description="Compress, choose the fixed-point formats, encode for N PEs and write "
+                       "pe<k>/{spm,ptr_even,ptr_odd,act}.hex, image.npz, manifest.json and golden.npz.")
+    _add_layer_args(p, folder_ok=False)
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("golden", help="run the bit-exact golden model",
+                       description="Run the bit-exact fixed-point model from the encoded form; compares "
+                       "with a layer file's 'groundtruth' or 'expected' key when present.")
+    _add_layer_args(p, folder_ok=True)
+    p.add_argument("--out", help="write the int and float outputs to this .npz")
+    p.set_defaults(func=cmd_golden)
+
+    p = sub.add_parser("cycles", help="print the cycle model's estimate",
+                       description="Predict cycles per layer from the encoded layers and the input's "
+                       "non-zero pattern (docs/cycle-model.md).")
+    _add_layer_args(p, folder_ok=True)
+    p.add_argument("--fifo", type=int, nargs="+", help="activation-queue depth(s) (default 8)")
+    p.add_argument("--paper", action="store_true", help="use the preset matching the paper authors' model")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="override a CycleParams field (repeatable)")
+    p.set_defaults(func=cmd_cycles)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except EieInputError as exc:
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

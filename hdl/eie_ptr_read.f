@@ -1,0 +1,2 @@
+eie_sram_sp.sv
+eie_ptr_read.sv

@@ -1,0 +1,129 @@
+"""Python references of the PE front-end units (eie_ptr_read, eie_spm_read) for their benches.
+
+Pure Python + numpy (no cocotb): pointer and sparse-matrix memory images as the units see them
+(docs/design-contract.md), the expected range and entry streams, and the SRAM read count of the
+sparse-matrix read unit's word-reuse rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+Range = dict[str, int]  # {"start", "end", "act"}
+Entry = dict[str, int]  # {"v", "z", "first", "last", "act"}
+
+# ----------------------------------------------------------------------------- pointer read unit
+
+
+def spm_limit(p: Mapping[str, int]) -> int:
+    """Largest legal pointer: 8*SPM_WORDS entries, but a pointer must fit PTR_W bits."""
+    return min(8 * p["spm_words"], 2 ** p["ptr_w"] - 1)
+
+
+def ptr_read_ref(ptrs: Mapping[int, int], base: int, cols: Sequence[Mapping[str, int]],
+                 p: Mapping[str, int]) -> tuple[list[dict[str, int]], list[int], list[int]]:
+    """Expected (range beats, positions of empty columns, positions of bad columns) in `cols`."""
+    ranges, empties, bad = [], [], []
+    for pos, col in enumerate(cols):
+        g = base + col["idx"]
+        if g + 1 >= p["ptr_depth"]:
+            bad.append(pos)
+            continue
+        start, end = ptrs[g], ptrs[g + 1]
+        if end < start or end > 8 * p["spm_words"]:
+            bad.append(pos)
+        elif start == end:
+            empties.append(pos)
+        else:
+            ranges.append({"start": start, "end": end, "act": col["act"]})
+    return ranges, empties, bad
+
+
+def layer_pointers(rng: np.random.Generator, lengths: Sequence[int], base: int,
+                   p: Mapping[str, int]) -> dict[int, int]:
+    """Pointers of a layer with these column lengths at ptr_base `base`, placed at a random
+    multiple-of-8 entry address (clipped to the memory: overflowing columns become empty)."""
+    limit = spm_limit(p)
+    total = int(sum(lengths))
+    spm_base = 8 * int(rng.integers(0, max(1, (limit - total) // 8 + 1)))
+    ptr = np.minimum(spm_base + np.concatenate([[0], np.cumsum(lengths)]), limit)
+    return {base + j: int(v) for j, v in enumerate(ptr)}
+
+
+def random_lengths(rng: np.random.Generator, cols: int, p_empty: float = 0.35) -> list[int]:
+    lengths = 1 + rng.geometric(0.15, size=cols)
+    lengths[rng.random(cols) < p_empty] = 0
+    return [int(x) for x in lengths]
+
+
+def random_act(rng: np.random.Generator, p: Mapping[str, int]) -> int:
+    return int(rng.integers(0, 2 ** p["act_w"]))
+
+
+# ----------------------------------------------------------------------------- sparse-matrix read
+
+
+class SpmImage:
+    """Entry bytes of the loaded words (random), and where ranges may be placed."""
+
+    def __init__(self, rng: np.random.Generator, p: Mapping[str, int]) -> None:
+        words = p["spm_words"]
+        span = p.get("region_words", words)
+        self.regions = [(0, words)] if span >= words else [(0, span), (words - span, words)]
+        self.limit = min(8 * words, 2 ** p["ptr_w"] - 1)  # largest end pointer PTR_W can hold
+        self.bytes = np.zeros(8 * words, dtype=np.uint8)
+        for lo, hi in self.regions:
+            self.bytes[8 * lo:8 * hi] = rng.integers(0, 256, size=8 * (hi - lo), dtype=np.uint8)
+
+    def word(self, w: int) -> int:
+        return int.from_bytes(self.bytes[8 * w:8 * w + 8].tobytes(), "little")
+
+    def fits(self, start: int, n: int) -> bool:
+        return start + n <= self.limit and any(
+            8 * lo <= start and start + n <= 8 * hi for lo, hi in self.regions)
+
+    def place(self, rng: np.random.Generator, n: int, slot: int | None = None) -> int:
+        """A random start address for n entries inside a loaded region (at `slot` if given)."""
+        for _ in range(1000):
+            lo, hi = self.regions[int(rng.integers(0, len(self.regions)))]
+            start = int(rng.integers(8 * lo, 8 * hi))
+            if slot is not None:
+                start = start - start % 8 + slot
+            if self.fits(start, n):
+                return start
+        raise AssertionError(f"no room for {n} entries at slot {slot}")
+
+    def entries(self, ranges: Sequence[Range]) -> list[Entry]:
+        out = []
+        for r in ranges:
+            for a in range(r["start"], r["end"]):
+                byte = int(self.bytes[a])
+                out.append({"v": byte & 15, "z": byte >> 4, "first": int(a == r["start"]),
+                            "last": int(a == r["end"] - 1), "act": r["act"]})
+        return out
+
+
+def sram_reads(ranges: Sequence[Range]) -> int:
+    """SRAM reads the unit makes: one per word a range covers, except a word equal to the one read
+    just before (held on the SRAM output). Empty ranges read nothing."""
+    reads, held = 0, None
+    for r in ranges:
+        if r["end"] <= r["start"]:
+            continue
+        for w in range(r["start"] >> 3, ((r["end"] - 1) >> 3) + 1):
+            if w != held:
+                reads, held = reads + 1, w
+    return reads
+
+
+def contiguous(rng: np.random.Generator, img: SpmImage, lengths: Sequence[int],
+               p: Mapping[str, int]) -> list[Range]:
+    """Columns stored back to back (as in a layer), so neighbours share words."""
+    start = img.place(rng, int(sum(lengths)))
+    out = []
+    for n in lengths:
+        out.append({"start": start, "end": start + n, "act": random_act(rng, p)})
+        start += n
+    return out

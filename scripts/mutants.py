@@ -29,6 +29,13 @@ class Mutant:
     bench: str      # pytest node id / -k target
 
 
+ARITH = "verif/units/test_eie_arith.py"
+ACT_RW = "verif/units/test_eie_act_rw.py"
+PE = "verif/units/test_eie_pe.py"
+BYPASS_S2 = "    if (s4_valid_q && s4_x_q == s2_x_q) s2_op = s4_sum_q;                // written at edge t+1"
+BYPASS_S3 = "    if (s4_valid_q && s4_x_q == s3_x_q) s3_op = s4_sum_q;                // written at edge t+2"
+BYPASS_COLLISION = "    if (wr_v_q && wr_addr_q == s2_x_q) s2_op = wr_data_q;                // written at edge t"
+
 MUTANTS = [
     Mutant("act_queue_no_full_check", "eie_act_queue.sv",
            "assign push_ready_o = (level_q != LEVEL_W'(DEPTH));", "assign push_ready_o = 1'b1;",
@@ -67,6 +74,63 @@ MUTANTS = [
     Mutant("frontend_busy_ptr_only", "eie_pe_frontend.sv",
            "assign busy_o = ptr_busy || spm_busy;", "assign busy_o = ptr_busy;",
            "verif/units/test_eie_pe_frontend.py"),
+    Mutant("arith_no_bypass_s3", "eie_arith.sv",
+           "    if (s4_valid_q && s4_x_q == s3_x_q) s3_op = s4_sum_q;                // written at edge t+2",
+           "    if (1'b0) s3_op = s4_sum_q;", ARITH),
+    Mutant("arith_no_bypass_s2_s4", "eie_arith.sv",
+           "    if (s4_valid_q && s4_x_q == s2_x_q) s2_op = s4_sum_q;                // written at edge t+1",
+           "    if (1'b0) s2_op = s4_sum_q;", ARITH),
+    Mutant("arith_no_bypass_collision", "eie_arith.sv",
+           "    if (wr_v_q && wr_addr_q == s2_x_q) s2_op = wr_data_q;                // written at edge t",
+           "    if (1'b0) s2_op = wr_data_q;", ARITH),
+    Mutant("arith_row_off_by_one", "eie_arith.sv",
+           "  assign x_next      = ent_first_i ? X_W'(ent_z_i) : x_q + X_W'(ent_z_i) + X_W'(1);",
+           "  assign x_next      = ent_first_i ? X_W'(ent_z_i) : x_q + X_W'(ent_z_i);", ARITH),
+    Mutant("arith_no_product_rounding", "eie_arith.sv",
+           "  assign s3_pr  = $signed({{(R_W - P_W){s3_p_q[P_W-1]}}, s3_p_q}) + s3_rnd;",
+           "  assign s3_pr  = $signed({{(R_W - P_W){s3_p_q[P_W-1]}}, s3_p_q});", ARITH),
+    Mutant("arith_no_acc_saturation", "eie_arith.sv",
+           "  assign s3_sat = !s3_ovf ? s3_sum[ACC_W-1:0]",
+           "  assign s3_sat = 1'b1 ? s3_sum[ACC_W-1:0]", ARITH),
+    Mutant("arith_no_wb_saturation", "eie_arith.sv",
+           "  assign wb_sat = !wb_ovf ? wb_t[ACT_W-1:0]",
+           "  assign wb_sat = 1'b1 ? wb_t[ACT_W-1:0]", ARITH),
+    Mutant("arith_no_relu", "eie_arith.sv",
+           "  assign wb_b   = (relu_i && wb_sat[ACT_W-1]) ? '0 : wb_sat;",
+           "  assign wb_b   = wb_sat;", ARITH),
+    Mutant("arith_wb_no_zeroing", "eie_arith.sv",
+           "    end else if (wb_infl_q) begin                                        // zero the row read\n"
+           "      acc_we    = 1'b1;",
+           "    end else if (wb_infl_q) begin\n      acc_we    = 1'b0;", ARITH),
+    Mutant("arith_wb_ignores_backpressure", "eie_arith.sv",
+           "  assign wb_credit     = (oq_occ <= 3'd2);",
+           "  assign wb_credit     = 1'b1;", ARITH),
+    Mutant("arith_no_init", "eie_arith.sv",
+           "        if (init_row_q == ROW_W'(ACT_DEPTH - 1)) state_d = ST_IDLE;",
+           "        state_d = ST_IDLE;", ARITH),
+    Mutant("lnzd_skip_row", "eie_lnzd_local.sv",
+           "        row_d  = row_q + ROWS_W'(1);\n        gidx_d = gidx_q + G_W'(NUM_PE);",
+           "        row_d  = row_q + ROWS_W'(2);\n        gidx_d = gidx_q + G_W'(2 * NUM_PE);", ACT_RW),
+    Mutant("lnzd_end_off_by_one", "eie_lnzd_local.sv",
+           "  assign in_vec   = (gidx_q < G_W'(len_q));",
+           "  assign in_vec   = (gidx_q <= G_W'(len_q));", ACT_RW),
+    Mutant("lnzd_positive_only", "eie_lnzd_local.sv",
+           "      .push_valid_i(infl_q && (rd_data_i != '0)),",
+           "      .push_valid_i(infl_q && (rd_data_i != '0) && !rd_data_i[ACT_W-1]),", ACT_RW),
+    Mutant("lnzd_ignores_backpressure", "eie_lnzd_local.sv",
+           "  assign credit   = (q_occ <= 3'd2);",
+           "  assign credit   = 1'b1;", ACT_RW),
+    Mutant("act_rw_no_swap", "eie_act_rw.sv",
+           "      if (swap_i) src_sel_q <= ~src_sel_q;",
+           "      if (1'b0) src_sel_q <= ~src_sel_q;", ACT_RW),
+    Mutant("act_rw_wb_ignores_host", "eie_act_rw.sv",
+           "  assign wbi_ready_o = ~(io_en_i & io_dst_i);",
+           "  assign wbi_ready_o = 1'b1;", ACT_RW),
+
+    # The same bypass faults seen from the whole PE: its bench must fail on the same-row cases.
+    Mutant("pe_no_bypass_s2_s4", "eie_arith.sv", BYPASS_S2, "    if (1'b0) s2_op = s4_sum_q;", PE),
+    Mutant("pe_no_bypass_s3", "eie_arith.sv", BYPASS_S3, "    if (1'b0) s3_op = s4_sum_q;", PE),
+    Mutant("pe_no_bypass_collision", "eie_arith.sv", BYPASS_COLLISION, "    if (1'b0) s2_op = wr_data_q;", PE),
 ]
 
 

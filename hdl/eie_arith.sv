@@ -1,0 +1,436 @@
+// EIE arithmetic unit: codebook decode, row-address accumulation, multiply, round-shift,
+// saturating accumulate into the PE's ACT_DEPTH accumulators, and the per-layer write-back pass.
+//
+// Numerics (docs/design-contract.md):
+//   w   = codebook[v]                                   (W_W-bit signed; entry 0 read like any other)
+//   p   = w * a                                         exact, W_W + ACT_W bits
+//   q   = (p + 2^(s-1)) >>> s    (q = p when s = 0)     computed wide enough never to overflow
+//   acc = sat_ACC_W(acc + q)
+//   b   = sat_ACT_W((acc + 2^(G-1)) >>> G)  (acc when G = 0), on ACC_W + 1 bits; b = max(b, 0) if relu_i
+//
+// Pipeline (one entry per cycle; nothing behind stage 1 ever stalls, so stage distances are fixed):
+//   S1  the cycle an entry is accepted (ent_valid_i & ent_ready_o): codebook lookup, row address
+//       x = first ? z : x + z + 1 (x_q holds the running address), accumulator read address
+//       presented to the SRAM, so the data arrives in S2.
+//   S2  accumulator data out of the SRAM; product w * a; forwarding of newer in-flight values.
+//   S3  round-half-up shift by s, forwarding from S4, saturating add at ACC_W.
+//   S4  accumulator write.
+//   An entry accepted at edge t (end of its S1) is read at edge t and written at edge t + 3.
+//
+// Read-modify-write through the SRAM: S2 reads and S4 writes in the same cycle, two accesses per
+// cycle, which a single-port macro cannot do, and splitting the accumulators into even/odd banks
+// does not help (the read and the write rows are independent, both may fall in one bank). The
+// accumulators are therefore one simple dual-port SRAM, eie_sram_dp (one write port + one read
+// port, registered read), a standard 1R1W macro. All other memories of the PE stay single-port.
+//
+// Bypass (read-after-write hazards at every distance). Entry k is read at edge t; older writes of
+// the same row land at edges t - 1 or earlier (already in the read data), or at edges t, t+1, t+2
+// (entries 3, 2, 1 cycles ahead) which the read data cannot contain:
+//   edge t    : the write that happened at the read edge itself (a same-address read/write
+//               collision). wr_*_q records the write port of the previous edge, and S2 takes it
+//               instead of the read data, so the result does not depend on whether the macro is
+//               read-first (this model), write-first or undefined on a collision.
+//   edge t+1  : the entry in S4 while k is in S2 -> S2 takes s4_sum_q (priority over wr_*_q).
+//   edge t+2  : the entry in S4 while k is in S3 -> S3 takes s4_sum_q over the operand from S2.
+// Distances count cycles, not entries: bubbles (ent_valid_i low) just shift which case applies.
+//
+// Write-back pass (wb_start_i, wb_rows_i = R): waits until the pipe is empty, then reads rows
+// 0..R-1 at one per cycle, converts each to the output format and pushes (row, b) into a 3-entry
+// output queue (eie_act_queue) feeding wbo_*; a read is issued only when the queue is sure to have
+// room for it (queue level + reads in flight <= 2), so back-pressure on wbo_ready_i never loses or
+// repeats a row, and there is no combinational path from wbo_ready_i to the SRAM (3 entries, not
+// 2, keep one row per cycle sustained without one). When a row's data arrives, the row is written
+// back to 0 through the write port. ready_o (= ent_ready_o) is low during the pass and returns high
+// once the last row left the queue. With an empty pipe and no back-pressure, counting from the
+// cycle in which wb_start_i is high: row 0 is valid 3 cycles later, then one row per cycle, and
+// ready_o is high again R + 4 cycles later. R > ACT_DEPTH is clamped to ACT_DEPTH and sets
+// err_row_o.
+//
+// Init pass: after reset every accumulator is written to 0, one per cycle (ACT_DEPTH cycles,
+// ready_o low). wb_start_i is ignored unless ready_o is high.
+//
+// Errors: err_row_o is set (sticky until reset or clear_i) when an entry's row address x reaches
+// ACT_DEPTH; such entries are dropped (no read, no write), and x stays out of range until the
+// next first entry. Per-layer inputs (codebook_i, shift_i, relu_i) must be stable while busy_o or
+// a write-back pass is running.
+`default_nettype none
+
+module eie_arith #(
+    parameter int W_W       = 16,    // decoded weight bits (signed), 2..32
+    parameter int ACT_W     = 16,    // activation bits (signed), 2..32
+    parameter int ACC_W     = 32,    // accumulator bits (signed, saturating), ACT_W + GUARD .. 62
+    parameter int GUARD     = 8,     // accumulator fraction bits below the output LSB, >= 0
+    parameter int SHIFT_W   = 5,     // bits of the per-layer product shift s, 1..6
+    parameter int ACT_DEPTH = 1024,  // accumulators (local output rows), >= 2
+    // derived, do not override
+    parameter int ROW_W     = $clog2(ACT_DEPTH),      // local row address bits
+    parameter int ROWS_W    = $clog2(ACT_DEPTH + 1)   // row count bits (0..ACT_DEPTH)
+) (
+    input  wire logic                  clk_i,
+    input  wire logic                  rst_ni,
+    // entry stream (from eie_spm_read)
+    input  wire logic                  ent_valid_i,
+    output logic                       ent_ready_o,
+    input  wire logic [3:0]            ent_v_i,       // codebook index
+    input  wire logic [3:0]            ent_z_i,       // zeros before this entry (relative row)
+    input  wire logic                  ent_first_i,   // first entry of its column
+    input  wire logic                  ent_last_i,    // last entry of its column (unused here)
+    input  wire logic [ACT_W-1:0]      ent_act_i,     // the column's activation a_j
+    // per-layer configuration
+    input  wire logic [16*W_W-1:0]     codebook_i,    // entry k in bits [k*W_W +: W_W]
+    input  wire logic [SHIFT_W-1:0]    shift_i,       // s
+    input  wire logic                  relu_i,        // ReLU on the write-back
+    // write-back pass
+    input  wire logic                  wb_start_i,    // pulse, taken while ready_o
+    input  wire logic [ROWS_W-1:0]     wb_rows_i,     // local rows to write back (0..ACT_DEPTH)
+    output logic                       wbo_valid_o,
+    input  wire logic                  wbo_ready_i,
+    output logic [ROW_W-1:0]           wbo_row_o,
+    output logic [ACT_W-1:0]           wbo_data_o,
+    // status
+    output logic                       ready_o,       // init done and no write-back running
+    output logic                       busy_o,        // an entry is in S2..S4
+    output logic                       err_row_o,     // sticky: row address reached ACT_DEPTH
+    input  wire logic                  clear_i        // clears err_row_o
+);
+
+  // ------------------------------------------------------------------------------ parameters
+  localparam int P_W   = W_W + ACT_W;                       // exact product
+  localparam int MAX_S = (1 << SHIFT_W) - 1;                // largest shift
+  localparam int R_W   = (P_W + 1 > MAX_S + 1) ? P_W + 1 : MAX_S + 1;  // p + 2^(s-1), no overflow
+  localparam int S_W   = ((ACC_W > R_W) ? ACC_W : R_W) + 1; // acc + q, no overflow
+  localparam int X_W   = $clog2(ACT_DEPTH + 17);            // running row address, up to DEPTH+16
+  localparam int B_W   = ACC_W + 1;                         // acc + 2^(G-1), no overflow
+
+  initial begin
+    if (W_W < 2 || W_W > 32 || ACT_W < 2 || ACT_W > 32) begin
+      $display("%m: W_W = %0d and ACT_W = %0d must be in 2..32", W_W, ACT_W);
+      $fatal(1);
+    end
+    if (GUARD < 0 || ACC_W < ACT_W + GUARD || ACC_W > 62) begin
+      $display("%m: need GUARD >= 0 and ACT_W + GUARD <= ACC_W <= 62 (ACT_W %0d GUARD %0d ACC_W %0d)",
+               ACT_W, GUARD, ACC_W);
+      $fatal(1);
+    end
+    if (SHIFT_W < 1 || SHIFT_W > 6) begin
+      $display("%m: SHIFT_W = %0d must be in 1..6", SHIFT_W);
+      $fatal(1);
+    end
+    if (ACT_DEPTH < 2) begin
+      $display("%m: ACT_DEPTH = %0d must be >= 2", ACT_DEPTH);
+      $fatal(1);
+    end
+    if (ROW_W != $clog2(ACT_DEPTH) || ROWS_W != $clog2(ACT_DEPTH + 1)) begin
+      $display("%m: ROW_W and ROWS_W are derived from ACT_DEPTH, do not override them");
+      $fatal(1);
+    end
+  end
+
+  // ------------------------------------------------------------------------------ control state
+  typedef enum logic [1:0] {
+    ST_INIT = 2'd0,  // clearing every accumulator after reset
+    ST_IDLE = 2'd1,  // accepting entries
+    ST_WB   = 2'd2   // write-back pass (waits for the pipe to drain first)
+  } state_e;
+
+  state_e state_q, state_d;
+
+  // accumulator SRAM ports
+  logic               acc_we, acc_re;
+  logic [ROW_W-1:0]   acc_waddr, acc_raddr;
+  logic [ACC_W-1:0]   acc_wdata, acc_rdata;
+
+  // ------------------------------------------------------------------------------ S1
+  logic [W_W-1:0] cb [16];
+  for (genvar k = 0; k < 16; k++) begin : g_cb
+    assign cb[k] = codebook_i[k*W_W +: W_W];
+  end
+
+  logic             ent_fire;
+  logic [X_W-1:0]   x_q, x_d, x_next;
+  logic             x_in_range;
+  logic [ROW_W-1:0] x_row;
+
+  assign ent_ready_o = (state_q == ST_IDLE);
+  assign ready_o     = ent_ready_o;
+  assign ent_fire    = ent_valid_i & ent_ready_o;
+  assign x_next      = ent_first_i ? X_W'(ent_z_i) : x_q + X_W'(ent_z_i) + X_W'(1);
+  assign x_in_range  = (x_next < X_W'(ACT_DEPTH));
+  assign x_row       = x_next[ROW_W-1:0];
+
+  always_comb begin
+    x_d = x_q;
+    if (ent_fire) x_d = x_in_range ? x_next : X_W'(ACT_DEPTH);  // stays out of range
+  end
+
+  // S2 registers
+  logic                   s2_valid_q;
+  logic [ROW_W-1:0]       s2_x_q;
+  logic [W_W-1:0]         s2_w_q;
+  logic [ACT_W-1:0]       s2_a_q;
+  // S3 registers
+  logic                   s3_valid_q;
+  logic [ROW_W-1:0]       s3_x_q;
+  logic signed [P_W-1:0]  s3_p_q;
+  logic [ACC_W-1:0]       s3_op_q;
+  // S4 registers
+  logic                   s4_valid_q;
+  logic [ROW_W-1:0]       s4_x_q;
+  logic [ACC_W-1:0]       s4_sum_q;
+  // last write (of the previous edge), for the same-edge collision case
+  logic                   wr_v_q;
+  logic [ROW_W-1:0]       wr_addr_q;
+  logic [ACC_W-1:0]       wr_data_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      x_q        <= '0;
+      s2_valid_q <= 1'b0;
+      s2_x_q     <= '0;
+      s2_w_q     <= '0;
+      s2_a_q     <= '0;
+    end else begin
+      x_q        <= x_d;
+      s2_valid_q <= ent_fire & x_in_range;
+      if (ent_fire) begin
+        s2_x_q <= x_row;
+        s2_w_q <= cb[ent_v_i];
+        s2_a_q <= ent_act_i;
+      end
+    end
+  end
+
+  // ------------------------------------------------------------------------------ S2
+  logic signed [P_W-1:0] s2_p;
+  logic [ACC_W-1:0]      s2_op;
+
+  assign s2_p = $signed(s2_w_q) * $signed(s2_a_q);
+
+  always_comb begin
+    s2_op = acc_rdata;                                                   // written at edge <= t-1
+    if (wr_v_q && wr_addr_q == s2_x_q) s2_op = wr_data_q;                // written at edge t
+    if (s4_valid_q && s4_x_q == s2_x_q) s2_op = s4_sum_q;                // written at edge t+1
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      s3_valid_q <= 1'b0;
+      s3_x_q     <= '0;
+      s3_p_q     <= '0;
+      s3_op_q    <= '0;
+    end else begin
+      s3_valid_q <= s2_valid_q;
+      if (s2_valid_q) begin
+        s3_x_q  <= s2_x_q;
+        s3_p_q  <= s2_p;
+        s3_op_q <= s2_op;
+      end
+    end
+  end
+
+  // ------------------------------------------------------------------------------ S3
+  logic [ACC_W-1:0]       s3_op;
+  logic signed [R_W-1:0]  s3_rnd, s3_pr, s3_q;
+  logic signed [S_W-1:0]  s3_sum;
+  logic [ACC_W-1:0]       s3_sat;
+
+  always_comb begin
+    s3_op = s3_op_q;
+    if (s4_valid_q && s4_x_q == s3_x_q) s3_op = s4_sum_q;                // written at edge t+2
+  end
+
+  assign s3_rnd = $signed((R_W'(1) << shift_i) >> 1);                   // 2^(s-1), 0 when s = 0
+  assign s3_pr  = $signed({{(R_W - P_W){s3_p_q[P_W-1]}}, s3_p_q}) + s3_rnd;
+  assign s3_q   = s3_pr >>> shift_i;
+  assign s3_sum = $signed({{(S_W - ACC_W){s3_op[ACC_W-1]}}, s3_op})
+                + $signed({{(S_W - R_W){s3_q[R_W-1]}}, s3_q});
+
+  // saturate S_W -> ACC_W: overflow when the bits above the ACC_W-bit sign are not all copies of it
+  logic s3_ovf;
+  assign s3_ovf = (s3_sum[S_W-1:ACC_W-1] != {(S_W - ACC_W + 1){s3_sum[S_W-1]}});
+  assign s3_sat = !s3_ovf ? s3_sum[ACC_W-1:0]
+                : s3_sum[S_W-1] ? {1'b1, {(ACC_W - 1){1'b0}}} : {1'b0, {(ACC_W - 1){1'b1}}};
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      s4_valid_q <= 1'b0;
+      s4_x_q     <= '0;
+      s4_sum_q   <= '0;
+    end else begin
+      s4_valid_q <= s3_valid_q;
+      if (s3_valid_q) begin
+        s4_x_q   <= s3_x_q;
+        s4_sum_q <= s3_sat;
+      end
+    end
+  end
+
+  assign busy_o = s2_valid_q | s3_valid_q | s4_valid_q;
+
+  // ------------------------------------------------------------------------------ write-back
+  logic [ROWS_W-1:0] wb_rows_q, wb_rows_d;     // rows of this pass
+  logic [ROWS_W-1:0] wb_next_q, wb_next_d;     // next row to read
+  logic              wb_infl_q;                // a read issued last cycle, data in acc_rdata now
+  logic [ROW_W-1:0]  wb_infl_row_q;
+  logic [ROW_W-1:0]  wb_row;                   // = wb_next_q, as a row address
+  logic              wb_issue, wb_credit, wb_all_issued;
+  logic [ROW_W-1:0]  init_row_q, init_row_d;
+  logic              err_q, err_d;
+
+  // output queue (3 entries) and its credit count
+  logic              oq_push_ready, oq_pop_valid;
+  logic [1:0]        oq_level;
+  logic [2:0]        oq_occ;
+  logic              unused_oq, unused_oq_full, unused_oq_empty;
+  logic              unused_last;
+
+  assign oq_occ        = 3'(oq_level) + 3'(wb_infl_q);
+  assign wb_credit     = (oq_occ <= 3'd2);
+  assign wb_all_issued = (wb_next_q == wb_rows_q);
+  assign wb_row        = wb_next_q[ROW_W-1:0];
+  assign wb_issue      = (state_q == ST_WB) && !busy_o && !wb_all_issued && wb_credit;
+
+  // b = sat_ACT_W((acc + 2^(G-1)) >>> G), then ReLU
+  logic signed [B_W-1:0]  wb_t;
+  logic [ACT_W-1:0]       wb_b;
+
+  assign wb_t = ($signed({acc_rdata[ACC_W-1], acc_rdata}) + $signed((B_W'(1) << GUARD) >> 1))
+                >>> GUARD;
+
+  logic              wb_ovf;
+  logic [ACT_W-1:0]  wb_sat;
+  assign wb_ovf = (wb_t[B_W-1:ACT_W-1] != {(B_W - ACT_W + 1){wb_t[B_W-1]}});
+  assign wb_sat = !wb_ovf ? wb_t[ACT_W-1:0]
+                : wb_t[B_W-1] ? {1'b1, {(ACT_W - 1){1'b0}}} : {1'b0, {(ACT_W - 1){1'b1}}};
+  assign wb_b   = (relu_i && wb_sat[ACT_W-1]) ? '0 : wb_sat;
+
+  eie_act_queue #(
+      .DEPTH(3),
+      .IDX_W(ROW_W),
+      .ACT_W(ACT_W)
+  ) u_out_queue (
+      .clk_i       (clk_i),
+      .rst_ni      (rst_ni),
+      .push_valid_i(wb_infl_q),
+      .push_ready_o(oq_push_ready),  // always 1 when pushed (credit count)
+      .push_idx_i  (wb_infl_row_q),
+      .push_act_i  (wb_b),
+      .pop_valid_o (oq_pop_valid),
+      .pop_ready_i (wbo_ready_i),
+      .pop_idx_o   (wbo_row_o),
+      .pop_act_o   (wbo_data_o),
+      .full_o      (unused_oq_full),
+      .empty_o     (unused_oq_empty),
+      .level_o     (oq_level)
+  );
+  assign unused_oq   = oq_push_ready ^ unused_oq_full ^ unused_oq_empty;
+  assign unused_last = ent_last_i;
+  assign wbo_valid_o = oq_pop_valid;
+
+  // ------------------------------------------------------------------------------ control
+  always_comb begin
+    state_d    = state_q;
+    wb_rows_d  = wb_rows_q;
+    wb_next_d  = wb_next_q;
+    init_row_d = init_row_q;
+    err_d      = err_q;
+    if (clear_i) err_d = 1'b0;
+    if (ent_fire && !x_in_range) err_d = 1'b1;
+    case (state_q)
+      ST_INIT: begin
+        init_row_d = init_row_q + ROW_W'(1);
+        if (init_row_q == ROW_W'(ACT_DEPTH - 1)) state_d = ST_IDLE;
+      end
+      ST_IDLE: begin
+        if (wb_start_i) begin
+          state_d   = ST_WB;
+          wb_next_d = '0;
+          wb_rows_d = wb_rows_i;
+          if (wb_rows_i > ROWS_W'(ACT_DEPTH)) begin
+            wb_rows_d = ROWS_W'(ACT_DEPTH);
+            err_d     = 1'b1;
+          end
+        end
+      end
+      ST_WB: begin
+        if (wb_issue) wb_next_d = wb_next_q + ROWS_W'(1);
+        if (wb_all_issued && !wb_infl_q && !oq_pop_valid) state_d = ST_IDLE;
+      end
+      default: state_d = ST_INIT;
+    endcase
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      state_q       <= ST_INIT;
+      wb_rows_q     <= '0;
+      wb_next_q     <= '0;
+      wb_infl_q     <= 1'b0;
+      wb_infl_row_q <= '0;
+      init_row_q    <= '0;
+      err_q         <= 1'b0;
+    end else begin
+      state_q       <= state_d;
+      wb_rows_q     <= wb_rows_d;
+      wb_next_q     <= wb_next_d;
+      wb_infl_q     <= wb_issue;
+      if (wb_issue) wb_infl_row_q <= wb_row;
+      init_row_q    <= init_row_d;
+      err_q         <= err_d;
+    end
+  end
+
+  assign err_row_o = err_q;
+
+  // ------------------------------------------------------------------------------ accumulators
+  always_comb begin
+    acc_re    = ent_fire & x_in_range;
+    acc_raddr = x_row;
+    if (state_q == ST_WB) begin
+      acc_re    = wb_issue;
+      acc_raddr = wb_row;
+    end
+    acc_we    = s4_valid_q;
+    acc_waddr = s4_x_q;
+    acc_wdata = s4_sum_q;
+    if (state_q == ST_INIT) begin
+      acc_we    = 1'b1;
+      acc_waddr = init_row_q;
+      acc_wdata = '0;
+    end else if (wb_infl_q) begin                                        // zero the row read
+      acc_we    = 1'b1;
+      acc_waddr = wb_infl_row_q;
+      acc_wdata = '0;
+    end
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      wr_v_q    <= 1'b0;
+      wr_addr_q <= '0;
+      wr_data_q <= '0;
+    end else begin
+      wr_v_q    <= acc_we;
+      wr_addr_q <= acc_waddr;
+      wr_data_q <= acc_wdata;
+    end
+  end
+
+  eie_sram_dp #(
+      .DEPTH(ACT_DEPTH),
+      .WIDTH(ACC_W)
+  ) u_acc (
+      .clk_i  (clk_i),
+      .rst_ni (rst_ni),
+      .we_i   (acc_we),
+      .waddr_i(acc_waddr),
+      .wdata_i(acc_wdata),
+      .re_i   (acc_re),
+      .raddr_i(acc_raddr),
+      .rdata_o(acc_rdata)
+  );
+
+endmodule
+
+`resetall
+`default_nettype wire

@@ -1,0 +1,427 @@
+// EIE processing element: activation queue -> pointer read -> sparse-matrix read -> arithmetic unit,
+// with the ping-pong activation buffers and the local leading-non-zero detector (eie_act_rw).
+//
+// One layer, as the array's CCU drives it (docs/pe-contract.md, docs/architecture.md):
+//   1. layer_start_i (while ready_o): the cfg_* inputs are taken as the layer's configuration and
+//      must stay stable until layer_done_o. The local LNZD starts scanning the source buffer
+//      (nz_* stream, global indices j = r*NUM_PE + PE_ID < cfg_in_len_i) and the PE counts its
+//      output rows (r with r*NUM_PE + PE_ID < cfg_out_len_i) by stepping a global index by NUM_PE,
+//      so no divider is needed.
+//   2. Broadcast pairs (j, a_j) enter the activation queue (bc_*); bc_ready_o is the queue's not-full,
+//      with no combinational path from bc_valid_i. Each column's entries stream through the
+//      front end into the 4-stage multiply-accumulate.
+//   3. bcast_end_i (pulse, any time after layer_start_i): no more pairs come for this layer. When the
+//      queue, the front end and the pipeline are empty and the row count and the local scan are
+//      finished, the write-back pass converts every local accumulator row into the destination
+//      buffer (ReLU per cfg_relu_i) and clears it; then the buffers swap roles and layer_done_o
+//      rises (it stays high until the next layer_start_i).
+// I/O mode (io_*, only while ready_o): write pointer banks, sparse-matrix words and either activation
+// buffer; read either activation buffer (io_rvalid_o one cycle after the request).
+//
+// Counters (cleared by cnt_clear_i, saturating at 2^32-1), counted only between layer_start_i and
+// layer_done_o: busy (an entry is in the front end or the pipeline), starved (the queue is empty and
+// nothing is in flight but the layer's broadcast is not over), blocked (the queue is full, so the
+// CCU cannot broadcast).
+`default_nettype none
+
+module eie_pe #(
+    parameter int NUM_PE     = 4,      // PEs in the array (row interleave), >= 1
+    parameter int PE_ID      = 0,      // this PE, 0..NUM_PE-1
+    parameter int FIFO_DEPTH = 8,      // activation-queue depth, >= 1
+    parameter int IDX_W      = 15,     // bits of a column index j and of layer lengths
+    parameter int ACT_W      = 16,     // activation bits (signed)
+    parameter int W_W        = 16,     // decoded weight bits (signed)
+    parameter int ACC_W      = 32,     // accumulator bits (signed, saturating)
+    parameter int GUARD      = 8,      // accumulator fraction bits below the output LSB
+    parameter int SHIFT_W    = 5,      // bits of the per-layer product shift
+    parameter int PTR_W      = 18,     // pointer bits (absolute entry address)
+    parameter int PTR_DEPTH  = 32768,  // pointers (two banks of PTR_DEPTH/2)
+    parameter int SPM_WORDS  = 16384,  // 64-bit sparse-matrix words
+    parameter int ACT_DEPTH  = 1024,   // local activations per buffer (and accumulators)
+    parameter int IO_AW      = 20,     // bits of io_addr_i (>= every memory's address width)
+    // derived, do not override
+    parameter int BANK_AW    = $clog2(PTR_DEPTH / 2),
+    parameter int SPM_AW     = $clog2(SPM_WORDS),
+    parameter int ROW_W      = $clog2(ACT_DEPTH),
+    parameter int ROWS_W     = $clog2(ACT_DEPTH + 1)
+) (
+    input  wire logic                 clk_i,
+    input  wire logic                 rst_ni,
+    // layer configuration (stable from layer_start_i to layer_done_o)
+    input  wire logic [IDX_W-1:0]     cfg_ptr_base_i,
+    input  wire logic [16*W_W-1:0]    cfg_codebook_i,
+    input  wire logic [SHIFT_W-1:0]   cfg_shift_i,
+    input  wire logic                 cfg_relu_i,
+    input  wire logic [IDX_W-1:0]     cfg_in_len_i,
+    input  wire logic [IDX_W-1:0]     cfg_out_len_i,
+    // layer control
+    input  wire logic                 layer_start_i,
+    input  wire logic                 bcast_end_i,
+    output logic                      layer_done_o,
+    output logic                      ready_o,        // idle: accepts layer_start_i and I/O
+    // broadcast in
+    input  wire logic                 bc_valid_i,
+    output logic                      bc_ready_o,
+    input  wire logic [IDX_W-1:0]     bc_idx_i,
+    input  wire logic [ACT_W-1:0]     bc_act_i,
+    // local non-zero activations out (to the LNZD tree)
+    output logic                      nz_valid_o,
+    input  wire logic                 nz_ready_i,
+    output logic [IDX_W-1:0]          nz_idx_o,
+    output logic [ACT_W-1:0]          nz_act_o,
+    output logic                      nz_done_o,
+    // I/O port
+    input  wire logic                 io_en_i,
+    input  wire logic                 io_we_i,
+    input  wire logic [2:0]           io_mem_i,       // 0 ptr even, 1 ptr odd, 2 spm, 3 act src, 4 act dst
+    input  wire logic [IO_AW-1:0]     io_addr_i,
+    input  wire logic [63:0]          io_wdata_i,
+    output logic                      io_rvalid_o,
+    output logic [63:0]               io_rdata_o,
+    // status
+    output logic                      err_o,          // sticky: range, row or length error
+    input  wire logic                 err_clear_i,
+    output logic [4:0]                err_code_o,     // {io address, len, rows, row, range}
+    input  wire logic                 cnt_clear_i,
+    output logic [31:0]               cnt_busy_o,
+    output logic [31:0]               cnt_starved_o,
+    output logic [31:0]               cnt_blocked_o
+);
+
+  localparam logic [2:0] MemPtrEven = 3'd0;
+  localparam logic [2:0] MemPtrOdd  = 3'd1;
+  localparam logic [2:0] MemSpm     = 3'd2;
+  localparam logic [2:0] MemActSrc  = 3'd3;
+  localparam logic [2:0] MemActDst  = 3'd4;
+
+  initial begin
+    if (NUM_PE < 1 || PE_ID < 0 || PE_ID >= NUM_PE) begin
+      $display("%m: PE_ID = %0d must be in 0..NUM_PE-1 (NUM_PE = %0d)", PE_ID, NUM_PE);
+      $fatal(1);
+    end
+    if (IO_AW < BANK_AW || IO_AW < SPM_AW || IO_AW < ROW_W) begin
+      $display("%m: IO_AW = %0d narrower than a memory address (bank %0d, spm %0d, act %0d)",
+               IO_AW, BANK_AW, SPM_AW, ROW_W);
+      $fatal(1);
+    end
+    if (BANK_AW != $clog2(PTR_DEPTH / 2) || SPM_AW != $clog2(SPM_WORDS) ||
+        ROW_W != $clog2(ACT_DEPTH) || ROWS_W != $clog2(ACT_DEPTH + 1)) begin
+      $display("%m: BANK_AW, SPM_AW, ROW_W and ROWS_W are derived, do not override them");
+      $fatal(1);
+    end
+  end
+
+  // ------------------------------------------------------------------ sequencing
+  typedef enum logic [2:0] {
+    StIdle,   // ready for I/O and layer_start_i
+    StRun,    // broadcasts arrive and are processed
+    StDrain,  // broadcast over: wait for queue, front end, pipeline, row count, local scan
+    StWb,     // write-back pass running
+    StSwap    // last write-back beat written: swap buffers
+  } state_e;
+
+  state_e state_q, state_d;
+  logic   end_seen_q, end_seen_d;
+  logic   done_q, done_d;
+
+  // output-row count: r with r*NUM_PE + PE_ID < out_len, by stepping g = PE_ID + r*NUM_PE
+  logic [31:0]       rows_g_q;
+  logic [ROWS_W:0]   rows_q;      // one bit wider: counts past ACT_DEPTH to flag the error
+  logic              rows_busy_q;
+  logic              err_rows_q;
+
+  // sub-unit wires
+  logic              q_pop_valid, q_pop_ready, q_full, q_empty;
+  logic [$clog2(FIFO_DEPTH + 1)-1:0] q_level;
+  logic [IDX_W-1:0]  q_pop_idx;
+  logic [ACT_W-1:0]  q_pop_act;
+  logic              ent_valid, ent_ready, ent_first, ent_last;
+  logic [3:0]        ent_v, ent_z;
+  logic [ACT_W-1:0]  ent_act;
+  logic              fe_busy, fe_err, empty_col;
+  logic              ar_ready, ar_busy, ar_err;
+  logic              wb_start;
+  logic              wbo_valid, wbo_ready;
+  logic [ROW_W-1:0]  wbo_row;
+  logic [ACT_W-1:0]  wbo_data;
+  logic              swap, scan_start, rw_err, src_sel;
+  logic              act_io_en, act_rvalid;
+  logic [ACT_W-1:0]  act_rdata;
+  logic              in_flight, pipe_empty;
+
+  assign ready_o      = (state_q == StIdle) && ar_ready;
+  assign layer_done_o = done_q;
+  assign scan_start   = layer_start_i && ready_o;
+  assign in_flight    = fe_busy || ent_valid || ar_busy;
+  assign pipe_empty   = !q_pop_valid && !in_flight;
+
+  always_comb begin
+    state_d    = state_q;
+    end_seen_d = end_seen_q;
+    done_d     = done_q;
+    wb_start   = 1'b0;
+    swap       = 1'b0;
+    case (state_q)
+      StIdle: begin
+        if (scan_start) begin
+          state_d    = StRun;
+          end_seen_d = 1'b0;
+          done_d     = 1'b0;
+        end
+      end
+      StRun: begin
+        if (bcast_end_i || end_seen_q) state_d = StDrain;
+      end
+      StDrain: begin
+        // the arithmetic unit accepts wb_start only while ready (pipe empty, not initialising)
+        if (pipe_empty && !rows_busy_q && nz_done_o && ar_ready) begin
+          wb_start = 1'b1;
+          state_d  = StWb;
+        end
+      end
+      StWb: begin
+        // ar_ready returns once the last row left its output queue; the act unit writes each
+        // accepted beat at that edge, so the destination is complete.
+        if (ar_ready && !wbo_valid) state_d = StSwap;
+      end
+      StSwap: begin
+        swap    = 1'b1;
+        done_d  = 1'b1;
+        state_d = StIdle;
+      end
+      default: state_d = StIdle;
+    endcase
+    if (bcast_end_i && state_q == StRun) end_seen_d = 1'b1;
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      state_q    <= StIdle;
+      end_seen_q <= 1'b0;
+      done_q     <= 1'b0;
+    end else begin
+      state_q    <= state_d;
+      end_seen_q <= end_seen_d;
+      done_q     <= done_d;
+    end
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      rows_g_q    <= '0;
+      rows_q      <= '0;
+      rows_busy_q <= 1'b0;
+      err_rows_q  <= 1'b0;
+    end else begin
+      if (err_clear_i) err_rows_q <= 1'b0;
+      if (scan_start) begin
+        rows_g_q    <= 32'(PE_ID);
+        rows_q      <= '0;
+        rows_busy_q <= 1'b1;
+      end else if (rows_busy_q) begin
+        if (rows_g_q < 32'(cfg_out_len_i)) begin
+          rows_g_q <= rows_g_q + 32'(NUM_PE);
+          rows_q   <= rows_q + 1'b1;
+          if (32'(rows_q) >= ACT_DEPTH) err_rows_q <= 1'b1;  // one row more than fits
+        end else begin
+          rows_busy_q <= 1'b0;
+        end
+      end
+    end
+  end
+
+  // ------------------------------------------------------------------ datapath
+  eie_act_queue #(
+    .DEPTH (FIFO_DEPTH),
+    .IDX_W (IDX_W),
+    .ACT_W (ACT_W)
+  ) u_queue (
+    .clk_i,
+    .rst_ni,
+    .push_valid_i (bc_valid_i),
+    .push_ready_o (bc_ready_o),
+    .push_idx_i   (bc_idx_i),
+    .push_act_i   (bc_act_i),
+    .pop_valid_o  (q_pop_valid),
+    .pop_ready_i  (q_pop_ready),
+    .pop_idx_o    (q_pop_idx),
+    .pop_act_o    (q_pop_act),
+    .full_o       (q_full),
+    .empty_o      (q_empty),
+    .level_o      (q_level)
+  );
+
+  logic              ptr_ld_en, spm_ld_en;
+  logic              io_oob;
+
+  logic              io_ok;
+  assign io_ok     = io_en_i && ready_o && !io_oob;
+  assign ptr_ld_en = io_ok && io_we_i && (io_mem_i == MemPtrEven || io_mem_i == MemPtrOdd);
+  assign spm_ld_en = io_ok && io_we_i && (io_mem_i == MemSpm);
+
+  eie_pe_frontend #(
+    .IDX_W     (IDX_W),
+    .ACT_W     (ACT_W),
+    .PTR_W     (PTR_W),
+    .PTR_DEPTH (PTR_DEPTH),
+    .SPM_WORDS (SPM_WORDS)
+  ) u_frontend (
+    .clk_i,
+    .rst_ni,
+    .col_valid_i   (q_pop_valid),
+    .col_ready_o   (q_pop_ready),
+    .col_idx_i     (q_pop_idx),
+    .col_act_i     (q_pop_act),
+    .ptr_base_i    (cfg_ptr_base_i),
+    .ent_valid_o   (ent_valid),
+    .ent_ready_i   (ent_ready),
+    .ent_v_o       (ent_v),
+    .ent_z_o       (ent_z),
+    .ent_first_o   (ent_first),
+    .ent_last_o    (ent_last),
+    .ent_act_o     (ent_act),
+    .empty_col_o   (empty_col),
+    .busy_o        (fe_busy),
+    .clear_i       (err_clear_i),
+    .err_range_o   (fe_err),
+    .ptr_ld_en_i   (ptr_ld_en),
+    .ptr_ld_bank_i (io_mem_i == MemPtrOdd),
+    .ptr_ld_addr_i (io_addr_i[BANK_AW-1:0]),
+    .ptr_ld_data_i (io_wdata_i[PTR_W-1:0]),
+    .spm_ld_en_i   (spm_ld_en),
+    .spm_ld_addr_i (io_addr_i[SPM_AW-1:0]),
+    .spm_ld_data_i (io_wdata_i)
+  );
+
+  logic [ROWS_W-1:0] wb_rows;
+  assign wb_rows = err_rows_q ? ROWS_W'(ACT_DEPTH) : rows_q[ROWS_W-1:0];
+
+  eie_arith #(
+    .W_W       (W_W),
+    .ACT_W     (ACT_W),
+    .ACC_W     (ACC_W),
+    .GUARD     (GUARD),
+    .SHIFT_W   (SHIFT_W),
+    .ACT_DEPTH (ACT_DEPTH)
+  ) u_arith (
+    .clk_i,
+    .rst_ni,
+    .ent_valid_i (ent_valid),
+    .ent_ready_o (ent_ready),
+    .ent_v_i     (ent_v),
+    .ent_z_i     (ent_z),
+    .ent_first_i (ent_first),
+    .ent_last_i  (ent_last),
+    .ent_act_i   (ent_act),
+    .codebook_i  (cfg_codebook_i),
+    .shift_i     (cfg_shift_i),
+    .relu_i      (cfg_relu_i),
+    .wb_start_i  (wb_start),
+    .wb_rows_i   (wb_rows),
+    .wbo_valid_o (wbo_valid),
+    .wbo_ready_i (wbo_ready),
+    .wbo_row_o   (wbo_row),
+    .wbo_data_o  (wbo_data),
+    .ready_o     (ar_ready),
+    .busy_o      (ar_busy),
+    .err_row_o   (ar_err),
+    .clear_i     (err_clear_i)
+  );
+
+  assign act_io_en = io_ok && (io_mem_i == MemActSrc || io_mem_i == MemActDst);
+
+  eie_act_rw #(
+    .ACT_DEPTH (ACT_DEPTH),
+    .ACT_W     (ACT_W),
+    .IDX_W     (IDX_W),
+    .NUM_PE    (NUM_PE),
+    .PE_ID     (PE_ID)
+  ) u_act_rw (
+    .clk_i,
+    .rst_ni,
+    .swap_i       (swap),
+    .src_sel_o    (src_sel),
+    .wbi_valid_i  (wbo_valid),
+    .wbi_ready_o  (wbo_ready),
+    .wbi_row_i    (wbo_row),
+    .wbi_data_i   (wbo_data),
+    .scan_start_i (scan_start),
+    .in_len_i     (cfg_in_len_i),
+    .nz_valid_o   (nz_valid_o),
+    .nz_ready_i   (nz_ready_i),
+    .nz_idx_o     (nz_idx_o),
+    .nz_act_o     (nz_act_o),
+    .nz_done_o    (nz_done_o),
+    .err_len_o    (rw_err),
+    .io_en_i      (act_io_en),
+    .io_we_i      (io_we_i),
+    .io_dst_i     (io_mem_i == MemActDst),
+    .io_addr_i    (io_addr_i[ROW_W-1:0]),
+    .io_wdata_i   (io_wdata_i[ACT_W-1:0]),
+    .io_rvalid_o  (act_rvalid),
+    .io_rdata_o   (act_rdata)
+  );
+
+  // Only the activation buffers are readable; a read of another memory answers 0 (documented).
+  logic io_other_rvalid_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) io_other_rvalid_q <= 1'b0;
+    else io_other_rvalid_q <= io_en_i && !io_we_i && ready_o && !act_io_en;
+  end
+  assign io_rvalid_o = act_rvalid || io_other_rvalid_q;
+  assign io_rdata_o  = act_rvalid ? {{(64 - ACT_W){act_rdata[ACT_W-1]}}, act_rdata} : 64'd0;
+
+  // ------------------------------------------------------------------ status and counters
+  // An I/O access past the addressed memory is ignored and flagged, never wrapped.
+  logic err_io_q;
+  always_comb begin
+    case (io_mem_i)
+      MemPtrEven, MemPtrOdd: io_oob = (32'(io_addr_i) >= PTR_DEPTH / 2);
+      MemSpm:                io_oob = (32'(io_addr_i) >= SPM_WORDS);
+      MemActSrc, MemActDst:  io_oob = (32'(io_addr_i) >= ACT_DEPTH);
+      default:               io_oob = 1'b1;
+    endcase
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) err_io_q <= 1'b0;
+    else if (io_en_i && ready_o && io_oob) err_io_q <= 1'b1;
+    else if (err_clear_i) err_io_q <= 1'b0;
+  end
+
+  assign err_code_o = {err_io_q, rw_err, err_rows_q, ar_err, fe_err};
+  assign err_o      = |err_code_o;
+
+  logic layer_active, busy_cycle, starved_cycle, blocked_cycle;
+  assign layer_active  = (state_q != StIdle);
+  assign busy_cycle    = layer_active && in_flight;
+  assign starved_cycle = (state_q == StRun) && !end_seen_q && q_empty && !in_flight;
+  assign blocked_cycle = layer_active && q_full;
+
+  function automatic logic [31:0] sat_inc(input logic [31:0] x, input logic en);
+    sat_inc = (en && x != 32'hFFFF_FFFF) ? x + 1 : x;
+  endfunction
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      cnt_busy_o    <= '0;
+      cnt_starved_o <= '0;
+      cnt_blocked_o <= '0;
+    end else if (cnt_clear_i) begin
+      cnt_busy_o    <= '0;
+      cnt_starved_o <= '0;
+      cnt_blocked_o <= '0;
+    end else begin
+      cnt_busy_o    <= sat_inc(cnt_busy_o, busy_cycle);
+      cnt_starved_o <= sat_inc(cnt_starved_o, starved_cycle);
+      cnt_blocked_o <= sat_inc(cnt_blocked_o, blocked_cycle);
+    end
+  end
+
+  // empty_col and src_sel are observed by the benches through the hierarchy
+  logic unused;
+  assign unused = ^{empty_col, src_sel, q_level};
+
+endmodule
+
+`resetall
+`default_nettype wire

@@ -1,0 +1,182 @@
+"""BFM of one eie_pe (cocotb only): owns its pins; loads memories, configures and runs layers.
+
+The CCU's part is played here: it loads the PE's memories through the I/O port, presents the
+layer's configuration, streams the broadcast pairs (j, a_j) with pauses, signals the end of the
+broadcast, consumes the local non-zero stream and reads the results back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cocotb
+import numpy as np
+from cocotb.triggers import ReadOnly, RisingEdge
+
+from verif.tb.common import read_sint, read_uint
+from verif.tb.stream import Pause, StreamSink, StreamSource, never
+
+MEM_PTR_EVEN, MEM_PTR_ODD, MEM_SPM, MEM_ACT_SRC, MEM_ACT_DST = range(5)
+
+
+@dataclass
+class LayerConfig:
+    """The per-layer inputs of eie_pe (the CCU's layer descriptor, as one PE sees it)."""
+
+    ptr_base: int
+    codebook: Sequence[int]  # 16 signed weights
+    shift: int
+    relu: bool
+    in_len: int
+    out_len: int
+
+
+@dataclass
+class LayerRun:
+    cycles: int                        # layer_start to layer_done
+    nonzeros: list[tuple[int, int]]    # the local non-zero stream (j, a), in order
+    counters: dict[str, int]
+
+
+class PeBfm:
+    def __init__(self, dut, w_w: int, act_w: int) -> None:
+        self.dut, self.w_w, self.act_w = dut, w_w, act_w
+        self.clk = dut.clk_i
+
+    def init_pins(self) -> None:
+        d = self.dut
+        for name in ("layer_start_i", "bcast_end_i", "bc_valid_i", "bc_idx_i", "bc_act_i",
+                     "nz_ready_i", "io_en_i", "io_we_i", "io_mem_i", "io_addr_i", "io_wdata_i",
+                     "err_clear_i", "cnt_clear_i", "cfg_ptr_base_i", "cfg_codebook_i", "cfg_shift_i",
+                     "cfg_relu_i", "cfg_in_len_i", "cfg_out_len_i"):
+            getattr(d, name).value = 0
+
+    async def wait_ready(self, limit: int = 100_000) -> None:
+        """Advance to the first clock edge after which ready_o is high (returns in ReadOnly)."""
+        for _ in range(limit):
+            await RisingEdge(self.clk)
+            await ReadOnly()
+            if read_uint(self.dut.ready_o):
+                return
+        raise AssertionError(f"PE not ready after {limit} cycles")
+
+    # ------------------------------------------------------------------ I/O mode
+    async def write_words(self, mem: int, words: Sequence[int], base: int = 0) -> None:
+        """One write per cycle through the I/O port (the PE must be ready)."""
+        d = self.dut
+        await self.wait_ready()
+        await RisingEdge(self.clk)
+        for i, word in enumerate(words):
+            d.io_en_i.value = 1
+            d.io_we_i.value = 1
+            d.io_mem_i.value = mem
+            d.io_addr_i.value = base + i
+            d.io_wdata_i.value = int(word) & (2**64 - 1)
+            await RisingEdge(self.clk)
+        d.io_en_i.value = 0
+        d.io_we_i.value = 0
+
+    async def read_acts(self, count: int, mem: int = MEM_ACT_SRC) -> list[int]:
+        """Read `count` activations (signed) of a buffer, one request per cycle."""
+        d = self.dut
+        await self.wait_ready()
+        await RisingEdge(self.clk)
+        values: list[int] = []
+        for i in range(count + 1):
+            if i < count:
+                d.io_en_i.value = 1
+                d.io_we_i.value = 0
+                d.io_mem_i.value = mem
+                d.io_addr_i.value = i
+            else:
+                d.io_en_i.value = 0
+            await ReadOnly()
+            if i > 0:
+                assert read_uint(d.io_rvalid_o), f"no read response for address {i - 1}"
+                raw = read_uint(d.io_rdata_o) & (2**self.act_w - 1)
+                values.append(raw - (1 << self.act_w) if raw >> (self.act_w - 1) else raw)
+            await RisingEdge(self.clk)
+        d.io_en_i.value = 0
+        return values
+
+    async def load(self, spm: np.ndarray, ptr_even: np.ndarray, ptr_odd: np.ndarray,
+                   act_src: np.ndarray) -> None:
+        await self.write_words(MEM_SPM, [int(w) for w in spm])
+        await self.write_words(MEM_PTR_EVEN, [int(p) for p in ptr_even])
+        await self.write_words(MEM_PTR_ODD, [int(p) for p in ptr_odd])
+        await self.write_words(MEM_ACT_SRC, [int(a) & (2**self.act_w - 1) for a in act_src])
+
+    # ------------------------------------------------------------------ computing mode
+    def configure(self, cfg: LayerConfig) -> None:
+        d = self.dut
+        packed = 0
+        for k, w in enumerate(cfg.codebook):
+            packed |= (int(w) & (2**self.w_w - 1)) << (k * self.w_w)
+        d.cfg_ptr_base_i.value = cfg.ptr_base
+        d.cfg_codebook_i.value = packed
+        d.cfg_shift_i.value = cfg.shift
+        d.cfg_relu_i.value = int(cfg.relu)
+        d.cfg_in_len_i.value = cfg.in_len
+        d.cfg_out_len_i.value = cfg.out_len
+
+    async def run_layer(self, cfg: LayerConfig, broadcast: Sequence[tuple[int, int]],
+                        bc_pause: Pause = never, nz_pause: Pause = never,
+                        limit: int = 200_000) -> LayerRun:
+        """Start a layer, broadcast `broadcast` (j, a) pairs, end it, wait for layer_done_o."""
+        d = self.dut
+        await self.wait_ready()
+        await RisingEdge(self.clk)
+        self.configure(cfg)
+        d.cnt_clear_i.value = 1
+        d.layer_start_i.value = 1
+        await RisingEdge(self.clk)
+        d.cnt_clear_i.value = 0
+        d.layer_start_i.value = 0
+        source = StreamSource(self.clk, d.bc_valid_i, d.bc_ready_o,
+                              {"idx": d.bc_idx_i, "act": d.bc_act_i}, bc_pause)
+        sink = StreamSink(self.clk, d.nz_valid_o, d.nz_ready_i,
+                          {"idx": d.nz_idx_o, "act": d.nz_act_o}, nz_pause)
+        mask = 2**self.act_w - 1
+        for j, a in broadcast:
+            source.send({"idx": int(j), "act": int(a) & mask})
+        tasks = [cocotb.start_soon(source.run()), cocotb.start_soon(sink.run())]
+        cycles = 1
+        ended = False
+        try:
+            while True:
+                await ReadOnly()
+                if ended and read_uint(d.layer_done_o):
+                    break
+                if cycles > limit:
+                    raise AssertionError(f"layer not done after {limit} cycles "
+                                         f"({len(source.sent)}/{len(broadcast)} pairs sent)")
+                await RisingEdge(self.clk)
+                cycles += 1
+                d.bcast_end_i.value = 0
+                if not ended and source.idle() and len(source.sent) == len(broadcast):
+                    d.bcast_end_i.value = 1
+                    ended = True
+            # keep draining the non-zero stream until the local scan is over
+            for _ in range(4 * len(broadcast) + 4000):
+                if read_uint(d.nz_done_o) and not read_uint(d.nz_valid_o):
+                    break
+                await RisingEdge(self.clk)
+                await ReadOnly()
+        finally:
+            for t in tasks:
+                t.cancel()
+        await RisingEdge(self.clk)
+        d.bc_valid_i.value = 0
+        d.nz_ready_i.value = 0
+        counters = {name: read_uint(getattr(d, f"cnt_{name}_o"))
+                    for name in ("busy", "starved", "blocked")}
+        nonzeros = [(b["idx"], b["act"] - (1 << self.act_w) if b["act"] >> (self.act_w - 1)
+                     else b["act"]) for b in sink.received]
+        return LayerRun(cycles, nonzeros, counters)
+
+    def error_code(self) -> int:
+        return read_uint(self.dut.err_code_o)
+
+    def signed(self, handle) -> int:
+        return read_sint(handle)

@@ -29,7 +29,7 @@ ifeq ($(WAVES),1)
 PYTEST_FLAGS += --waves
 endif
 
-.PHONY: help setup test lint lint-hdl lint-py synth mutants clean
+.PHONY: help setup test lint lint-hdl lint-py synth bench-pe mutants clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ lint-py: $(STAMP)
 
 synth: $(STAMP) ## Yosys generic + ECP5 synthesis of TOP (default eie_act_queue): cells, no latches
 	$(PY) scripts/synth.py $(or $(TOP),eie_act_queue)
+
+bench-pe: $(STAMP) ## PE throughput vs entries per column and queue depth (SIM=verilator default)
+	$(PY) scripts/bench_pe.py --sim $(or $(SIM),verilator)
 
 mutants: $(STAMP) ## break the RTL on purpose and check the benches catch it (SIM=icarus default)
 	$(PY) scripts/mutants.py --sim $(or $(SIM),icarus) --jobs $(JOBS)

@@ -32,6 +32,8 @@ class Mutant:
 ARITH = "verif/units/test_eie_arith.py"
 ACT_RW = "verif/units/test_eie_act_rw.py"
 PE = "verif/units/test_eie_pe.py"
+LNZD_TREE = "verif/units/test_eie_lnzd_tree.py"
+LNZD_NODE = "verif/units/test_eie_lnzd_node.py"
 BYPASS_S2 = "    if (s4_valid_q && s4_x_q == s2_x_q) s2_op = s4_sum_q;                // written at edge t+1"
 BYPASS_S3 = "    if (s4_valid_q && s4_x_q == s3_x_q) s3_op = s4_sum_q;                // written at edge t+2"
 BYPASS_COLLISION = "    if (wr_v_q && wr_addr_q == s2_x_q) s2_op = wr_data_q;                // written at edge t"
@@ -131,6 +133,17 @@ MUTANTS = [
     Mutant("pe_no_bypass_s2_s4", "eie_arith.sv", BYPASS_S2, "    if (1'b0) s2_op = s4_sum_q;", PE),
     Mutant("pe_no_bypass_s3", "eie_arith.sv", BYPASS_S3, "    if (1'b0) s3_op = s4_sum_q;", PE),
     Mutant("pe_no_bypass_collision", "eie_arith.sv", BYPASS_COLLISION, "    if (1'b0) s2_op = wr_data_q;", PE),
+    # LNZD tree and node
+    Mutant("lnzd_tree_ignores_last_pe_done", "eie_lnzd_tree.sv",
+           "assign s_done[NUM_PE-1:0]           = leaf_done_i;",
+           "assign s_done[NUM_PE-1:0]           = leaf_done_i | (NUM_PE'(1) << (NUM_PE - 1));", LNZD_TREE),
+    Mutant("lnzd_node_emits_without_all_heads", "eie_lnzd_node.sv",
+           "assign heads_known = &(child_valid_i | child_done_i);",
+           "assign heads_known = |(child_valid_i | child_done_i);", LNZD_NODE),
+    Mutant("lnzd_node_picks_largest", "eie_lnzd_node.sv",
+           "child_idx_i[c*IDX_W +: IDX_W] < sel_idx", "child_idx_i[c*IDX_W +: IDX_W] > sel_idx", LNZD_NODE),
+    Mutant("lnzd_node_fire_ignores_ready", "eie_lnzd_node.sv",
+           "assign out_fire = out_valid_q & out_ready_i;", "assign out_fire = out_valid_q;", LNZD_NODE),
 ]
 
 

@@ -17,6 +17,7 @@ from models.compress import LayerDesc, QuantLayer
 from models.encode import local_activations, place_network
 from models.golden import broadcast_columns, run_network
 from models.hwparams import HwParams
+from verif.stimulus import fits, random_codes, random_desc, random_input
 from verif.tb.common import bench_params, make_rng, start_clock_and_reset
 from verif.tb.pe_bfm import MEM_ACT_SRC, LayerConfig, PeBfm
 from verif.tb.stream import bursty_pause, never, random_pause
@@ -27,48 +28,6 @@ from verif.tb.stream import bursty_pause, never, random_pause
 def hw_from(p: dict) -> HwParams:
     return HwParams(num_pe=p["num_pe"], fifo_depth=p["fifo_depth"], spm_words=p["spm_words"],
                     ptr_width=p["ptr_w"], ptr_depth=p["ptr_depth"], act_depth=p["act_depth"])
-
-
-def random_desc(rng: np.random.Generator, hw: HwParams, in_len: int, out_len: int, *,
-                has_bias: bool, relu: bool, extreme: bool = False) -> LayerDesc:
-    """Random formats and codebook; `extreme` pushes weights to the int16 limits (saturation)."""
-    lo, hi = -(2 ** (hw.weight_width - 1)), 2 ** (hw.weight_width - 1) - 1
-    if extreme:
-        cb = rng.choice([lo, hi, lo + 1, hi - 1, -1, 1], size=15)
-        shift = int(rng.integers(0, 3))
-    else:
-        cb = rng.integers(lo, hi + 1, size=15)
-        shift = int(rng.integers(0, hw.max_shift + 1))
-    fa = int(rng.integers(0, hw.act_width - 1))          # <= 14: the bias activation fits
-    fw = int(rng.integers(0, 24))
-    fo = fa + fw - hw.guard_bits - shift
-    return LayerDesc(in_len=in_len, out_len=out_len, has_bias=has_bias, relu=relu, fa=fa, fw=fw,
-                     fo=fo, shift=shift, codebook_q=(0, *[int(w) for w in cb]))
-
-
-def random_codes(rng: np.random.Generator, out_len: int, cols: int, density: float) -> np.ndarray:
-    codes = rng.integers(1, 16, size=(out_len, cols)).astype(np.uint8)
-    codes[rng.random((out_len, cols)) >= density] = 0
-    return codes
-
-
-def random_input(rng: np.random.Generator, in_len: int, density: float, act_w: int,
-                 extreme: bool = False) -> np.ndarray:
-    lo, hi = -(2 ** (act_w - 1)), 2 ** (act_w - 1) - 1
-    if extreme:
-        a = rng.choice([lo, hi, lo + 1, hi - 1], size=in_len)
-    else:
-        a = rng.integers(lo, hi + 1, size=in_len)
-    a[rng.random(in_len) >= density] = 0
-    return a.astype(np.int64)
-
-
-def fits(codes: np.ndarray, hw: HwParams) -> bool:
-    """Whether one layer of these codes fits this PE configuration's memories."""
-    from models.encode import encode_layer
-
-    entries = encode_layer(codes, hw.num_pe).entries
-    return int(entries.max()) <= hw.spm_entries and codes.shape[1] + 1 <= hw.ptr_depth
 
 
 # ----------------------------------------------------------------------------- cocotb side

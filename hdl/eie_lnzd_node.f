@@ -1,0 +1,1 @@
+eie_lnzd_node.sv

@@ -1,0 +1,2 @@
+eie_lnzd_node.sv
+eie_lnzd_tree.sv

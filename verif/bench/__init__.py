@@ -1,0 +1,1 @@
+"""Performance benches (cocotb test modules launched by scripts/, not collected by pytest)."""

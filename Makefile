@@ -29,7 +29,7 @@ ifeq ($(WAVES),1)
 PYTEST_FLAGS += --waves
 endif
 
-.PHONY: help setup test lint lint-hdl lint-py synth bench-pe mutants clean
+.PHONY: help setup test lint lint-hdl lint-py run synth bench-pe mutants clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,6 +60,10 @@ lint-hdl: $(STAMP)
 
 lint-py: $(STAMP)
 	$(VENV)/bin/ruff check models verif scripts conftest.py
+
+run: $(STAMP) ## run LAYER=<file.npz> (default: generated Alex-7) on the RTL: PES=64 SIM=verilator FIFO=8 RELU=1 OUT=results/run
+	$(PY) scripts/run_layer.py $(LAYER) --pes $(or $(PES),64) --sim $(or $(SIM),verilator) \
+	    --fifo $(or $(FIFO),8) --relu $(or $(RELU),1) --out $(or $(OUT),results/run) $(if $(filter 1,$(WAVES)),--waves)
 
 synth: $(STAMP) ## Yosys generic + ECP5 synthesis of TOP (default eie_act_queue): cells, no latches
 	$(PY) scripts/synth.py $(or $(TOP),eie_act_queue)

@@ -1,0 +1,273 @@
+// EIE accelerator top: NUM_PE processing elements, the LNZD tree that merges their non-zero
+// activations, and the central control unit with the host interfaces (docs/interfaces.md):
+//   - AXI4-Lite register slave (control, status, layer descriptors, performance counters),
+//   - load stream (I/O mode): one 64-bit beat per word of a PE memory, addressed by (pe, mem, addr),
+//   - output stream: the last layer's outputs (index, value) in index order.
+// Every stream is valid/ready with back-pressure. Block diagram and timing: docs/architecture.md.
+`default_nettype none
+
+module eie_top #(
+    parameter int NUM_PE     = 4,      // processing elements, >= 1 (any value)
+    parameter int FIFO_DEPTH = 8,      // activation-queue depth per PE, >= 1
+    parameter int MAX_LAYERS = 8,      // layer descriptors, 1..32
+    parameter int IDX_W      = 15,     // column index / layer length bits (lengths up to 32767)
+    parameter int ACT_W      = 16,     // activation bits
+    parameter int W_W        = 16,     // codebook weight bits, <= 16
+    parameter int ACC_W      = 32,     // accumulator bits
+    parameter int GUARD      = 8,      // accumulator fraction bits below the output LSB
+    parameter int SHIFT_W    = 5,      // product shift bits
+    parameter int PTR_W      = 18,     // pointer bits (absolute sparse-matrix entry address)
+    parameter int PTR_DEPTH  = 32768,  // pointers per PE (two banks)
+    parameter int SPM_WORDS  = 16384,  // 64-bit sparse-matrix words per PE (128 KB)
+    parameter int ACT_DEPTH  = 1024,   // activations per PE per buffer (and accumulators)
+    parameter int IO_AW      = 20,     // load-stream address bits
+    parameter int PE_W       = 16,     // load-stream PE-number bits
+    parameter int AXIL_AW    = 12      // register byte-address bits
+) (
+    input  wire logic               clk_i,
+    input  wire logic               rst_ni,
+    // AXI4-Lite registers
+    input  wire logic               s_axil_awvalid_i,
+    output logic                    s_axil_awready_o,
+    input  wire logic [AXIL_AW-1:0] s_axil_awaddr_i,
+    input  wire logic               s_axil_wvalid_i,
+    output logic                    s_axil_wready_o,
+    input  wire logic [31:0]        s_axil_wdata_i,
+    input  wire logic [3:0]         s_axil_wstrb_i,
+    output logic                    s_axil_bvalid_o,
+    input  wire logic               s_axil_bready_i,
+    output logic [1:0]              s_axil_bresp_o,
+    input  wire logic               s_axil_arvalid_i,
+    output logic                    s_axil_arready_o,
+    input  wire logic [AXIL_AW-1:0] s_axil_araddr_i,
+    output logic                    s_axil_rvalid_o,
+    input  wire logic               s_axil_rready_i,
+    output logic [31:0]             s_axil_rdata_o,
+    output logic [1:0]              s_axil_rresp_o,
+    // load stream
+    input  wire logic               ld_valid_i,
+    output logic                    ld_ready_o,
+    input  wire logic [PE_W-1:0]    ld_pe_i,
+    input  wire logic [2:0]         ld_mem_i,       // 0 ptr even, 1 ptr odd, 2 spm, 3 act src, 4 act dst
+    input  wire logic [IO_AW-1:0]   ld_addr_i,
+    input  wire logic [63:0]        ld_data_i,
+    // output stream
+    output logic                    out_valid_o,
+    input  wire logic               out_ready_i,
+    output logic [IDX_W-1:0]        out_idx_o,
+    output logic [ACT_W-1:0]        out_data_o,
+    output logic                    out_last_o,
+    // status
+    output logic                    busy_o,
+    output logic                    done_o,
+    output logic                    error_o
+);
+
+  localparam int PE_ERR_W = 5;
+
+  initial begin
+    if (NUM_PE < 1 || NUM_PE > (1 << PE_W)) begin
+      $display("%m: NUM_PE = %0d must be in 1..2^PE_W", NUM_PE);
+      $fatal(1);
+    end
+  end
+
+  // register port
+  logic               reg_wr, reg_wr_err, reg_rd, reg_rd_err;
+  logic [AXIL_AW-1:0] reg_waddr, reg_raddr;
+  logic [31:0]        reg_wdata, reg_rdata;
+  logic [3:0]         reg_wstrb;
+
+  eie_axil_slave #(.ADDR_W(AXIL_AW)) u_axil (
+    .clk_i,
+    .rst_ni,
+    .s_axil_awvalid_i, .s_axil_awready_o, .s_axil_awaddr_i,
+    .s_axil_wvalid_i,  .s_axil_wready_o,  .s_axil_wdata_i, .s_axil_wstrb_i,
+    .s_axil_bvalid_o,  .s_axil_bready_i,  .s_axil_bresp_o,
+    .s_axil_arvalid_i, .s_axil_arready_o, .s_axil_araddr_i,
+    .s_axil_rvalid_o,  .s_axil_rready_i,  .s_axil_rdata_o, .s_axil_rresp_o,
+    .reg_wr_o     (reg_wr),
+    .reg_waddr_o  (reg_waddr),
+    .reg_wdata_o  (reg_wdata),
+    .reg_wstrb_o  (reg_wstrb),
+    .reg_wr_err_i (reg_wr_err),
+    .reg_rd_o     (reg_rd),
+    .reg_raddr_o  (reg_raddr),
+    .reg_rdata_i  (reg_rdata),
+    .reg_rd_err_i (reg_rd_err)
+  );
+
+  // CCU <-> PEs
+  logic [IDX_W-1:0]            cfg_ptr_base, cfg_in_len, cfg_out_len;
+  logic [16*W_W-1:0]           cfg_codebook;
+  logic [SHIFT_W-1:0]          cfg_shift;
+  logic                        cfg_relu, layer_start, bcast_end, bc_valid, io_we, err_clear, cnt_clear;
+  logic [IDX_W-1:0]            bc_idx;
+  logic [ACT_W-1:0]            bc_act;
+  logic [NUM_PE-1:0]           io_en;
+  logic [2:0]                  io_mem;
+  logic [IO_AW-1:0]            io_addr;
+  logic [63:0]                 io_wdata;
+  logic [NUM_PE-1:0]           bc_ready, pe_ready, layer_done, pe_err, io_rvalid;
+  logic [NUM_PE*PE_ERR_W-1:0]  pe_err_code;
+  logic [NUM_PE*ACT_W-1:0]     io_rdata;
+  logic [NUM_PE*32-1:0]        cnt_busy, cnt_starved, cnt_blocked;
+  // PEs <-> LNZD tree
+  logic [NUM_PE-1:0]           nz_valid, nz_ready, nz_done;
+  logic [NUM_PE*IDX_W-1:0]     nz_idx;
+  logic [NUM_PE*ACT_W-1:0]     nz_act;
+  logic                        tree_start, root_valid, root_ready, root_done;
+  logic [IDX_W-1:0]            root_idx;
+  logic [ACT_W-1:0]            root_act;
+
+  eie_ccu #(
+    .NUM_PE     (NUM_PE),
+    .FIFO_DEPTH (FIFO_DEPTH),
+    .MAX_LAYERS (MAX_LAYERS),
+    .IDX_W      (IDX_W),
+    .ACT_W      (ACT_W),
+    .W_W        (W_W),
+    .SHIFT_W    (SHIFT_W),
+    .PTR_DEPTH  (PTR_DEPTH),
+    .SPM_WORDS  (SPM_WORDS),
+    .ACT_DEPTH  (ACT_DEPTH),
+    .IO_AW      (IO_AW),
+    .ADDR_W     (AXIL_AW),
+    .PE_W       (PE_W),
+    .PE_ERR_W   (PE_ERR_W)
+  ) u_ccu (
+    .clk_i,
+    .rst_ni,
+    .reg_wr_i       (reg_wr),
+    .reg_waddr_i    (reg_waddr),
+    .reg_wdata_i    (reg_wdata),
+    .reg_wstrb_i    (reg_wstrb),
+    .reg_wr_err_o   (reg_wr_err),
+    .reg_rd_i       (reg_rd),
+    .reg_raddr_i    (reg_raddr),
+    .reg_rdata_o    (reg_rdata),
+    .reg_rd_err_o   (reg_rd_err),
+    .ld_valid_i, .ld_ready_o, .ld_pe_i, .ld_mem_i, .ld_addr_i, .ld_data_i,
+    .out_valid_o, .out_ready_i, .out_idx_o, .out_data_o, .out_last_o,
+    .busy_o, .done_o, .error_o,
+    .tree_start_o   (tree_start),
+    .root_valid_i   (root_valid),
+    .root_ready_o   (root_ready),
+    .root_idx_i     (root_idx),
+    .root_act_i     (root_act),
+    .root_done_i    (root_done),
+    .cfg_ptr_base_o (cfg_ptr_base),
+    .cfg_codebook_o (cfg_codebook),
+    .cfg_shift_o    (cfg_shift),
+    .cfg_relu_o     (cfg_relu),
+    .cfg_in_len_o   (cfg_in_len),
+    .cfg_out_len_o  (cfg_out_len),
+    .layer_start_o  (layer_start),
+    .bcast_end_o    (bcast_end),
+    .bc_valid_o     (bc_valid),
+    .bc_idx_o       (bc_idx),
+    .bc_act_o       (bc_act),
+    .io_en_o        (io_en),
+    .io_we_o        (io_we),
+    .io_mem_o       (io_mem),
+    .io_addr_o      (io_addr),
+    .io_wdata_o     (io_wdata),
+    .err_clear_o    (err_clear),
+    .cnt_clear_o    (cnt_clear),
+    .bc_ready_i     (bc_ready),
+    .pe_ready_i     (pe_ready),
+    .layer_done_i   (layer_done),
+    .pe_err_i       (pe_err),
+    .pe_err_code_i  (pe_err_code),
+    .io_rvalid_i    (io_rvalid),
+    .io_rdata_i     (io_rdata),
+    .cnt_busy_i     (cnt_busy),
+    .cnt_starved_i  (cnt_starved),
+    .cnt_blocked_i  (cnt_blocked)
+  );
+
+  for (genvar k = 0; k < NUM_PE; k++) begin : g_pe
+    logic [63:0] pe_rdata;   // the PE's 64-bit read data; the CCU takes the activation bits
+
+    eie_pe #(
+      .NUM_PE     (NUM_PE),
+      .PE_ID      (k),
+      .FIFO_DEPTH (FIFO_DEPTH),
+      .IDX_W      (IDX_W),
+      .ACT_W      (ACT_W),
+      .W_W        (W_W),
+      .ACC_W      (ACC_W),
+      .GUARD      (GUARD),
+      .SHIFT_W    (SHIFT_W),
+      .PTR_W      (PTR_W),
+      .PTR_DEPTH  (PTR_DEPTH),
+      .SPM_WORDS  (SPM_WORDS),
+      .ACT_DEPTH  (ACT_DEPTH),
+      .IO_AW      (IO_AW)
+    ) u_pe (
+      .clk_i,
+      .rst_ni,
+      .cfg_ptr_base_i (cfg_ptr_base),
+      .cfg_codebook_i (cfg_codebook),
+      .cfg_shift_i    (cfg_shift),
+      .cfg_relu_i     (cfg_relu),
+      .cfg_in_len_i   (cfg_in_len),
+      .cfg_out_len_i  (cfg_out_len),
+      .layer_start_i  (layer_start),
+      .bcast_end_i    (bcast_end),
+      .layer_done_o   (layer_done[k]),
+      .ready_o        (pe_ready[k]),
+      .bc_valid_i     (bc_valid),
+      .bc_ready_o     (bc_ready[k]),
+      .bc_idx_i       (bc_idx),
+      .bc_act_i       (bc_act),
+      .nz_valid_o     (nz_valid[k]),
+      .nz_ready_i     (nz_ready[k]),
+      .nz_idx_o       (nz_idx[k*IDX_W +: IDX_W]),
+      .nz_act_o       (nz_act[k*ACT_W +: ACT_W]),
+      .nz_done_o      (nz_done[k]),
+      .io_en_i        (io_en[k]),
+      .io_we_i        (io_we),
+      .io_mem_i       (io_mem),
+      .io_addr_i      (io_addr),
+      .io_wdata_i     (io_wdata),
+      .io_rvalid_o    (io_rvalid[k]),
+      .io_rdata_o     (pe_rdata),
+      .err_o          (pe_err[k]),
+      .err_clear_i    (err_clear),
+      .err_code_o     (pe_err_code[k*PE_ERR_W +: PE_ERR_W]),
+      .cnt_clear_i    (cnt_clear),
+      .cnt_busy_o     (cnt_busy[k*32 +: 32]),
+      .cnt_starved_o  (cnt_starved[k*32 +: 32]),
+      .cnt_blocked_o  (cnt_blocked[k*32 +: 32])
+    );
+
+    assign io_rdata[k*ACT_W +: ACT_W] = pe_rdata[ACT_W-1:0];
+    logic unused_rdata;
+    assign unused_rdata = ^pe_rdata[63:ACT_W];
+  end
+
+  eie_lnzd_tree #(
+    .NUM_PE (NUM_PE),
+    .IDX_W  (IDX_W),
+    .ACT_W  (ACT_W)
+  ) u_lnzd (
+    .clk_i,
+    .rst_ni,
+    .start_i      (tree_start),
+    .leaf_valid_i (nz_valid),
+    .leaf_ready_o (nz_ready),
+    .leaf_idx_i   (nz_idx),
+    .leaf_act_i   (nz_act),
+    .leaf_done_i  (nz_done),
+    .out_valid_o  (root_valid),
+    .out_ready_i  (root_ready),
+    .out_idx_o    (root_idx),
+    .out_act_o    (root_act),
+    .done_o       (root_done)
+  );
+
+endmodule
+
+`resetall
+`default_nettype wire

@@ -1,0 +1,185 @@
+"""BFM of eie_top (cocotb only): owns the pins of the three host interfaces.
+
+- AXI4-Lite master: write/read one register at a time, with random delays between channels.
+- Load stream source (StreamSource) and output stream sink (StreamSink), each with a pause pattern.
+Sampling is in ReadOnly; an X/Z on any handshake or data read is a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cocotb
+import numpy as np
+from cocotb.triggers import ReadOnly, RisingEdge
+
+from verif.program import (
+    CTRL_START,
+    REG_ERROR,
+    REG_PE_ERR,
+    REG_STATUS,
+    STATUS_BUSY,
+    LoadBeat,
+    describe_error,
+)
+from verif.tb.common import read_uint
+from verif.tb.stream import Pause, StreamSink, StreamSource, never
+
+
+class AxiLiteError(AssertionError):
+    pass
+
+
+class EieTopBfm:
+    def __init__(self, dut, rng: np.random.Generator | None = None, axil_delay: float = 0.0) -> None:
+        self.dut = dut
+        self.clk = dut.clk_i
+        self.rng = rng
+        self.axil_delay = axil_delay    # probability of an idle cycle before each AXI channel
+        self.out_sink: StreamSink | None = None
+        self._sink_task = None
+
+    def init_pins(self) -> None:
+        d = self.dut
+        for name in ("s_axil_awvalid_i", "s_axil_awaddr_i", "s_axil_wvalid_i", "s_axil_wdata_i",
+                     "s_axil_wstrb_i", "s_axil_bready_i", "s_axil_arvalid_i", "s_axil_araddr_i",
+                     "s_axil_rready_i", "ld_valid_i", "ld_pe_i", "ld_mem_i", "ld_addr_i", "ld_data_i",
+                     "out_ready_i"):
+            getattr(d, name).value = 0
+
+    async def _maybe_wait(self) -> None:
+        while self.rng is not None and self.rng.random() < self.axil_delay:
+            await RisingEdge(self.clk)
+
+    async def _handshake(self, valid, ready, what: str, limit: int = 10_000) -> None:
+        """valid is high from now on; return after the edge where ready was high."""
+        for _ in range(limit):
+            await ReadOnly()
+            if read_uint(ready, what):
+                await RisingEdge(self.clk)
+                return
+            await RisingEdge(self.clk)
+        raise AxiLiteError(f"AXI4-Lite {what} not accepted in {limit} cycles")
+
+    # ------------------------------------------------------------------ AXI4-Lite master
+    async def write(self, addr: int, value: int, expect_error: bool = False) -> None:
+        d = self.dut
+        await RisingEdge(self.clk)
+        await self._maybe_wait()
+        d.s_axil_awaddr_i.value = addr
+        d.s_axil_awvalid_i.value = 1
+        d.s_axil_wdata_i.value = value & 0xFFFF_FFFF
+        d.s_axil_wstrb_i.value = 0xF
+        d.s_axil_wvalid_i.value = 1
+        aw_done = w_done = False
+        for _ in range(10_000):
+            await ReadOnly()
+            aw_fire = not aw_done and read_uint(d.s_axil_awready_o, "awready")
+            w_fire = not w_done and read_uint(d.s_axil_wready_o, "wready")
+            await RisingEdge(self.clk)
+            if aw_fire:
+                aw_done = True
+                d.s_axil_awvalid_i.value = 0
+            if w_fire:
+                w_done = True
+                d.s_axil_wvalid_i.value = 0
+            if aw_done and w_done:
+                break
+        else:
+            raise AxiLiteError(f"write {addr:#x}: address/data not accepted")
+        await self._maybe_wait()
+        d.s_axil_bready_i.value = 1
+        for _ in range(10_000):
+            await ReadOnly()
+            if read_uint(d.s_axil_bvalid_o, "bvalid"):
+                resp = read_uint(d.s_axil_bresp_o, "bresp")
+                await RisingEdge(self.clk)
+                d.s_axil_bready_i.value = 0
+                break
+            await RisingEdge(self.clk)
+        else:
+            raise AxiLiteError(f"write {addr:#x}: no response")
+        if (resp != 0) != expect_error:
+            raise AxiLiteError(f"write {addr:#x} = {value:#x}: response {resp}, expected "
+                               f"{'SLVERR' if expect_error else 'OKAY'}")
+
+    async def read(self, addr: int, expect_error: bool = False) -> int:
+        d = self.dut
+        await RisingEdge(self.clk)
+        await self._maybe_wait()
+        d.s_axil_araddr_i.value = addr
+        d.s_axil_arvalid_i.value = 1
+        await self._handshake(d.s_axil_arvalid_i, d.s_axil_arready_o, "arready")
+        d.s_axil_arvalid_i.value = 0
+        await self._maybe_wait()
+        d.s_axil_rready_i.value = 1
+        for _ in range(10_000):
+            await ReadOnly()
+            if read_uint(d.s_axil_rvalid_o, "rvalid"):
+                data = read_uint(d.s_axil_rdata_o, "rdata")
+                resp = read_uint(d.s_axil_rresp_o, "rresp")
+                await RisingEdge(self.clk)
+                d.s_axil_rready_i.value = 0
+                break
+            await RisingEdge(self.clk)
+        else:
+            raise AxiLiteError(f"read {addr:#x}: no data")
+        if (resp != 0) != expect_error:
+            raise AxiLiteError(f"read {addr:#x}: response {resp}")
+        return data
+
+    async def write_all(self, writes: Sequence[tuple[int, int]]) -> None:
+        for addr, value in writes:
+            await self.write(addr, value)
+
+    # ------------------------------------------------------------------ streams
+    async def load(self, beats: Sequence[LoadBeat], pause: Pause = never) -> None:
+        d = self.dut
+        source = StreamSource(self.clk, d.ld_valid_i, d.ld_ready_o,
+                              {"pe": d.ld_pe_i, "mem": d.ld_mem_i, "addr": d.ld_addr_i,
+                               "data": d.ld_data_i}, pause)
+        for b in beats:
+            source.send({"pe": b.pe, "mem": b.mem, "addr": b.addr, "data": b.data})
+        task = cocotb.start_soon(source.run())
+        while len(source.sent) < len(beats):
+            await RisingEdge(self.clk)
+        await RisingEdge(self.clk)
+        task.cancel()
+        d.ld_valid_i.value = 0
+        assert [b["addr"] for b in source.sent] == [b.addr for b in beats]
+
+    def start_output_sink(self, pause: Pause = never) -> StreamSink:
+        d = self.dut
+        self.out_sink = StreamSink(self.clk, d.out_valid_o, d.out_ready_i,
+                                   {"idx": d.out_idx_o, "data": d.out_data_o, "last": d.out_last_o},
+                                   pause)
+        self._sink_task = cocotb.start_soon(self.out_sink.run())
+        return self.out_sink
+
+    def stop_output_sink(self) -> None:
+        if self._sink_task is not None:
+            self._sink_task.cancel()
+            self._sink_task = None
+            self.dut.out_ready_i.value = 0
+
+    # ------------------------------------------------------------------ run control
+    async def start_and_wait(self, limit_cycles: int, poll_every: int = 64) -> int:
+        """Write START, wait until the run is over (the done_o pin; STATUS is read at the end).
+        Returns the STATUS register."""
+        d = self.dut
+        await self.write(0x008, CTRL_START)
+        cycles = 0
+        while True:
+            await RisingEdge(self.clk)
+            cycles += 1
+            await ReadOnly()
+            if not read_uint(d.busy_o, "busy_o"):
+                break
+            if cycles > limit_cycles:
+                raise AssertionError(f"run not finished after {limit_cycles} cycles")
+        status = await self.read(REG_STATUS)
+        assert not status & STATUS_BUSY
+        return status
+
+    async def error_text(self) -> str:
+        return describe_error(await self.read(REG_ERROR), await self.read(REG_PE_ERR))

@@ -29,7 +29,7 @@ ifeq ($(WAVES),1)
 PYTEST_FLAGS += --waves
 endif
 
-.PHONY: help setup test lint lint-hdl lint-py run synth bench-pe mutants clean
+.PHONY: help setup test lint lint-hdl lint-py run compress encode golden cycles synth bench-pe mutants clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,6 +64,17 @@ lint-py: $(STAMP)
 run: $(STAMP) ## run LAYER=<file.npz> (default: generated Alex-7) on the RTL: PES=64 SIM=verilator FIFO=8 RELU=1 OUT=results/run
 	$(PY) scripts/run_layer.py $(LAYER) --pes $(or $(PES),64) --sim $(or $(SIM),verilator) \
 	    --fifo $(or $(FIFO),8) --relu $(or $(RELU),1) --out $(or $(OUT),results/run) $(if $(filter 1,$(WAVES)),--waves)
+
+# The reference model's command line (scripts/eie_model.py <cmd> --help for every option).
+MODEL_RELU = $(if $(filter 0,$(RELU)),--no-relu,--relu)
+compress: $(STAMP) ## models: prune + weight-share LAYER=<f.npz> [DENSITY=0.1] into OUT=<f.npz>
+	$(PY) scripts/eie_model.py compress $(LAYER) --out $(or $(OUT),results/compressed.npz) $(if $(DENSITY),--density $(DENSITY))
+encode: $(STAMP) ## models: encode LAYER=<f.npz ...> for PES=<n> into OUT=<dir> (hex images, manifest)
+	$(PY) scripts/eie_model.py encode $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) --out $(or $(OUT),results/encoded)
+golden: $(STAMP) ## models: bit-exact golden model of LAYER=<f.npz ...> on PES=<n>
+	$(PY) scripts/eie_model.py golden $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU)
+cycles: $(STAMP) ## models: cycle-model estimate of LAYER=<f.npz ...> on PES=<n>, FIFO=<d>
+	$(PY) scripts/eie_model.py cycles $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) $(if $(FIFO),--fifo $(FIFO))
 
 synth: $(STAMP) ## Yosys generic + ECP5 synthesis of TOP (default eie_act_queue): cells, no latches
 	$(PY) scripts/synth.py $(or $(TOP),eie_act_queue)

@@ -56,6 +56,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "results" / "run")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated layer")
     parser.add_argument("--waves", action="store_true", help="record FST waves of the run")
+    parser.add_argument("--load", choices=["stream", "backdoor"], default="stream",
+                        help="load the memories through the load stream (default) or write them straight "
+                             "into the SRAM arrays (faster for large layers)")
     args = parser.parse_args()
 
     try:
@@ -96,7 +99,8 @@ def main() -> int:
             run_dir = run_bench(sim=args.sim, toplevel="eie_top", test_module="verif.tests.run_network",
                                 parameters=params, seed=args.seed, waves=args.waves,
                                 test_name=f"run_{args.out.name}_{args.sim}_{hw.num_pe}pe_f{hw.fifo_depth}",
-                                bench_env={"job": str(job), "result": str(result_file)})
+                                bench_env={"job": str(job), "result": str(result_file),
+                                           "backdoor": args.load == "backdoor"})
         except AssertionError as exc:
             print(f"run: simulation failed: {exc}", file=sys.stderr)
             return 1
@@ -135,6 +139,8 @@ def main() -> int:
         "pe_starved_cycles_mean": float(np.mean(result["per_pe"]["starved"])),
         "pe_blocked_cycles_mean": float(np.mean(result["per_pe"]["blocked"])),
         "load_beats": result["load_beats"],
+        "load": result["load"],
+        "load_wall_s": round(result["load_wall_s"], 1),
         "wall_s": round(wall, 1),
         "sim_run_dir": str(run_dir),
     }

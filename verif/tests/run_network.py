@@ -45,14 +45,18 @@ async def run_image(dut) -> None:
     t0 = time.perf_counter()
     await bfm.write_all(descriptor_writes(image, max_layers))
     beats = load_beats(image, act)
-    await bfm.load(beats)
+    if p.get("backdoor"):
+        await bfm.backdoor_load(image, act)
+    else:
+        await bfm.load(beats)
     t1 = time.perf_counter()
     sink = bfm.start_output_sink()
     work = sum(int(pl.enc.entries.max()) + pl.desc.cols for pl in image.layers)
     status = await bfm.start_and_wait(limit_cycles=20 * work + 100_000)
     bfm.stop_output_sink()
     t2 = time.perf_counter()
-    result: dict = {"status": status, "load_beats": len(beats), "load_wall_s": t1 - t0,
+    result: dict = {"status": status, "load_beats": len(beats), "load": "backdoor" if p.get("backdoor") else "stream",
+                    "load_wall_s": t1 - t0,
                     "run_wall_s": t2 - t1}
     if status & STATUS_ERROR:
         result["error"] = await bfm.error_text()

@@ -42,6 +42,16 @@ def bursty_pause(rng: np.random.Generator, mean_run: float = 8.0, duty: float = 
     return _pause
 
 
+def pause_of(rng: np.random.Generator, kind: float | str | None, bursty_run: float = 8.0) -> Pause:
+    """A pause pattern by name: None (never), "bursty" (runs of mean `bursty_run`), or a
+    probability (independent random pauses)."""
+    if kind is None:
+        return never
+    if kind == "bursty":
+        return bursty_pause(rng, mean_run=bursty_run)
+    return random_pause(rng, float(kind))
+
+
 class StreamSource:
     """Drives `valid` and the data fields; the design drives `ready`."""
 

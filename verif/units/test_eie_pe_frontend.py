@@ -19,7 +19,8 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
 from verif.tb.common import bench_params, make_rng, read_uint, start_clock_and_reset
 from verif.tb.monitor import StreamMonitor, bubbles
-from verif.tb.stream import StreamSink, StreamSource, bursty_pause, never, random_pause
+from verif.tb.stream import Pause, StreamSink, StreamSource
+from verif.tb.stream import pause_of as stream_pause_of
 from verif.units.frontend_ref import (
     SpmImage,
     layer_pointers,
@@ -59,12 +60,8 @@ async def load(dut, ptrs: Mapping[int, int], img: SpmImage) -> None:
     dut.spm_ld_en_i.value = 0
 
 
-def pause_of(rng: np.random.Generator, kind) -> object:
-    if kind is None:
-        return never
-    if kind == "bursty":
-        return bursty_pause(rng, mean_run=10)
-    return random_pause(rng, kind)
+def pause_of(rng: np.random.Generator, kind) -> Pause:
+    return stream_pause_of(rng, kind, bursty_run=10)
 
 
 async def run_layer(dut, rng: np.random.Generator, lengths: Sequence[int], cols_kept,

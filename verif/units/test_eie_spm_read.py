@@ -22,7 +22,8 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
 from verif.tb.common import bench_params, make_rng, read_uint, start_clock_and_reset
 from verif.tb.monitor import StreamMonitor, bubbles
-from verif.tb.stream import StreamSink, StreamSource, bursty_pause, never, random_pause
+from verif.tb.stream import Pause, StreamSink, StreamSource, never, random_pause
+from verif.tb.stream import pause_of as stream_pause_of
 from verif.units.frontend_ref import (
     Entry,
     Range,
@@ -102,12 +103,8 @@ class Harness:
         await RisingEdge(self.dut.clk_i)
 
 
-def pause_of(rng: np.random.Generator, kind) -> object:
-    if kind is None:
-        return never
-    if kind == "bursty":
-        return bursty_pause(rng, mean_run=10)
-    return random_pause(rng, kind)
+def pause_of(rng: np.random.Generator, kind) -> Pause:
+    return stream_pause_of(rng, kind, bursty_run=10)
 
 
 def first_mismatch(got: Sequence[Entry], want: Sequence[Entry]) -> str:

@@ -149,7 +149,7 @@ module eie_ccu #(
 
   // ---------------------------------------------------------------- sequencer state
   typedef enum logic [3:0] {
-    StIdle, StCheck, StCfg, StStart, StBcast, StBias, StEnd, StWait, StOutput, StDone
+    StIdle, StCheck, StCfg, StStart, StBcast, StBias, StEnd, StWait, StLayerEnd, StOutput, StDone
   } state_e;
 
   state_e           state_q, state_d;
@@ -177,21 +177,32 @@ module eie_ccu #(
   assign bc_idx_o     = bc_idx_q;
   assign bc_act_o     = bc_act_q;
 
-  logic all_pe_ready, all_layer_done, any_pe_err;
+  logic all_pe_ready, all_layer_done, any_pe_err, any_pe_err_q;
   assign all_pe_ready   = &pe_ready_i;
   assign all_layer_done = &layer_done_i;
-  assign any_pe_err     = |pe_err_i;
+  assign any_pe_err     = any_pe_err_q;      // registered with first_err_pe (below)
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) any_pe_err_q <= 1'b0;
+    else any_pe_err_q <= |pe_err_i;
+  end
 
-  // first PE with an error (for the ERROR register)
+  // First PE with an error (for the ERROR register), registered: the PEs' error flags are sticky
+  // registers, so one cycle of delay loses nothing, and a combinational priority loop feeding the
+  // sequencer made Icarus 11 spin in zero time.
   logic [15:0]         first_err_pe;
   logic [PE_ERR_W-1:0] first_err_code;
-  always_comb begin
-    first_err_pe   = '0;
-    first_err_code = '0;
-    for (int k = NUM_PE - 1; k >= 0; k--) begin
-      if (pe_err_i[k]) begin
-        first_err_pe   = 16'(k);
-        first_err_code = pe_err_code_i[k*PE_ERR_W +: PE_ERR_W];
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      first_err_pe   <= '0;
+      first_err_code <= '0;
+    end else begin
+      first_err_pe   <= '0;
+      first_err_code <= '0;
+      for (int k = NUM_PE - 1; k >= 0; k--) begin
+        if (pe_err_i[k]) begin
+          first_err_pe   <= 16'(k);
+          first_err_code <= pe_err_code_i[k*PE_ERR_W +: PE_ERR_W];
+        end
       end
     end
   end
@@ -395,7 +406,10 @@ module eie_ccu #(
   logic [ACT_W-1:0] rd_data;
   logic [IDX_W-1:0] last_out_len;
 
-  assign last_out_len = d_out_len_q[num_layers_q[L_W-1:0] - 1'b1];
+  // explicit L_W-bit index: Icarus 11 evaluates `num_layers_q[L_W-1:0] - 1'b1` wider (no wrap)
+  logic [L_W-1:0] last_layer;
+  assign last_layer   = L_W'(32'(num_layers_q) - 1);
+  assign last_out_len = d_out_len_q[last_layer];
   assign issue_rd = (state_q == StOutput) && (out_j_q < (IDX_W + 1)'(last_out_len)) &&
                     (32'(oq_level) + 32'(rd_inflight_q) < OUTQ_DEPTH);
 
@@ -526,8 +540,10 @@ module eie_ccu #(
           state_d     = StWait;
         end
       end
-      StWait: begin
-        if (all_layer_done) begin
+      StWait: if (all_layer_done) state_d = StLayerEnd;
+      StLayerEnd: begin
+        // one cycle after every PE is done, so the registered error flags include the layer's end
+        begin
           if (any_pe_err) begin
             err_code_d    = ErrPe;
             err_layer_d   = 8'(layer_q);

@@ -144,6 +144,13 @@ MUTANTS = [
            "child_idx_i[c*IDX_W +: IDX_W] < sel_idx", "child_idx_i[c*IDX_W +: IDX_W] > sel_idx", LNZD_NODE),
     Mutant("lnzd_node_fire_ignores_ready", "eie_lnzd_node.sv",
            "assign out_fire = out_valid_q & out_ready_i;", "assign out_fire = out_valid_q;", LNZD_NODE),
+    # CCU
+    Mutant("ccu_broadcast_ignores_full_queue", "eie_ccu.sv",
+           "assign bc_fire      = bc_pending_q && all_bc_ready;", "assign bc_fire      = bc_pending_q;",
+           "verif/units/test_eie_ccu.py"),
+    Mutant("ccu_top_broadcast_ignores_full_queue", "eie_ccu.sv",
+           "assign bc_fire      = bc_pending_q && all_bc_ready;", "assign bc_fire      = bc_pending_q;",
+           "verif/tests/test_eie_top.py"),
 ]
 
 

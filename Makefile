@@ -61,10 +61,10 @@ lint-hdl: $(STAMP)
 lint-py: $(STAMP)
 	$(VENV)/bin/ruff check models verif scripts conftest.py
 
-run: $(STAMP) ## run LAYER=<file.npz> (default: generated Alex-7) on the RTL: PES=64 SIM=verilator FIFO=8 RELU=1 OUT=results/run
+run: $(STAMP) ## run LAYER=<file.npz> (default: generated Alex-7) on the RTL: PES=64 SIM=verilator FIFO=8 RELU=1 LOAD=backdoor|stream OUT=results/run
 	$(PY) scripts/run_layer.py $(LAYER) --pes $(or $(PES),64) --sim $(or $(SIM),verilator) \
 	    --fifo $(or $(FIFO),8) --relu $(or $(RELU),1) --out $(or $(OUT),results/run) $(if $(filter 1,$(WAVES)),--waves) \
-	    $(if $(LOAD),--load $(LOAD))
+	    --load $(or $(LOAD),backdoor)
 
 # The reference model's command line (scripts/eie_model.py <cmd> --help for every option).
 MODEL_RELU = $(if $(filter 0,$(RELU)),--no-relu,--relu)

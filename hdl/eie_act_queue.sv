@@ -63,7 +63,9 @@ module eie_act_queue #(
   assign push_fire    = push_valid_i & push_ready_o;
   assign pop_fire     = pop_valid_o & pop_ready_i;
 
-  assign {pop_idx_o, pop_act_o} = mem_q[rd_ptr_q];
+  // Data outputs are 0 while empty, so they are never X although the storage has no reset (which
+  // lets synthesis map it to LUT RAM instead of flops).
+  assign {pop_idx_o, pop_act_o} = pop_valid_o ? mem_q[rd_ptr_q] : '0;
   assign full_o  = ~push_ready_o;
   assign empty_o = ~pop_valid_o;
   assign level_o = level_q;
@@ -95,13 +97,9 @@ module eie_act_queue #(
     end
   end
 
-  // Storage is reset too (a few flops) so the data outputs are never X, even while empty.
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      for (int i = 0; i < DEPTH; i++) mem_q[i] <= '0;
-    end else if (push_fire) begin
-      mem_q[wr_ptr_q] <= {push_idx_i, push_act_i};
-    end
+  // Storage without reset: only the written slot changes.
+  always_ff @(posedge clk_i) begin
+    if (push_fire) mem_q[wr_ptr_q] <= {push_idx_i, push_act_i};
   end
 
 endmodule

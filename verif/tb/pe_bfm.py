@@ -131,6 +131,10 @@ class PeBfm:
         await RisingEdge(self.clk)
         backdoor_write_pe(self.dut, spm, ptr_even, ptr_odd, act_src, self.act_w, src)
         await RisingEdge(self.clk)
+        # The sparse-matrix read unit keeps the last word it read (to skip re-reading it); only a
+        # load through the port invalidates that copy, so rewrite word 0 the normal way.
+        if len(spm):
+            await self.write_words(MEM_SPM, [int(spm[0])])
 
     # ------------------------------------------------------------------ computing mode
     def configure(self, cfg: LayerConfig) -> None:

@@ -15,6 +15,7 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 from verif.program import (
     CTRL_START,
+    MEM_SPM,
     REG_ERROR,
     REG_PE_ERR,
     REG_STATUS,
@@ -169,6 +170,9 @@ class EieTopBfm:
             backdoor_write_pe(pe, image.spm[k], image.ptr_even[k], image.ptr_odd[k], local[k],
                               hw.act_width, srcs[k])
         await RisingEdge(self.clk)
+        # The sparse-matrix read units keep the last word they read; a port write invalidates it.
+        await self.load([LoadBeat(k, MEM_SPM, 0, int(image.spm[k][0]))
+                         for k in range(hw.num_pe) if image.spm.shape[1]])
 
     def start_output_sink(self, pause: Pause = never) -> StreamSink:
         d = self.dut

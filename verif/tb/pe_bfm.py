@@ -14,7 +14,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import ReadOnly, RisingEdge
 
-from verif.tb.common import read_sint, read_uint
+from verif.tb.common import read_uint
 from verif.tb.stream import Pause, StreamSink, StreamSource, never
 
 MEM_PTR_EVEN, MEM_PTR_ODD, MEM_SPM, MEM_ACT_SRC, MEM_ACT_DST = range(5)
@@ -206,6 +206,3 @@ class PeBfm:
 
     def error_code(self) -> int:
         return read_uint(self.dut.err_code_o)
-
-    def signed(self, handle) -> int:
-        return read_sint(handle)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 from cocotb.handle import LogicObject
-from cocotb.triggers import ReadOnly, RisingEdge
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
 from verif.tb.common import read_uint
 
@@ -104,3 +104,24 @@ class StreamSink:
             await ReadOnly()
             if read_uint(self.valid, "valid") and ready:
                 self.received.append({n: read_uint(h, n) for n, h in self.fields.items()})
+
+
+async def send_and_drain(clk: LogicObject, source: StreamSource, sink: StreamSink,
+                         beats: list[Mapping[str, int]], expected_out: int, limit: int,
+                         what_in: str = "beats in", what_out: str = "beats out") -> None:
+    """Queue `beats` on `source`, wait (at most `limit` cycles) until they were all taken and
+    `expected_out` more beats reached `sink`, let 4 cycles pass and check nothing was lost or
+    duplicated. Returns in ReadOnly."""
+    want = len(sink.received) + expected_out
+    for beat in beats:
+        source.send(beat)
+    sent = len(source.sent) + len(source.queue)
+    for _ in range(limit):
+        await RisingEdge(clk)
+        if len(sink.received) >= want and len(source.sent) == sent:
+            break
+    await ClockCycles(clk, 4)
+    await ReadOnly()
+    assert len(source.sent) == sent, f"{sent - len(source.sent)} {what_in} never accepted after {limit} cycles"
+    assert len(sink.received) == want, (
+        f"{len(sink.received)} {what_out}, expected {want} (lost or duplicated)")

@@ -13,7 +13,6 @@ import pickle
 import time
 
 import cocotb
-import numpy as np
 
 from verif.program import (
     REG_BCAST_COUNT,
@@ -76,4 +75,3 @@ async def run_image(dut) -> None:
     with open(p["result"], "w") as f:
         json.dump(result, f)
     cocotb.log.info("run finished: status %#x, %d load beats", status, len(beats))
-    assert np.all(np.asarray(result.get("indices", [0])) >= 0)

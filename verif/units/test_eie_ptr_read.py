@@ -20,7 +20,7 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
 from verif.tb.common import bench_params, make_rng, read_uint, start_clock_and_reset
 from verif.tb.monitor import StreamMonitor, bubbles
-from verif.tb.stream import Pause, StreamSink, StreamSource, never, random_pause
+from verif.tb.stream import Pause, StreamSink, StreamSource, never, random_pause, send_and_drain
 from verif.tb.stream import pause_of as stream_pause_of
 from verif.units.frontend_ref import (
     layer_pointers,
@@ -81,20 +81,8 @@ class Harness:
     async def run(self, cols: Sequence[Mapping[str, int]], expected_out: int,
                   limit: int) -> None:
         """Send `cols` and wait until `expected_out` more range beats came out and all is idle."""
-        want = len(self.sink.received) + expected_out
-        for col in cols:
-            self.source.send(col)
-        sent = len(self.source.sent) + len(self.source.queue)
-        for _ in range(limit):
-            await RisingEdge(self.dut.clk_i)
-            if len(self.sink.received) >= want and len(self.source.sent) == sent:
-                break
-        await ClockCycles(self.dut.clk_i, 4)
-        await ReadOnly()
-        assert len(self.source.sent) == sent, (
-            f"{sent - len(self.source.sent)} columns never accepted after {limit} cycles")
-        assert len(self.sink.received) == want, (
-            f"{len(self.sink.received)} range beats, expected {want} (lost or duplicated)")
+        await send_and_drain(self.dut.clk_i, self.source, self.sink, list(cols), expected_out, limit,
+                             "columns", "range beats")
         assert read_uint(self.dut.busy_o) == 0, "busy_o high after the stream drained"
         assert read_uint(self.dut.rng_valid_o) == 0
         pulses = self.mon_out.pulse_cycles

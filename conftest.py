@@ -19,6 +19,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="base random seed of every bench (env SEED; default 1)")
     group.addoption("--waves", action="store_true", default=os.environ.get("WAVES") == "1",
                     help="record FST waves (env WAVES=1)")
+    group.addoption("--uvm-tests", default=os.environ.get("UVM_TESTS", ""),
+                    help="regex of pyuvm tests to run (verif/tests/test_uvm.py); default: the smoke subset")
+    group.addoption("--seeds", default=os.environ.get("SEEDS_LIST", ""),
+                    help="pyuvm test seeds: 7, 1-20 or 3,5,9-11 (default: --seed)")
+    group.addoption("--hdl-coverage", action="store_true", default=os.environ.get("HDL_COVERAGE") == "1",
+                    help="Verilator line/toggle coverage: each run writes coverage.dat (env HDL_COVERAGE=1)")
 
 
 def _sims(config: pytest.Config) -> list[str]:
@@ -45,13 +51,25 @@ def waves(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture
-def bench(request: pytest.FixtureRequest, sim: str, seed: int, waves: bool):
-    """Run a cocotb bench for this pytest test; records the simulator version and the rerun command."""
-    from verif.sim import run_bench
+def hdl_coverage(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--hdl-coverage"))
+
+
+@pytest.fixture
+def bench(request: pytest.FixtureRequest, sim: str, seed: int, waves: bool, hdl_coverage: bool):
+    """Run a cocotb bench for this pytest test; records the simulator version, the run folder
+    (JUnit property eie_run_dir) and the rerun command. `seed` may be overridden per call."""
+    from verif.sim import run_bench, run_dir_for
 
     def _run(**kwargs):
-        request.node.user_properties.append(("eie_seed", seed))
-        test_dir = run_bench(sim=sim, seed=seed, waves=waves, test_name=request.node.name, **kwargs)
+        run_seed = kwargs.pop("seed", seed)
+        coverage = hdl_coverage and sim == "verilator"
+        request.node.user_properties.append(("eie_seed", run_seed))
+        request.node.user_properties.append(("eie_sim", sim))
+        request.node.user_properties.append(
+            ("eie_run_dir", str(run_dir_for(sim, request.node.name, coverage=coverage))))
+        test_dir = run_bench(sim=sim, seed=run_seed, waves=waves, coverage=coverage,
+                             test_name=request.node.name, **kwargs)
         log = (test_dir / "sim.log")
         if log.is_file():
             match = re.search(r"Running on (.+? version \S+)", log.read_text(errors="replace"))
@@ -76,9 +94,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
     if report.when == "call" and report.failed and "sim" in getattr(item, "fixturenames", ()):
-        seed = item.config.getoption("--seed")
-        report.sections.append(("rerun", f"seed {seed}; reproduce with waves:\n  "
-                                          f"{rerun_command(item.nodeid, seed)}"))
+        props = dict(item.user_properties)
+        seed = props.get("eie_seed", item.config.getoption("--seed"))
+        command = props.get("eie_rerun") or rerun_command(item.nodeid, seed)
+        report.sections.append(("rerun", f"seed {seed}; reproduce with waves:\n  {command}"))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -89,7 +108,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             props = dict(getattr(rep, "user_properties", []))
             if "eie_sim_version" in props:
                 versions.add(props["eie_sim_version"])
-            if key == "failed" and "eie_seed" in props:
+            if key == "failed" and "eie_rerun" in props:
+                failed.append(props["eie_rerun"])
+            elif key == "failed" and "eie_seed" in props:
                 failed.append(rerun_command(rep.nodeid, props["eie_seed"]))
     if versions:
         terminalreporter.write_sep("-", "simulators used")

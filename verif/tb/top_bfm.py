@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ReadOnly, RisingEdge
+from cocotb.triggers import Event, ReadOnly, RisingEdge
 
 from verif.program import (
     CTRL_START,
@@ -23,7 +23,7 @@ from verif.program import (
     LoadBeat,
     describe_error,
 )
-from verif.tb.common import read_uint
+from verif.tb.common import read_uint, start_clock_and_reset
 from verif.tb.stream import Pause, StreamSink, StreamSource, never
 
 
@@ -39,6 +39,7 @@ class EieTopBfm:
         self.axil_delay = axil_delay    # probability of an idle cycle before each AXI channel
         self.out_sink: StreamSink | None = None
         self._sink_task = None
+        self.out_of_reset = Event()     # set once the first reset is over (monitors start then)
 
     def init_pins(self) -> None:
         d = self.dut
@@ -47,6 +48,12 @@ class EieTopBfm:
                      "s_axil_rready_i", "ld_valid_i", "ld_pe_i", "ld_mem_i", "ld_addr_i", "ld_data_i",
                      "out_ready_i"):
             getattr(d, name).value = 0
+
+    async def clock_and_reset(self) -> None:
+        """Start the clock, pulse reset, then let the monitors start."""
+        self.init_pins()
+        await start_clock_and_reset(self.dut)
+        self.out_of_reset.set()
 
     async def _maybe_wait(self) -> None:
         while self.rng is not None and self.rng.random() < self.axil_delay:
@@ -189,20 +196,36 @@ class EieTopBfm:
             self.dut.out_ready_i.value = 0
 
     # ------------------------------------------------------------------ run control
-    async def start_and_wait(self, limit_cycles: int, poll_every: int = 64) -> int:
-        """Write START, wait until the run is over (the done_o pin; STATUS is read at the end).
-        Returns the STATUS register."""
-        d = self.dut
-        await self.write(0x008, CTRL_START)
+    async def wait_not_busy(self, limit_cycles: int) -> int:
+        """Wait until the busy_o pin is low (the run, outputs included, is over, or a reset
+        ended it); returns the cycles waited."""
         cycles = 0
         while True:
             await RisingEdge(self.clk)
             cycles += 1
             await ReadOnly()
-            if not read_uint(d.busy_o, "busy_o"):
-                break
+            if not read_uint(self.dut.busy_o, "busy_o"):
+                return cycles
             if cycles > limit_cycles:
                 raise AssertionError(f"run not finished after {limit_cycles} cycles")
+
+    async def reset(self, cycles: int = 3) -> None:
+        """Pulse rst_ni with the clock running (a reset at any time, e.g. in the middle of a layer);
+        the host-side pins return to idle."""
+        await RisingEdge(self.clk)
+        self.dut.rst_ni.value = 0
+        for name in ("s_axil_awvalid_i", "s_axil_wvalid_i", "s_axil_arvalid_i", "ld_valid_i"):
+            getattr(self.dut, name).value = 0
+        for _ in range(cycles):
+            await RisingEdge(self.clk)
+        self.dut.rst_ni.value = 1
+        await RisingEdge(self.clk)
+
+    async def start_and_wait(self, limit_cycles: int) -> int:
+        """Write START, wait until the run is over (the busy_o pin; STATUS is read at the end).
+        Returns the STATUS register."""
+        await self.write(0x008, CTRL_START)
+        await self.wait_not_busy(limit_cycles)
         status = await self.read(REG_STATUS)
         assert not status & STATUS_BUSY
         return status

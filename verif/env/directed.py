@@ -1,0 +1,134 @@
+"""Directed networks for the coverage bins that random stimulus reaches rarely (pure Python).
+
+Each function returns (layers, input vector) for the given hardware, or raises DoesNotFit when
+the configuration's memories are too small for it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.compress import LayerDesc, QuantLayer
+from models.encode import place_network
+from models.errors import CapacityError
+from models.hwparams import HwParams
+from verif.env.bins import PAPER_REGFILE_DEPTH
+from verif.stimulus import fits, random_codes, random_desc, random_input
+
+
+class DoesNotFit(Exception):
+    """The directed case needs more memory or longer vectors than this configuration has."""
+
+
+def _desc(rng: np.random.Generator, hw: HwParams, in_len: int, out_len: int, *, has_bias: bool = False,
+          relu: bool = False, extreme: bool = False) -> LayerDesc:
+    return random_desc(rng, hw, in_len, out_len, has_bias=has_bias, relu=relu, extreme=extreme)
+
+
+def _check(hw: HwParams, layers: list[QuantLayer], what: str) -> list[QuantLayer]:
+    for q in layers:
+        if not fits(q.codes, hw) or q.desc.out_len > hw.act_depth * hw.num_pe:
+            raise DoesNotFit(f"directed case {what!r} does not fit {hw}")
+    try:
+        place_network(layers, hw)
+    except CapacityError as exc:
+        raise DoesNotFit(f"directed case {what!r}: {exc}") from None
+    return layers
+
+
+def zero_runs(rng: np.random.Generator, hw: HwParams):
+    """Every PE's column 1 has zero runs of exactly 15, 16 and 17 before its entries (16 and 17 need
+    a padding entry); column 0 is dense, column 2 empty."""
+    n = hw.num_pe
+    local = [15, 15 + 17, 15 + 17 + 18]          # gaps 15, 16, 17
+    out_len = (local[-1] + 1) * n
+    desc = _desc(rng, hw, 3, out_len)
+    codes = np.zeros((out_len, 3), np.uint8)
+    codes[:, 0] = rng.integers(1, 16, out_len)
+    for r in local:
+        codes[r * n:(r + 1) * n, 1] = rng.integers(1, 16, n)
+    act = np.array([int(rng.integers(1, 200)), -int(rng.integers(1, 200)), 7], np.int64)
+    return _check(hw, [QuantLayer(codes, desc)], "zero runs"), act
+
+
+def empty_columns(rng: np.random.Generator, hw: HwParams):
+    """Leading, consecutive and trailing columns with no entries at all, all of them broadcast."""
+    out_len, in_len = 2 * hw.num_pe + 1, 9
+    desc = _desc(rng, hw, in_len, out_len)
+    codes = random_codes(rng, out_len, in_len, 0.6)
+    codes[:, [0, 1, 4, 5, 8]] = 0
+    act = random_input(rng, in_len, 1.0, hw.act_width)
+    act[act == 0] = 1
+    return _check(hw, [QuantLayer(codes, desc)], "empty columns"), act
+
+
+def all_zero_input(rng: np.random.Generator, hw: HwParams):
+    """An all-zero input vector: only the bias column is broadcast; the second layer's input is
+    then all zero too when the bias outputs are cut by ReLU."""
+    n = hw.num_pe
+    d0 = _desc(rng, hw, 12, 2 * n + 3, has_bias=True, relu=True)
+    d1 = _desc(rng, hw, 2 * n + 3, n + 2, has_bias=False, relu=False)
+    d1 = LayerDesc(**{**d1.__dict__, "fa": d0.fo, "fo": d0.fo + d1.fw - hw.guard_bits - d1.shift})
+    layers = [QuantLayer(random_codes(rng, d0.out_len, d0.cols, 0.5), d0),
+              QuantLayer(random_codes(rng, d1.out_len, d1.cols, 0.5), d1)]
+    return _check(hw, layers, "all-zero input"), np.zeros(12, np.int64)
+
+
+def saturation(rng: np.random.Generator, hw: HwParams):
+    """Extreme weights and inputs, no shift: the 32-bit accumulators and the 16-bit outputs clip."""
+    lo, hi = -(2 ** (hw.weight_width - 1)), 2 ** (hw.weight_width - 1) - 1
+    in_len, out_len = 48, hw.num_pe + 2
+    cb = (0, *([hi] * 7), *([lo] * 8))
+    desc = LayerDesc(in_len=in_len, out_len=out_len, has_bias=False, relu=False, fa=0, fw=0,
+                     fo=-hw.guard_bits, shift=0, codebook_q=cb)
+    codes = np.zeros((out_len, in_len), np.uint8)
+    codes[:, :] = rng.choice([1, 2, 3], size=(out_len, in_len))          # +max weights
+    codes[1::2, :] = rng.choice([8, 9, 10], size=codes[1::2].shape)       # -max weights on odd rows
+    lo_a, hi_a = -(2 ** (hw.act_width - 1)), 2 ** (hw.act_width - 1) - 1
+    act = np.full(in_len, hi_a, np.int64)
+    act[in_len // 2:] = rng.choice([lo_a, hi_a], size=in_len - in_len // 2)
+    return _check(hw, [QuantLayer(codes, desc)], "saturation"), act
+
+
+def hazards(rng: np.random.Generator, hw: HwParams, rows_per_pe: int):
+    """Every PE owns `rows_per_pe` rows and every column is dense: the same accumulator row comes back
+    every `rows_per_pe` entries, i.e. at pipeline distance rows_per_pe when the PE is not starved."""
+    n = hw.num_pe
+    in_len, out_len = 24, rows_per_pe * n
+    desc = _desc(rng, hw, in_len, out_len, has_bias=True, relu=bool(rng.integers(0, 2)))
+    codes = rng.integers(1, 16, size=(out_len, desc.cols)).astype(np.uint8)
+    act = random_input(rng, in_len, 1.0, hw.act_width)
+    act[act == 0] = 3
+    return _check(hw, [QuantLayer(codes, desc)], f"hazards {rows_per_pe}"), act
+
+
+def long_vectors(rng: np.random.Generator, hw: HwParams):
+    """Input and output vectors with more than 64 elements per PE (the paper's register file)."""
+    n = hw.num_pe
+    length = min(hw.act_depth, PAPER_REGFILE_DEPTH + 1 + int(rng.integers(0, 8))) * n
+    if length <= PAPER_REGFILE_DEPTH * n:
+        raise DoesNotFit(f"ACT_DEPTH {hw.act_depth} is not longer than {PAPER_REGFILE_DEPTH}")
+    d0 = _desc(rng, hw, 8, length, has_bias=True, relu=True)
+    d1 = _desc(rng, hw, length, 5, has_bias=False, relu=False)
+    d1 = LayerDesc(**{**d1.__dict__, "fa": d0.fo, "fo": d0.fo + d1.fw - hw.guard_bits - d1.shift})
+    density = min(1.0, 64.0 / length)
+    layers = [QuantLayer(random_codes(rng, length, d0.cols, 0.3), d0),
+              QuantLayer(random_codes(rng, 5, d1.cols, density), d1)]
+    return _check(hw, layers, "long vectors"), random_input(rng, 8, 1.0, hw.act_width)
+
+
+def edge_cases(rng: np.random.Generator, hw: HwParams):
+    """(name, layers, input) of every directed case that fits `hw`."""
+    makers = [("zero runs 15/16/17", zero_runs), ("empty columns", empty_columns),
+              ("all-zero input", all_zero_input), ("saturation", saturation),
+              ("long vectors", long_vectors)]
+    makers += [(f"same-row hazards at distance {d}", lambda r, h, d=d: hazards(r, h, d)) for d in (1, 2, 3, 4)]
+    cases = []
+    for name, make in makers:
+        try:
+            layers, act = make(rng, hw)
+        except DoesNotFit as exc:
+            cases.append((name, None, str(exc)))
+            continue
+        cases.append((name, layers, act))
+    return cases

@@ -1,0 +1,58 @@
+"""The EIE verification environment: register, load, output and network agents, the PE probe,
+the scoreboard and the coverage collector, wired as in the pyuvm TinyALU example (the BFMs in
+verif/tb own the pins; everything here calls them)."""
+
+from __future__ import annotations
+
+import cocotb
+from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_env
+
+from verif.agents.load_agent import LoadAgent
+from verif.agents.network_agent import NetworkAgent
+from verif.agents.out_agent import OutAgent
+from verif.agents.reg_agent import RegAgent
+from verif.env.coverage import EieCoverage
+from verif.env.scoreboard import EieScoreboard
+from verif.tb.top_monitors import HazardProbe, WritebackProbe
+
+
+class PeProbe(uvm_component):
+    """Passive monitor of the PEs' internals: write-backs (all PEs) and same-row hazards
+    (PE0..PE3)."""
+
+    def build_phase(self) -> None:
+        self.wb_ap = uvm_analysis_port("wb_ap", self)
+        self.hazard_ap = uvm_analysis_port("hazard_ap", self)
+
+    async def run_phase(self) -> None:
+        bfm = ConfigDB().get(self, "", "BFM")
+        hw = ConfigDB().get(self, "", "HW")
+        await bfm.out_of_reset.wait()
+        for task in WritebackProbe(bfm.dut, hw.num_pe, self.wb_ap.write).tasks():
+            cocotb.start_soon(task)
+        probe = HazardProbe(bfm.dut, min(hw.num_pe, 4), lambda pe, d: self.hazard_ap.write((pe, d)))
+        cocotb.start_soon(probe.run())
+
+
+class EieEnv(uvm_env):
+    def build_phase(self) -> None:
+        self.reg = RegAgent("reg", self)
+        self.load = LoadAgent("load", self)
+        self.out = OutAgent("out", self)
+        self.net = NetworkAgent("net", self)
+        self.probe = PeProbe("probe", self)
+        self.scoreboard = EieScoreboard("scoreboard", self)
+        self.coverage = EieCoverage("coverage", self)
+
+    def connect_phase(self) -> None:
+        ConfigDB().set(None, "*", "REG_SEQR", self.reg.seqr)
+        ConfigDB().set(None, "*", "LOAD_SEQR", self.load.seqr)
+        drv = self.net.driver
+        drv.item_ap.connect(self.scoreboard.item_export)
+        drv.item_ap.connect(self.coverage.item_export)
+        drv.result_ap.connect(self.scoreboard.result_export)
+        drv.result_ap.connect(self.coverage.result_export)
+        self.probe.wb_ap.connect(self.scoreboard.wb_export)
+        self.probe.hazard_ap.connect(self.coverage.hazard_export)
+        self.out.monitor.ap.connect(self.scoreboard.out_export)
+        self.coverage.monitors = {"load": self.load.monitor, "out": self.out.monitor, "reg": self.reg.monitor}

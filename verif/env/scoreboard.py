@@ -1,0 +1,157 @@
+"""Scoreboard: predicts every layer's outputs with models/ and checks, bit for bit,
+
+- every write-back of every PE (hidden layers included), keyed by (layer, output index): a wrong
+  value, a write to a row that does not exist, and a row written twice are errors;
+- every output-stream beat, keyed by output index: wrong value, wrong order, wrong `last`;
+- at the end of each run: every output of every layer was written exactly once and streamed
+  exactly once, and the run ended with DONE and no error.
+
+A reset in the middle of a run (RunResult.aborted) ends that run's checks without the
+completeness check. The first mismatch is written to mismatch.json in the run folder with the
+`make waves` command that reproduces it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pyuvm import uvm_component, uvm_subscriber
+
+from verif.agents.network_agent import NetworkItem, RunResult
+from verif.agents.out_agent import OutBeat
+from verif.program import to_signed
+from verif.tb.common import bench_params
+from verif.tb.top_monitors import Writeback
+
+
+def waves_command(at_ns: float | None = None) -> str:
+    p = bench_params()
+    cmd = f"make waves TEST={p.get('test', '?')} SEED={p.get('seed', '?')} SIM={p.get('sim', '?')}"
+    return cmd + (f" AT={at_ns:.0f}" if at_ns is not None else "")
+
+
+class _Run:
+    def __init__(self, item: NetworkItem, index: int) -> None:
+        self.item, self.index = item, index
+        self.written: dict[tuple[int, int], int] = {}
+        self.streamed: list[int] = []
+
+
+class EieScoreboard(uvm_component):
+    def build_phase(self) -> None:
+        self.item_export = uvm_subscriber.uvm_AnalysisImp("item_export", self, self._on_item)
+        self.wb_export = uvm_subscriber.uvm_AnalysisImp("wb_export", self, self._on_writeback)
+        self.out_export = uvm_subscriber.uvm_AnalysisImp("out_export", self, self._on_out)
+        self.result_export = uvm_subscriber.uvm_AnalysisImp("result_export", self, self._on_result)
+        self.run: _Run | None = None
+        self.runs_checked = 0
+        self.runs_aborted = 0
+        self.values_checked = 0
+        self.errors: list[str] = []
+        self.first_mismatch: dict | None = None
+
+    # ------------------------------------------------------------------ helpers
+    def _error(self, text: str, time_ns: float | None = None, **where) -> None:
+        run = f"run {self.run.index} ({self.run.item.label})" if self.run else "no run"
+        msg = f"{run}: {text}" + (f" at {time_ns:.0f} ns" if time_ns is not None else "")
+        self.errors.append(msg)
+        self.logger.error(msg)
+        if self.first_mismatch is None:
+            self.first_mismatch = {"message": msg, "time_ns": time_ns, **where,
+                                   "reproduce": waves_command(time_ns)}
+            Path(os.getcwd(), "mismatch.json").write_text(json.dumps(self.first_mismatch, indent=2) + "\n")
+            self.logger.error("first mismatch; reproduce with waves: %s", self.first_mismatch["reproduce"])
+
+    # ------------------------------------------------------------------ analysis inputs
+    def _on_item(self, item: NetworkItem) -> None:
+        if self.run is not None:
+            self._error("a new run started before the previous one ended")
+        self.run = _Run(item, self.runs_checked + self.runs_aborted)
+
+    def _on_writeback(self, wb: Writeback) -> None:
+        if self.run is None:
+            self._error(f"PE {wb.pe} wrote back row {wb.row} outside any run", wb.time_ns, pe=wb.pe)
+            return
+        item, hw = self.run.item, self.run.item.hw
+        if wb.layer >= len(item.golden):
+            self._error(f"PE {wb.pe} wrote back during layer {wb.layer} of a {len(item.golden)}-layer network",
+                        wb.time_ns, pe=wb.pe, layer=wb.layer)
+            return
+        want = item.golden[wb.layer]
+        index = wb.row * hw.num_pe + wb.pe
+        where = {"layer": wb.layer, "index": index, "pe": wb.pe}
+        if index >= want.size:
+            self._error(f"layer {wb.layer}: PE {wb.pe} wrote local row {wb.row} = output {index}, "
+                        f"past OUT_LEN {want.size}", wb.time_ns, **where)
+            return
+        key = (wb.layer, index)
+        self.run.written[key] = self.run.written.get(key, 0) + 1
+        if self.run.written[key] > 1:
+            self._error(f"layer {wb.layer}: output {index} (PE {wb.pe}) written twice", wb.time_ns, **where)
+        got = to_signed(wb.data, hw.act_width)
+        self.values_checked += 1
+        if got != int(want[index]):
+            self._error(f"layer {wb.layer}: output {index} (PE {wb.pe}, local row {wb.row}) written {got}, "
+                        f"expected {int(want[index])}", wb.time_ns, expected=int(want[index]), actual=got, **where)
+
+    def _on_out(self, beat: OutBeat) -> None:
+        if self.run is None:
+            self._error(f"output beat {beat.idx} outside any run", beat.time_ns)
+            return
+        item, hw = self.run.item, self.run.item.hw
+        want = item.golden[-1]
+        layer = len(item.golden) - 1
+        n_seen = len(self.run.streamed)
+        where = {"layer": layer, "index": beat.idx, "pe": beat.idx % hw.num_pe}
+        self.run.streamed.append(beat.idx)
+        if beat.idx != n_seen:
+            self._error(f"output stream: beat {n_seen} has index {beat.idx} (expected {n_seen}: in order, "
+                        f"each once)", beat.time_ns, **where)
+            return
+        if n_seen >= want.size:
+            self._error(f"output stream: beat {n_seen} past OUT_LEN {want.size}", beat.time_ns, **where)
+            return
+        got = to_signed(beat.data, hw.act_width)
+        self.values_checked += 1
+        if got != int(want[beat.idx]):
+            self._error(f"output stream: output {beat.idx} (layer {layer}, PE {beat.idx % hw.num_pe}) is {got}, "
+                        f"expected {int(want[beat.idx])}", beat.time_ns,
+                        expected=int(want[beat.idx]), actual=got, **where)
+        if beat.last != int(n_seen == want.size - 1):
+            self._error(f"output stream: last={beat.last} on beat {n_seen} of {want.size}", beat.time_ns, **where)
+
+    def _on_result(self, result: RunResult) -> None:
+        if self.run is None or self.run.item is not result.item:
+            self._error("run result without its network")
+            return
+        run, self.run = self.run, None
+        if result.aborted:
+            self.runs_aborted += 1
+            self.logger.info("run %d aborted by reset: %d write-backs checked before it", run.index,
+                             len(run.written))
+            return
+        self.run = run          # for the messages below
+        if result.error:
+            self._error(f"run ended with {result.error}")
+        for li, want in enumerate(run.item.golden):
+            missing = [i for i in range(want.size) if (li, i) not in run.written]
+            if missing:
+                self._error(f"layer {li}: {len(missing)} of {want.size} outputs never written back "
+                            f"(first: output {missing[0]}, PE {missing[0] % run.item.hw.num_pe})",
+                            layer=li, index=missing[0], pe=missing[0] % run.item.hw.num_pe)
+        if len(run.streamed) != run.item.golden[-1].size:
+            self._error(f"output stream: {len(run.streamed)} beats for {run.item.golden[-1].size} outputs")
+        self.run = None
+        self.runs_checked += 1
+
+    # ------------------------------------------------------------------ end of test
+    def check_phase(self) -> None:
+        if self.run is not None:
+            self._error("the test ended in the middle of a run")
+        self.logger.info("scoreboard: %d runs checked, %d aborted by reset, %d values compared, %d errors",
+                         self.runs_checked, self.runs_aborted, self.values_checked, len(self.errors))
+        assert not self.errors, (f"{len(self.errors)} scoreboard errors; first: {self.errors[0]}\n"
+                                 f"reproduce with waves: {self.first_mismatch['reproduce']}")
+        assert self.runs_checked > 0, "scoreboard: no run was checked"

@@ -1,0 +1,190 @@
+"""Passive BFMs of eie_top (cocotb only): they watch pins and never drive them.
+
+- `HandshakeMonitor`: one valid/ready channel; calls back with each beat and its simulation time,
+  counts stall cycles (valid high, ready low) and source gaps (valid low inside a burst).
+- `AxiLiteMonitor`: the five AXI4-Lite channels; calls back with each completed write and read.
+- `WritebackProbe`: every PE's write-back port (accumulator -> destination activation buffer), with
+  the CCU's current layer: the only place where a hidden layer's outputs can be seen.
+- `HazardProbe`: the entries entering the arithmetic unit of PE0..PE3; reports the distance in
+  cycles between two entries of the same accumulator row while the first is still in the pipeline
+  (1..4: the read-after-write hazards the bypass network resolves).
+
+Everything is sampled in ReadOnly; an X/Z on a handshake or on a field of a moving beat fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from cocotb.handle import LogicObject
+from cocotb.triggers import First, ReadOnly, RisingEdge
+from cocotb.utils import get_sim_time
+
+from verif.tb.common import read_uint
+
+PIPELINE_DEPTH = 4  # eie_arith: S1 entry .. S4 write; a same-row entry closer than this needs a bypass
+
+
+def now_ns() -> float:
+    return float(get_sim_time("ns"))
+
+
+@dataclass
+class ChannelStats:
+    beats: int = 0
+    stall_cycles: int = 0      # valid & !ready: the receiver back-pressured
+    gap_cycles: int = 0        # !valid between two beats of a burst: the sender paused
+
+
+class HandshakeMonitor:
+    def __init__(self, clk: LogicObject, valid: LogicObject, ready: LogicObject,
+                 fields: Mapping[str, LogicObject], name: str,
+                 callback: Callable[[dict[str, int], float], None] | None = None) -> None:
+        self.clk, self.valid, self.ready, self.fields = clk, valid, ready, dict(fields)
+        self.name, self.callback = name, callback
+        self.stats = ChannelStats()
+
+    async def run(self) -> None:
+        since_beat = None           # cycles since the last beat (None before the first)
+        while True:
+            await RisingEdge(self.clk)
+            await ReadOnly()
+            valid = read_uint(self.valid, f"{self.name} valid")
+            ready = read_uint(self.ready, f"{self.name} ready")
+            if valid and ready:
+                beat = {n: read_uint(h, f"{self.name} {n}") for n, h in self.fields.items()}
+                self.stats.beats += 1
+                if since_beat is not None and since_beat < 64:
+                    self.stats.gap_cycles += since_beat
+                since_beat = 0
+                if self.callback is not None:
+                    self.callback(beat, now_ns())
+            else:
+                if valid:
+                    self.stats.stall_cycles += 1
+                if since_beat is not None:
+                    since_beat += 0 if valid else 1
+
+
+@dataclass
+class AxiLiteTransfer:
+    write: bool
+    addr: int
+    data: int
+    resp: int
+    time_ns: float
+
+
+class AxiLiteMonitor:
+    """Pairs AW with W and B for writes, AR with R for reads (one outstanding of each, as the
+    slave allows). Stall = a cycle where a valid waits for its ready on any channel."""
+
+    def __init__(self, dut, callback: Callable[[AxiLiteTransfer], None] | None = None) -> None:
+        self.dut, self.callback = dut, callback
+        self.stall_cycles = 0
+        self.transfers = 0
+
+    async def run(self) -> None:
+        d = self.dut
+        aw = w = ar = None
+        chans = [("aw", d.s_axil_awvalid_i, d.s_axil_awready_o), ("w", d.s_axil_wvalid_i, d.s_axil_wready_o),
+                 ("b", d.s_axil_bvalid_o, d.s_axil_bready_i), ("ar", d.s_axil_arvalid_i, d.s_axil_arready_o),
+                 ("r", d.s_axil_rvalid_o, d.s_axil_rready_i)]
+        while True:
+            await RisingEdge(d.clk_i)
+            await ReadOnly()
+            for name, valid, ready in chans:
+                if not read_uint(valid, f"axil {name}valid"):
+                    continue
+                if not read_uint(ready, f"axil {name}ready"):
+                    self.stall_cycles += 1
+                    continue
+                if name == "aw":
+                    aw = read_uint(d.s_axil_awaddr_i, "awaddr")
+                elif name == "w":
+                    w = read_uint(d.s_axil_wdata_i, "wdata")
+                elif name == "ar":
+                    ar = read_uint(d.s_axil_araddr_i, "araddr")
+                elif name == "b":
+                    self._done(True, aw, w, read_uint(d.s_axil_bresp_o, "bresp"))
+                    aw = w = None
+                else:
+                    self._done(False, ar, read_uint(d.s_axil_rdata_o, "rdata"), read_uint(d.s_axil_rresp_o, "rresp"))
+                    ar = None
+
+    def _done(self, write: bool, addr: int | None, data: int | None, resp: int) -> None:
+        assert addr is not None and data is not None, "AXI4-Lite response without its request"
+        self.transfers += 1
+        if self.callback is not None:
+            self.callback(AxiLiteTransfer(write, addr, data, resp, now_ns()))
+
+
+@dataclass(frozen=True)
+class Writeback:
+    layer: int
+    pe: int
+    row: int        # local row in the PE
+    data: int       # raw activation bits
+    time_ns: float
+
+
+class WritebackProbe:
+    """Watches `g_pe[k].u_pe`'s write-back port of every PE. Idle PEs cost nothing: each PE's
+    task sleeps on the rising edge of its write-back valid."""
+
+    def __init__(self, dut, num_pe: int, callback: Callable[[Writeback], None]) -> None:
+        self.dut, self.num_pe, self.callback = dut, num_pe, callback
+
+    def tasks(self):
+        return [self._watch(k) for k in range(self.num_pe)]
+
+    async def _watch(self, k: int) -> None:
+        pe = self.dut.g_pe[k].u_pe
+        layer_q = self.dut.u_ccu.layer_q
+        while True:
+            await RisingEdge(pe.wbo_valid)
+            while True:
+                await ReadOnly()
+                if not read_uint(pe.wbo_valid, f"PE {k} write-back valid"):
+                    break
+                if read_uint(pe.wbo_ready, f"PE {k} write-back ready"):
+                    self.callback(Writeback(read_uint(layer_q, "CCU layer"), k,
+                                            read_uint(pe.wbo_row, f"PE {k} write-back row"),
+                                            read_uint(pe.wbo_data, f"PE {k} write-back data"), now_ns()))
+                await RisingEdge(self.dut.clk_i)
+
+
+@dataclass
+class HazardProbe:
+    """Same-row distances at the arithmetic unit's entry of up to four PEs (per-cycle sampling,
+    so only a few PEs are watched)."""
+
+    dut: object
+    pes: int
+    callback: Callable[[int, int], None]      # (pe, distance in cycles)
+    recent: list[list[tuple[int, int]]] = field(default_factory=list)
+
+    async def run(self) -> None:
+        arith = [self.dut.g_pe[k].u_pe.u_arith for k in range(self.pes)]
+        self.recent = [[] for _ in arith]
+        cycle = 0
+        while True:
+            # sleep while no watched PE has work: wake on any entry valid
+            if not any(int(a.ent_valid_i.value) if a.ent_valid_i.value.is_resolvable else 1 for a in arith):
+                await First(*(RisingEdge(a.ent_valid_i) for a in arith))
+                cycle += 1_000_000          # any history is older than the pipeline now
+            await RisingEdge(self.dut.clk_i)
+            cycle += 1
+            await ReadOnly()
+            for k, a in enumerate(arith):
+                if not (read_uint(a.ent_valid_i, "ent_valid") and read_uint(a.ent_ready_o, "ent_ready")):
+                    continue
+                row = read_uint(a.x_row, f"PE {k} entry row")
+                hist = [(c, r) for c, r in self.recent[k] if cycle - c <= PIPELINE_DEPTH]
+                for c, r in hist:
+                    if r == row:
+                        self.callback(k, cycle - c)
+                        break
+                hist.append((cycle, row))
+                self.recent[k] = hist

@@ -154,16 +154,38 @@ MUTANTS = [
 ]
 
 
+def find_mutant(name: str) -> Mutant:
+    for m in MUTANTS:
+        if m.name == name:
+            return m
+    raise SystemExit(f"unknown mutant {name!r}; `scripts/mutants.py --list` lists them")
+
+
+def apply_mutant(mutant: Mutant, hdl: Path) -> None:
+    """Copy hdl/ to `hdl` (replacing it) with the mutant's one-line change."""
+    if hdl.exists():
+        shutil.rmtree(hdl)
+    shutil.copytree(REPO / "hdl", hdl)
+    target = hdl / mutant.file
+    text = target.read_text()
+    if text.count(mutant.original) != 1:
+        sys.exit(f"{mutant.name}: the original text must occur once in hdl/{mutant.file}")
+    target.write_text(text.replace(mutant.original, mutant.mutated))
+
+
+def mutant_env(name: str) -> dict[str, str]:
+    """Environment that makes every bench (pytest, make test/regress/waves) simulate the mutant:
+    a persistent mutated copy of hdl/ in build/mutants/<name>/ with its own build folders."""
+    root = REPO / "build" / "mutants" / name
+    apply_mutant(find_mutant(name), root / "hdl")
+    return {"EIE_HDL_DIR": str(root / "hdl"), "EIE_BUILD_DIR": str(root / "build"), "EIE_MUTANT": name}
+
+
 def run_mutant(mutant: Mutant, sim: str, jobs: int) -> bool:
     """True when the bench fails on the mutant (the mutant is killed)."""
     with tempfile.TemporaryDirectory(prefix=f"mutant_{mutant.name}_") as tmp:
         hdl = Path(tmp) / "hdl"
-        shutil.copytree(REPO / "hdl", hdl)
-        target = hdl / mutant.file
-        text = target.read_text()
-        if text.count(mutant.original) != 1:
-            sys.exit(f"{mutant.name}: the original text must occur once in hdl/{mutant.file}")
-        target.write_text(text.replace(mutant.original, mutant.mutated))
+        apply_mutant(mutant, hdl)
         env = dict(os.environ, EIE_HDL_DIR=str(hdl), EIE_BUILD_DIR=str(Path(tmp) / "build"))
         cmd = [sys.executable, "-m", "pytest", "-q", "-n", str(jobs), f"--sim={sim}", mutant.bench]
         proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)

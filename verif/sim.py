@@ -103,6 +103,8 @@ def run_bench(
     build_dir = build_dir_for(sim, toplevel, parameters, waves=waves, coverage=coverage)
     test_dir = run_dir_for(sim, test_name, coverage=coverage)
     test_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ("coverage.dat", "func_coverage.xml", "mismatch.json"):   # a rerun's own files only
+        (test_dir / stale).unlink(missing_ok=True)
 
     build_args: list[str] = []
     if sim == "verilator":

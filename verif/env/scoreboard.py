@@ -41,6 +41,8 @@ class _Run:
 
 
 class EieScoreboard(uvm_component):
+    MAX_LOGGED = 20     # a broken datapath fails thousands of values: log the first ones only
+
     def build_phase(self) -> None:
         self.item_export = uvm_subscriber.uvm_AnalysisImp("item_export", self, self._on_item)
         self.wb_export = uvm_subscriber.uvm_AnalysisImp("wb_export", self, self._on_writeback)
@@ -58,7 +60,10 @@ class EieScoreboard(uvm_component):
         run = f"run {self.run.index} ({self.run.item.label})" if self.run else "no run"
         msg = f"{run}: {text}" + (f" at {time_ns:.0f} ns" if time_ns is not None else "")
         self.errors.append(msg)
-        self.logger.error(msg)
+        if len(self.errors) <= self.MAX_LOGGED:
+            self.logger.error(msg)
+        elif len(self.errors) == self.MAX_LOGGED + 1:
+            self.logger.error("more than %d errors: counting only (all are summed up at the end)", self.MAX_LOGGED)
         if self.first_mismatch is None:
             self.first_mismatch = {"message": msg, "time_ns": time_ns, **where,
                                    "reproduce": waves_command(time_ns)}

@@ -9,8 +9,41 @@ from pyuvm import ConfigDB, uvm_sequence
 from models.cycles import predict_layer_cycles
 from models.errors import CapacityError
 from models.hwparams import HwParams
+from verif.agents.load_agent import LoadSeq
 from verif.agents.network_agent import NetworkItem
+from verif.agents.reg_agent import RegItem
 from verif.env.directed import edge_cases
+from verif.program import (
+    CTRL_CLEAR,
+    CTRL_START,
+    D_BIAS_ACT,
+    D_CODEBOOK,
+    D_FLAGS,
+    D_IN_LEN,
+    D_OUT_LEN,
+    D_PTR_BASE,
+    D_SHIFT,
+    DESC_BASE,
+    DESC_STRIDE,
+    ID_VALUE,
+    MEM_SPM,
+    REG_ACT_DEPTH,
+    REG_CTRL,
+    REG_CYCLES,
+    REG_ERROR,
+    REG_HWCFG,
+    REG_ID,
+    REG_NUM_LAYERS,
+    REG_PE_ERR,
+    REG_PTR_DEPTH,
+    REG_SPM_WORDS,
+    REG_STATUS,
+    STATUS_BUSY,
+    STATUS_ERROR,
+    LoadBeat,
+    describe_error,
+    descriptor_writes,
+)
 from verif.stimulus import random_network
 
 
@@ -102,3 +135,114 @@ class BackToBackSeq(_NetworkSeqBase):
         rng, hw = self.setup()
         for i in range(self.count):
             await self.run(random_item(rng, hw, f"back-to-back network {i}", backdoor=i % 2 == 1))
+
+
+class HostErrorsSeq(_NetworkSeqBase):
+    """Virtual sequence on the register and load sequencers: the register map (ID, HWCFG, memory
+    sizes, SLVERR for read-only and unmapped addresses, every descriptor field read back), every
+    reachable descriptor error code, the two load-stream errors (a beat for a PE >= NUM_PE; an
+    address past a PE memory, reported at START), each followed by CLEAR; then a good network on
+    the network sequencer, checked by the scoreboard. Raises AssertionError on a wrong register
+    value or error code."""
+
+    async def _write(self, addr: int, value: int, expect_error: bool = False) -> None:
+        item = RegItem("w", addr, value, write=True, expect_error=expect_error)
+        await self.start_item_on(item, self.reg_seqr)
+
+    async def _read(self, addr: int, expect_error: bool = False) -> int:
+        item = RegItem("r", addr, write=False, expect_error=expect_error)
+        await self.start_item_on(item, self.reg_seqr)
+        return int(item.rdata)
+
+    async def start_item_on(self, item, seqr) -> None:
+        seq = _OneItemSeq("one", item)
+        await seq.start(seqr)
+
+    async def _run_expecting(self, code: int, what: str) -> None:
+        await self._write(REG_CTRL, CTRL_START)
+        for _ in range(200):
+            status = await self._read(REG_STATUS)
+            if not status & STATUS_BUSY:
+                break
+        else:
+            raise AssertionError(f"{what}: still busy after 200 STATUS reads")
+        error = await self._read(REG_ERROR)
+        assert status & STATUS_ERROR and error & 0xFF == code, (
+            f"{what}: STATUS {status:#x}, ERROR {error:#x} ({describe_error(error, await self._read(REG_PE_ERR))}), "
+            f"expected error code {code}")
+        await self._write(REG_CTRL, CTRL_CLEAR)
+        assert not (await self._read(REG_STATUS)) & STATUS_ERROR, f"{what}: CLEAR left the error bit set"
+
+    async def body(self) -> None:
+        rng, hw = self.setup()
+        self.reg_seqr = ConfigDB().get(None, "", "REG_SEQR")
+        load_seqr = ConfigDB().get(None, "", "LOAD_SEQR")
+        max_layers = ConfigDB().get(None, "", "MAX_LAYERS")
+
+        # register map
+        assert await self._read(REG_ID) == ID_VALUE, "ID register"
+        hwcfg = await self._read(REG_HWCFG)
+        assert (hwcfg >> 16, (hwcfg >> 8) & 0xFF, hwcfg & 0xFF) == (hw.num_pe, hw.fifo_depth, max_layers), (
+            f"HWCFG {hwcfg:#x} for {hw.num_pe} PEs, FIFO {hw.fifo_depth}, {max_layers} layers")
+        sizes = [await self._read(a) for a in (REG_ACT_DEPTH, REG_SPM_WORDS, REG_PTR_DEPTH)]
+        assert sizes == [hw.act_depth, hw.spm_words, hw.ptr_depth], f"memory size registers {sizes}"
+        for addr in (REG_ID, REG_CYCLES, REG_STATUS, 0xFF0):
+            await self._write(addr, 1, expect_error=True)
+        for addr in (0xFF0, 0x002):
+            await self._read(addr, expect_error=True)
+        for li in range(max_layers):
+            base = DESC_BASE + DESC_STRIDE * li
+            fields = [(D_IN_LEN, int(rng.integers(1, 2**15))), (D_OUT_LEN, int(rng.integers(1, 2**15))),
+                      (D_FLAGS, int(rng.integers(0, 4))), (D_BIAS_ACT, int(rng.integers(0, 2**16))),
+                      (D_PTR_BASE, int(rng.integers(0, 2**15))), (D_SHIFT, int(rng.integers(0, 2**hw.shift_width))),
+                      *[(D_CODEBOOK + 4 * i, int(rng.integers(0, 2**32))) for i in range(8)]]
+            for off, value in fields:
+                await self._write(base + off, value)
+            for off, value in fields:
+                got = await self._read(base + off)
+                assert got == value, f"descriptor {li} offset {off:#x}: wrote {value:#x}, read {got:#x}"
+
+        # descriptor errors on a good two-layer network
+        item = random_item(rng, hw, "host errors", layer_choices=(2,), max_len=48)
+        good = descriptor_writes(item.image, max_layers)
+        l1 = DESC_BASE + DESC_STRIDE
+        too_long = hw.act_depth * hw.num_pe + 1
+        cases = [
+            ("no layers", [(REG_NUM_LAYERS, 0)], 1),
+            ("too many layers", [(REG_NUM_LAYERS, max_layers + 1)], 1),
+            ("zero length", [(DESC_BASE + D_OUT_LEN, 0)], 2),
+            ("input too long", [(DESC_BASE + D_IN_LEN, too_long)], 3),
+            ("output too long", [(DESC_BASE + D_OUT_LEN, too_long)], 4),
+            ("odd pointer base", [(DESC_BASE + D_PTR_BASE, 1)], 5),
+            ("pointers past the memory", [(DESC_BASE + D_PTR_BASE, hw.ptr_depth - 2)], 6),
+            ("layers do not chain", [(l1 + D_IN_LEN, item.image.layers[1].desc.in_len + 1)], 7),
+            ("shift too large", [(l1 + D_SHIFT, 2**hw.shift_width)], 11),
+        ]
+        for name, patch, code in cases:
+            for addr, value in good + patch:
+                await self._write(addr, value)
+            await self._run_expecting(code, name)
+
+        # load-stream errors
+        await LoadSeq("bad pe", [LoadBeat(hw.num_pe, MEM_SPM, 0, 1)]).start(load_seqr)
+        error = await self._read(REG_ERROR)
+        assert error & 0xFF == 9 and error >> 16 == hw.num_pe, f"beat for PE {hw.num_pe}: ERROR {error:#x}"
+        await self._write(REG_CTRL, CTRL_CLEAR)
+        pe = int(rng.integers(0, hw.num_pe))
+        await LoadSeq("bad address", [LoadBeat(pe, MEM_SPM, hw.spm_words, 1)]).start(load_seqr)
+        for addr, value in good:
+            await self._write(addr, value)
+        await self._run_expecting(8, f"SPM address {hw.spm_words} in PE {pe}")
+
+        # and a good run afterwards, checked by the scoreboard
+        await self.run(item)
+
+
+class _OneItemSeq(uvm_sequence):
+    def __init__(self, name: str, item) -> None:
+        super().__init__(name)
+        self.item = item
+
+    async def body(self) -> None:
+        await self.start_item(self.item)
+        await self.finish_item(self.item)

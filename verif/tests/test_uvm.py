@@ -21,6 +21,7 @@ UVM_TESTS = {
     "BackpressureTest": False,
     "ResetMidLayerTest": True,
     "BackToBackTest": False,
+    "RegisterErrorTest": False,
 }
 
 # DUT configurations: one per bin of top.config.num_pe and top.config.fifo_depth

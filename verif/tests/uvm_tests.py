@@ -13,7 +13,7 @@ from pyuvm import ConfigDB, uvm_test
 
 from models.hwparams import HwParams
 from verif.env.env import EieEnv
-from verif.env.sequences import BackToBackSeq, EdgeCasesSeq, RandomNetworksSeq, ResetMidLayerSeq
+from verif.env.sequences import BackToBackSeq, EdgeCasesSeq, HostErrorsSeq, RandomNetworksSeq, ResetMidLayerSeq
 from verif.tb.common import bench_params, make_rng
 from verif.tb.stream import pause_of
 from verif.tb.top_bfm import EieTopBfm
@@ -108,3 +108,16 @@ class BackToBackTest(EieBaseTest):
 
     def sequence(self):
         return BackToBackSeq(count=3)
+
+
+@pyuvm.test()
+class RegisterErrorTest(EieBaseTest):
+    """The register map, every reachable descriptor error and both load-stream errors, each
+    cleared with CLEAR, then a good network: errors never hang the design or leave state behind."""
+
+    load_pause = 0.2
+    out_pause = 0.2
+    axil_delay = 0.3
+
+    def sequence(self):
+        return HostErrorsSeq("host_errors")

@@ -137,6 +137,17 @@ MUTANTS = [
     Mutant("lnzd_tree_ignores_last_pe_done", "eie_lnzd_tree.sv",
            "assign s_done[NUM_PE-1:0]           = leaf_done_i;",
            "assign s_done[NUM_PE-1:0]           = leaf_done_i | (NUM_PE'(1) << (NUM_PE - 1));", LNZD_TREE),
+    # the LNZD tree never sees the last PE's non-zeros (and counts that PE as done): they are lost
+    Mutant("lnzd_tree_skips_last_pe", "eie_lnzd_tree.sv",
+           "assign s_valid[NUM_PE-1:0]          = leaf_valid_i;\n"
+           "  assign s_idx[NUM_PE*IDX_W-1:0]      = leaf_idx_i;\n"
+           "  assign s_act[NUM_PE*ACT_W-1:0]      = leaf_act_i;\n"
+           "  assign s_done[NUM_PE-1:0]           = leaf_done_i;",
+           "assign s_valid[NUM_PE-1:0]          = leaf_valid_i & ~(NUM_PE'(1) << (NUM_PE - 1));\n"
+           "  assign s_idx[NUM_PE*IDX_W-1:0]      = leaf_idx_i;\n"
+           "  assign s_act[NUM_PE*ACT_W-1:0]      = leaf_act_i;\n"
+           "  assign s_done[NUM_PE-1:0]           = leaf_done_i | (NUM_PE'(1) << (NUM_PE - 1));",
+           "verif/tests/test_eie_top.py"),
     Mutant("lnzd_node_emits_without_all_heads", "eie_lnzd_node.sv",
            "assign heads_known = &(child_valid_i | child_done_i);",
            "assign heads_known = |(child_valid_i | child_done_i);", LNZD_NODE),

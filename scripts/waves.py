@@ -861,6 +861,8 @@ def main(argv: list[str] | None = None) -> int:
 
     name = _slug(args.test or run_dir.name)
     stem = f"{name}_s{args.seed}_{sim}" if args.seed is not None else f"{name}_{sim}"
+    if args.mutant:
+        stem += f"_{args.mutant}"
     png = args.out / f"{stem}.png"
     title = f"{args.test or rel(fst)}" + (f"  seed {args.seed}" if args.seed is not None else "") + \
         f"  {sim}  {t0:.0f}-{t1:.0f} ns" + (f"  (test {run.outcome})" if run else "")

@@ -69,6 +69,7 @@ class NetworkItem(uvm_sequence_item):
 class RunResult:
     item: NetworkItem
     aborted: bool = False             # reset in the middle of the run
+    hung: bool = False                # still busy after the cycle limit: the test cannot go on
     status: int = 0
     error: str = ""
     cycles: int = 0
@@ -135,7 +136,13 @@ class NetworkDriver(uvm_driver):
                     await self.bfm.reset()
                     result.aborted = True
             else:
-                await self.bfm.wait_not_busy(limit)
+                try:
+                    await self.bfm.wait_not_busy(limit)
+                except AssertionError:
+                    result.hung = True
+                    result.error = f"run hung: still busy {limit} cycles after START"
+                    self.result_ap.write(result)
+                    raise
             if not result.aborted:
                 result.status, result.cycles, result.broadcasts = await self._read(REG_STATUS, REG_CYCLES,
                                                                                    REG_BCAST_COUNT)

@@ -54,6 +54,7 @@ class EieScoreboard(uvm_component):
         self.values_checked = 0
         self.errors: list[str] = []
         self.first_mismatch: dict | None = None
+        self.last_activity_ns: float | None = None    # last write-back or output beat (for hangs)
 
     # ------------------------------------------------------------------ helpers
     def _error(self, text: str, time_ns: float | None = None, **where) -> None:
@@ -77,6 +78,7 @@ class EieScoreboard(uvm_component):
         self.run = _Run(item, self.runs_checked + self.runs_aborted)
 
     def _on_writeback(self, wb: Writeback) -> None:
+        self.last_activity_ns = wb.time_ns
         if self.run is None:
             self._error(f"PE {wb.pe} wrote back row {wb.row} outside any run", wb.time_ns, pe=wb.pe)
             return
@@ -103,6 +105,7 @@ class EieScoreboard(uvm_component):
                         f"expected {int(want[index])}", wb.time_ns, expected=int(want[index]), actual=got, **where)
 
     def _on_out(self, beat: OutBeat) -> None:
+        self.last_activity_ns = beat.time_ns
         if self.run is None:
             self._error(f"output beat {beat.idx} outside any run", beat.time_ns)
             return
@@ -132,6 +135,10 @@ class EieScoreboard(uvm_component):
         if self.run is None or self.run.item is not result.item:
             self._error("run result without its network")
             return
+        if result.hung:
+            self._error(f"{result.error}; {len(self.run.written)} write-backs and {len(self.run.streamed)} output "
+                        f"beats seen, the last one", self.last_activity_ns)
+            return
         run, self.run = self.run, None
         if result.aborted:
             self.runs_aborted += 1
@@ -154,7 +161,7 @@ class EieScoreboard(uvm_component):
 
     # ------------------------------------------------------------------ end of test
     def check_phase(self) -> None:
-        if self.run is not None:
+        if self.run is not None and not self.errors:
             self._error("the test ended in the middle of a run")
         self.logger.info("scoreboard: %d runs checked, %d aborted by reset, %d values compared, %d errors",
                          self.runs_checked, self.runs_aborted, self.values_checked, len(self.errors))

@@ -53,6 +53,7 @@ class TestCase:
     name: str
     outcome: str                      # "passed", "failed", "skipped"
     props: dict[str, str] = field(default_factory=dict)
+    time: float = 0.0                 # seconds
 
     @property
     def run_dir(self) -> Path | None:
@@ -71,7 +72,8 @@ def read_junit(path: Path) -> list[TestCase]:
         elif tc.find("skipped") is not None:
             outcome = "skipped"
         props = {p.get("name", ""): p.get("value", "") for p in tc.iter("property")}
-        cases.append(TestCase(tc.get("classname", ""), tc.get("name", ""), outcome, props))
+        cases.append(TestCase(tc.get("classname", ""), tc.get("name", ""), outcome, props,
+                              float(tc.get("time", 0.0) or 0.0)))
     return cases
 
 

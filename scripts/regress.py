@@ -17,10 +17,12 @@ import re
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+from coverage_report import read_junit  # noqa: E402  (scripts/ is not a package)
+
 ENTRY = "verif/tests/test_uvm.py"
 
 
@@ -48,27 +50,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def read_results(path: Path) -> list[dict]:
-    """One row per testcase of a pytest JUnit file."""
-    root = ET.parse(path).getroot()
+    """One row per testcase of the regression's JUnit file."""
     rows = []
-    for case in root.iter("testcase"):
-        props = {p.get("name"): p.get("value") for p in case.iter("property")}
-        if case.find("failure") is not None or case.find("error") is not None:
-            result = "FAIL"
-        elif case.find("skipped") is not None:
-            result = "SKIP"
-        else:
-            result = "pass"
-        m = re.search(r"\[(.+)\]", case.get("name", ""))
+    for case in read_junit(path):
+        p = case.props
+        m = re.search(r"\[(.+)\]", case.name)
         rows.append({
-            "test": props.get("eie_test") or (m.group(1) if m else case.get("name", "?")),
-            "seed": int(props.get("eie_seed", -1)),
-            "sim": props.get("eie_sim", "?"),
-            "config": props.get("eie_config", ""),
-            "result": result,
-            "time": float(case.get("time", 0.0)),
-            "rerun": props.get("eie_rerun", ""),
-            "run_dir": props.get("eie_run_dir", ""),
+            "test": p.get("eie_test") or (m.group(1) if m else case.name),
+            "seed": int(p.get("eie_seed", -1)),
+            "sim": p.get("eie_sim", "?"),
+            "config": p.get("eie_config", ""),
+            "result": {"passed": "pass", "failed": "FAIL"}.get(case.outcome, "SKIP"),
+            "time": case.time,
+            "rerun": p.get("eie_rerun", ""),
         })
     return rows
 
@@ -110,7 +104,6 @@ def main(argv: list[str] | None = None) -> int:
         cmd.append("--hdl-coverage")
     env = dict(os.environ)
     if args.mutant:
-        sys.path.insert(0, str(REPO / "scripts"))
         from mutants import find_mutant, mutant_env
 
         env.update(mutant_env(args.mutant))

@@ -223,18 +223,9 @@ def _cocotb_cases(run_dir: Path) -> list[tuple[str, str]]:
     if not xml.is_file():
         return []
     try:
-        root = ET.parse(xml).getroot()
+        return [(case.name, case.outcome) for case in read_junit(xml)]
     except ET.ParseError:
         return []
-    out = []
-    for tc in root.iter("testcase"):
-        outcome = "passed"
-        if tc.find("failure") is not None or tc.find("error") is not None:
-            outcome = "failed"
-        elif tc.find("skipped") is not None:
-            outcome = "skipped"
-        out.append((tc.get("name", ""), outcome))
-    return out
 
 
 def _in_module(case: TestCase, module: str) -> bool:

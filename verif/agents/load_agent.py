@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import cocotb
-from pyuvm import (
-    ConfigDB,
-    uvm_agent,
-    uvm_analysis_port,
-    uvm_component,
-    uvm_driver,
-    uvm_sequence,
-    uvm_sequence_item,
-    uvm_sequencer,
-)
+from pyuvm import uvm_sequence, uvm_sequence_item
 
-from verif.agents.reg_agent import agent_is_active
+from verif.agents.base import BfmDriver, PinMonitor, SequencedAgent
 from verif.program import LoadBeat
 from verif.tb.stream import Pause, never
 from verif.tb.top_monitors import HandshakeMonitor
@@ -41,42 +31,20 @@ class LoadSeq(uvm_sequence):
         await self.finish_item(item)
 
 
-class LoadDriver(uvm_driver):
-    def connect_phase(self) -> None:
-        self.bfm = ConfigDB().get(self, "", "BFM")
-
-    async def run_phase(self) -> None:
-        while True:
-            item = await self.seq_item_port.get_next_item()
-            await self.bfm.load(item.beats, item.pause)
-            self.seq_item_port.item_done()
+class LoadDriver(BfmDriver):
+    async def drive(self, item: LoadItem) -> None:
+        await self.bfm.load(item.beats, item.pause)
 
 
-class LoadMonitor(uvm_component):
+class LoadMonitor(PinMonitor):
     """Publishes each accepted load beat as (beat dict, time in ns); keeps stall statistics."""
 
-    def build_phase(self) -> None:
-        self.ap = uvm_analysis_port("ap", self)
-
-    def connect_phase(self) -> None:
-        d = ConfigDB().get(self, "", "BFM").dut
-        self.watch = HandshakeMonitor(d.clk_i, d.ld_valid_i, d.ld_ready_o,
-                                      {"pe": d.ld_pe_i, "mem": d.ld_mem_i, "addr": d.ld_addr_i, "data": d.ld_data_i},
-                                      "load stream", lambda beat, t: self.ap.write((beat, t)))
-
-    async def run_phase(self) -> None:
-        await ConfigDB().get(self, "", "BFM").out_of_reset.wait()   # no X checks before the first reset
-        cocotb.start_soon(self.watch.run())
+    def make_watch(self, d) -> HandshakeMonitor:
+        return HandshakeMonitor(d.clk_i, d.ld_valid_i, d.ld_ready_o,
+                                {"pe": d.ld_pe_i, "mem": d.ld_mem_i, "addr": d.ld_addr_i, "data": d.ld_data_i},
+                                "load stream", lambda beat, t: self.ap.write((beat, t)))
 
 
-class LoadAgent(uvm_agent):
-    def build_phase(self) -> None:
-        self.monitor = LoadMonitor("monitor", self)
-        self.active = agent_is_active(self)
-        if self.active:
-            self.seqr = uvm_sequencer("seqr", self)
-            self.driver = LoadDriver("driver", self)
-
-    def connect_phase(self) -> None:
-        if self.active:
-            self.driver.seq_item_port.connect(self.seqr.seq_item_export)
+class LoadAgent(SequencedAgent):
+    monitor_cls = LoadMonitor
+    driver_cls = LoadDriver

@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 import cocotb
 import numpy as np
 from cocotb.triggers import ClockCycles
-from pyuvm import ConfigDB, uvm_agent, uvm_analysis_port, uvm_driver, uvm_sequence, uvm_sequence_item, uvm_sequencer
+from pyuvm import ConfigDB, uvm_analysis_port, uvm_driver, uvm_sequence, uvm_sequence_item
 
 from models.compress import QuantLayer
 from models.encode import place_network
 from models.golden import run_network
 from models.hwparams import HwParams
+from verif.agents.base import SequencedAgent
 from verif.agents.load_agent import LoadSeq
-from verif.agents.reg_agent import RegReadSeq, RegWriteSeq, agent_is_active
+from verif.agents.reg_agent import RegReadSeq, RegWriteSeq
 from verif.program import (
     CTRL_CLEAR,
     CTRL_START,
@@ -77,8 +78,9 @@ class RunResult:
     blocked_cycles: list[int] = field(default_factory=list)   # per PE: queue full while broadcasting
 
 
-class NetworkSeq(uvm_sequence):
-    """Runs the given NetworkItems one after the other (no reset in between)."""
+class ItemsSeq(uvm_sequence):
+    """Runs the given items one after the other on the sequencer it is started on (for the network
+    sequencer: networks back to back, no reset in between)."""
 
     def __init__(self, name: str, items: list[NetworkItem]) -> None:
         super().__init__(name)
@@ -158,16 +160,8 @@ class NetworkDriver(uvm_driver):
             self.seq_item_port.item_done()
 
 
-class NetworkAgent(uvm_agent):
-    """Active only (it has nothing to observe of its own: its items reach the analysis side
-    through the driver's item_ap/result_ap)."""
+class NetworkAgent(SequencedAgent):
+    """No monitor of its own: its items reach the analysis side through the driver's
+    item_ap/result_ap."""
 
-    def build_phase(self) -> None:
-        self.active = agent_is_active(self)
-        if self.active:
-            self.seqr = uvm_sequencer("seqr", self)
-            self.driver = NetworkDriver("driver", self)
-
-    def connect_phase(self) -> None:
-        if self.active:
-            self.driver.seq_item_port.connect(self.seqr.seq_item_export)
+    driver_cls = NetworkDriver

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cocotb
-from pyuvm import ConfigDB, uvm_agent, uvm_analysis_port, uvm_component
+from pyuvm import ConfigDB, uvm_agent, uvm_component
 
-from verif.agents.reg_agent import agent_is_active
+from verif.agents.base import PinMonitor, agent_is_active
 from verif.tb.stream import Pause, never
 from verif.tb.top_monitors import HandshakeMonitor
 
@@ -37,20 +36,12 @@ class OutReadyDriver(uvm_component):
         self.bfm.start_output_sink(self.pause)
 
 
-class OutMonitor(uvm_component):
-    def build_phase(self) -> None:
-        self.ap = uvm_analysis_port("ap", self)
-
-    def connect_phase(self) -> None:
-        d = ConfigDB().get(self, "", "BFM").dut
-        self.watch = HandshakeMonitor(d.clk_i, d.out_valid_o, d.out_ready_i,
-                                      {"idx": d.out_idx_o, "data": d.out_data_o, "last": d.out_last_o},
-                                      "output stream",
-                                      lambda b, t: self.ap.write(OutBeat(b["idx"], b["data"], b["last"], t)))
-
-    async def run_phase(self) -> None:
-        await ConfigDB().get(self, "", "BFM").out_of_reset.wait()   # no X checks before the first reset
-        cocotb.start_soon(self.watch.run())
+class OutMonitor(PinMonitor):
+    def make_watch(self, d) -> HandshakeMonitor:
+        return HandshakeMonitor(d.clk_i, d.out_valid_o, d.out_ready_i,
+                                {"idx": d.out_idx_o, "data": d.out_data_o, "last": d.out_last_o},
+                                "output stream",
+                                lambda b, t: self.ap.write(OutBeat(b["idx"], b["data"], b["last"], t)))
 
 
 class OutAgent(uvm_agent):

@@ -2,38 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pyuvm import uvm_sequence, uvm_sequence_item
 
-import cocotb
-from pyuvm import (
-    ConfigDB,
-    uvm_active_passive_enum,
-    uvm_agent,
-    uvm_analysis_port,
-    uvm_component,
-    uvm_driver,
-    uvm_sequence,
-    uvm_sequence_item,
-    uvm_sequencer,
-)
-
+from verif.agents.base import BfmDriver, PinMonitor, SequencedAgent
 from verif.tb.top_monitors import AxiLiteMonitor
-
-
-@dataclass
-class AgentConfig:
-    """Per-agent configuration (ConfigDB key "cfg" under the agent's path)."""
-
-    active: bool = True
-
-
-def agent_is_active(agent: uvm_agent) -> bool:
-    try:
-        cfg = ConfigDB().get(agent, "", "cfg")
-    except Exception:  # no entry: active, as in UVM
-        return True
-    agent.is_active = uvm_active_passive_enum.UVM_ACTIVE if cfg.active else uvm_active_passive_enum.UVM_PASSIVE
-    return bool(cfg.active)
 
 
 class RegItem(uvm_sequence_item):
@@ -78,43 +50,21 @@ class RegReadSeq(uvm_sequence):
             self.values.append(int(item.rdata))
 
 
-class RegDriver(uvm_driver):
-    def connect_phase(self) -> None:
-        self.bfm = ConfigDB().get(self, "", "BFM")
-
-    async def run_phase(self) -> None:
-        while True:
-            item = await self.seq_item_port.get_next_item()
-            if item.write:
-                await self.bfm.write(item.addr, item.data, item.expect_error)
-            else:
-                item.rdata = await self.bfm.read(item.addr, item.expect_error)
-            self.seq_item_port.item_done()
+class RegDriver(BfmDriver):
+    async def drive(self, item: RegItem) -> None:
+        if item.write:
+            await self.bfm.write(item.addr, item.data, item.expect_error)
+        else:
+            item.rdata = await self.bfm.read(item.addr, item.expect_error)
 
 
-class RegMonitor(uvm_component):
+class RegMonitor(PinMonitor):
     """Publishes every completed AXI4-Lite transfer (AxiLiteTransfer) seen on the pins."""
 
-    def build_phase(self) -> None:
-        self.ap = uvm_analysis_port("ap", self)
-
-    def connect_phase(self) -> None:
-        self.bfm = ConfigDB().get(self, "", "BFM")
-        self.watch = AxiLiteMonitor(self.bfm.dut, self.ap.write)
-
-    async def run_phase(self) -> None:
-        await ConfigDB().get(self, "", "BFM").out_of_reset.wait()   # no X checks before the first reset
-        cocotb.start_soon(self.watch.run())
+    def make_watch(self, dut) -> AxiLiteMonitor:
+        return AxiLiteMonitor(dut, self.ap.write)
 
 
-class RegAgent(uvm_agent):
-    def build_phase(self) -> None:
-        self.monitor = RegMonitor("monitor", self)
-        self.active = agent_is_active(self)
-        if self.active:
-            self.seqr = uvm_sequencer("seqr", self)
-            self.driver = RegDriver("driver", self)
-
-    def connect_phase(self) -> None:
-        if self.active:
-            self.driver.seq_item_port.connect(self.seqr.seq_item_export)
+class RegAgent(SequencedAgent):
+    monitor_cls = RegMonitor
+    driver_cls = RegDriver

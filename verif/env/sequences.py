@@ -10,7 +10,7 @@ from models.cycles import predict_layer_cycles
 from models.errors import CapacityError
 from models.hwparams import HwParams
 from verif.agents.load_agent import LoadSeq
-from verif.agents.network_agent import NetworkItem
+from verif.agents.network_agent import ItemsSeq, NetworkItem
 from verif.agents.reg_agent import RegItem
 from verif.env.directed import edge_cases
 from verif.program import (
@@ -155,8 +155,7 @@ class HostErrorsSeq(_NetworkSeqBase):
         return int(item.rdata)
 
     async def start_item_on(self, item, seqr) -> None:
-        seq = _OneItemSeq("one", item)
-        await seq.start(seqr)
+        await ItemsSeq("one", [item]).start(seqr)
 
     async def _run_expecting(self, code: int, what: str) -> None:
         await self._write(REG_CTRL, CTRL_START)
@@ -237,12 +236,3 @@ class HostErrorsSeq(_NetworkSeqBase):
         # and a good run afterwards, checked by the scoreboard
         await self.run(item)
 
-
-class _OneItemSeq(uvm_sequence):
-    def __init__(self, name: str, item) -> None:
-        super().__init__(name)
-        self.item = item
-
-    async def body(self) -> None:
-        await self.start_item(self.item)
-        await self.finish_item(self.item)

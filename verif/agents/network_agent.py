@@ -36,6 +36,7 @@ from verif.program import (
     REG_STATUS,
     STATUS_DONE,
     STATUS_ERROR,
+    LoadBeat,
     describe_error,
     descriptor_writes,
     load_beats,
@@ -49,13 +50,17 @@ class NetworkItem(uvm_sequence_item):
     reset in the middle of the run."""
 
     def __init__(self, name: str, layers: list[QuantLayer], act: np.ndarray, hw: HwParams, *,
-                 backdoor: bool = False, reset_after: int | None = None, label: str = "") -> None:
+                 backdoor: bool = False, reset_after: int | None = None, label: str = "",
+                 corrupt: list[LoadBeat] | None = None, expect_error: int = 0) -> None:
         super().__init__(name)
         self.layers, self.act, self.hw = list(layers), np.asarray(act, np.int64), hw
         self.image = place_network(self.layers, hw)
         self.golden = run_network(self.image, self.act)
         self.backdoor, self.reset_after = backdoor, reset_after
         self.label = label or name
+        # load beats sent after the image (to break it on purpose), and the error code the run must
+        # then end with; the outputs of such a run are not predicted
+        self.corrupt, self.expect_error = list(corrupt or []), expect_error
 
     def work(self) -> int:
         """Largest per-PE entry count summed over layers: bounds the run's cycles."""
@@ -73,6 +78,7 @@ class RunResult:
     hung: bool = False                # still busy after the cycle limit: the test cannot go on
     status: int = 0
     error: str = ""
+    error_code: int = 0
     cycles: int = 0
     broadcasts: int = 0
     blocked_cycles: list[int] = field(default_factory=list)   # per PE: queue full while broadcasting
@@ -125,7 +131,8 @@ class NetworkDriver(uvm_driver):
             if item.backdoor:
                 await self.bfm.backdoor_load(item.image, item.act)
             else:
-                await LoadSeq("load", load_beats(item.image, item.act), self.load_pause).start(self.load_seqr)
+                beats = load_beats(item.image, item.act) + item.corrupt
+                await LoadSeq("load", beats, self.load_pause).start(self.load_seqr)
             await self._write((REG_CTRL, CTRL_START))
             limit = 40 * item.work() + 4000 * len(item.layers) + 20_000
             result = RunResult(item)
@@ -149,7 +156,8 @@ class NetworkDriver(uvm_driver):
                 result.status, result.cycles, result.broadcasts = await self._read(REG_STATUS, REG_CYCLES,
                                                                                    REG_BCAST_COUNT)
                 if result.status & STATUS_ERROR:
-                    result.error = describe_error(*(await self._read(REG_ERROR, REG_PE_ERR)))
+                    error, pe_err = await self._read(REG_ERROR, REG_PE_ERR)
+                    result.error, result.error_code = describe_error(error, pe_err), error & 0xFF
                     await self._write((REG_CTRL, CTRL_CLEAR))
                 elif not result.status & STATUS_DONE:
                     result.error = f"run ended without DONE: STATUS {result.status:#x}"

@@ -83,6 +83,8 @@ class EieScoreboard(uvm_component):
             self._error(f"PE {wb.pe} wrote back row {wb.row} outside any run", wb.time_ns, pe=wb.pe)
             return
         item, hw = self.run.item, self.run.item.hw
+        if item.expect_error:           # memory broken on purpose: outputs are not predicted
+            return
         if wb.layer >= len(item.golden):
             self._error(f"PE {wb.pe} wrote back during layer {wb.layer} of a {len(item.golden)}-layer network",
                         wb.time_ns, pe=wb.pe, layer=wb.layer)
@@ -110,6 +112,9 @@ class EieScoreboard(uvm_component):
             self._error(f"output beat {beat.idx} outside any run", beat.time_ns)
             return
         item, hw = self.run.item, self.run.item.hw
+        if item.expect_error:
+            self._error(f"output beat {beat.idx} in a run that must end with error {item.expect_error}", beat.time_ns)
+            return
         want = item.golden[-1]
         layer = len(item.golden) - 1
         n_seen = len(self.run.streamed)
@@ -146,6 +151,13 @@ class EieScoreboard(uvm_component):
                              len(run.written))
             return
         self.run = run          # for the messages below
+        if run.item.expect_error:
+            if result.error_code != run.item.expect_error:
+                self._error(f"run ended with error code {result.error_code} ({result.error or 'no error'}), "
+                            f"expected {run.item.expect_error}")
+            self.run = None
+            self.runs_checked += 1
+            return
         if result.error:
             self._error(f"run ended with {result.error}")
         for li, want in enumerate(run.item.golden):

@@ -26,15 +26,22 @@ from verif.program import (
     DESC_BASE,
     DESC_STRIDE,
     ID_VALUE,
+    MEM_PTR_ODD,
     MEM_SPM,
     REG_ACT_DEPTH,
+    REG_BCAST_COUNT,
     REG_CTRL,
     REG_CYCLES,
     REG_ERROR,
     REG_HWCFG,
     REG_ID,
+    REG_LAYER_CYCLES,
     REG_NUM_LAYERS,
+    REG_PE_BLOCKED,
+    REG_PE_BUSY,
     REG_PE_ERR,
+    REG_PE_SEL,
+    REG_PE_STARVED,
     REG_PTR_DEPTH,
     REG_SPM_WORDS,
     REG_STATUS,
@@ -158,6 +165,7 @@ class HostErrorsSeq(_NetworkSeqBase):
         await ItemsSeq("one", [item]).start(seqr)
 
     async def _run_expecting(self, code: int, what: str) -> None:
+        """START; the run must end with error `code`, then CLEAR."""
         await self._write(REG_CTRL, CTRL_START)
         for _ in range(200):
             status = await self._read(REG_STATUS)
@@ -233,6 +241,24 @@ class HostErrorsSeq(_NetworkSeqBase):
             await self._write(addr, value)
         await self._run_expecting(8, f"SPM address {hw.spm_words} in PE {pe}")
 
-        # and a good run afterwards, checked by the scoreboard
+        # registers read back and refused (the rest of the map)
+        for addr in (REG_CTRL, REG_NUM_LAYERS, REG_PE_ERR, REG_CYCLES, REG_BCAST_COUNT,
+                     *[REG_LAYER_CYCLES + 4 * li for li in range(max_layers)]):
+            await self._read(addr)
+        for off in (0x18, 0x1C):                       # reserved descriptor words
+            await self._read(DESC_BASE + off, expect_error=True)
+        for k in (0, hw.num_pe - 1, hw.num_pe):        # PE_SEL past the last PE reads counters as 0
+            await self._write(REG_PE_SEL, k)
+            assert await self._read(REG_PE_SEL) == k, "PE_SEL read-back"
+            counters = [await self._read(a) for a in (REG_PE_BUSY, REG_PE_STARVED, REG_PE_BLOCKED)]
+            assert k < hw.num_pe or counters == [0, 0, 0], f"counters of PE {k} (>= NUM_PE): {counters}"
+
+        # memory that is wrong: PE 0's end pointers past its sparse-matrix memory. The layer runs,
+        # PE 0 drops those columns and reports a pointer-range error at the end of layer 0.
+        if item.act.any() or item.image.layers[0].desc.has_bias:     # some column is broadcast
+            bad = [LoadBeat(0, MEM_PTR_ODD, a, 8 * hw.spm_words + 1) for a in range(item.image.ptr_odd.shape[1])]
+            await self.run(NetworkItem("corrupt pointers", item.layers, item.act, hw, corrupt=bad, expect_error=8))
+
+        # and a good run afterwards (everything reloaded), checked by the scoreboard
         await self.run(item)
 

@@ -22,7 +22,11 @@ class DoesNotFit(Exception):
 
 def _desc(rng: np.random.Generator, hw: HwParams, in_len: int, out_len: int, *, has_bias: bool = False,
           relu: bool = False, extreme: bool = False) -> LayerDesc:
-    return random_desc(rng, hw, in_len, out_len, has_bias=has_bias, relu=relu, extreme=extreme)
+    """A random descriptor whose products survive the shift (at most 8 bits): a directed case whose
+    outputs all round to zero would hide the very bug it is for."""
+    d = random_desc(rng, hw, in_len, out_len, has_bias=has_bias, relu=relu, extreme=extreme)
+    shift = int(rng.integers(0, 9))
+    return LayerDesc(**{**d.__dict__, "shift": shift, "fo": d.fa + d.fw - hw.guard_bits - shift})
 
 
 def _check(hw: HwParams, layers: list[QuantLayer], what: str) -> list[QuantLayer]:
@@ -92,14 +96,19 @@ def saturation(rng: np.random.Generator, hw: HwParams):
 
 def hazards(rng: np.random.Generator, hw: HwParams, rows_per_pe: int):
     """Every PE owns `rows_per_pe` rows and every column is dense: the same accumulator row comes back
-    every `rows_per_pe` entries, i.e. at pipeline distance rows_per_pe when the PE is not starved."""
+    every `rows_per_pe` entries, i.e. at pipeline distance rows_per_pe when the PE is not starved.
+    Small weights and inputs keep every sum far from saturation, so a missing bypass (a lost
+    addend) always changes the output instead of hiding behind a clipped value."""
     n = hw.num_pe
     in_len, out_len = 24, rows_per_pe * n
-    desc = _desc(rng, hw, in_len, out_len, has_bias=True, relu=bool(rng.integers(0, 2)))
+    d = _desc(rng, hw, in_len, out_len, has_bias=True, relu=False)
+    codebook = (0, *[int(w) for w in rng.integers(-2**10, 2**10, size=15)])
+    shift = int(rng.integers(0, 3))
+    desc = LayerDesc(**{**d.__dict__, "codebook_q": codebook, "shift": shift,
+                        "fo": d.fa + d.fw - hw.guard_bits - shift})
     codes = rng.integers(1, 16, size=(out_len, desc.cols)).astype(np.uint8)
-    act = random_input(rng, in_len, 1.0, hw.act_width)
-    act[act == 0] = 3
-    return _check(hw, [QuantLayer(codes, desc)], f"hazards {rows_per_pe}"), act
+    act = rng.integers(1, 64, size=in_len) * rng.choice([-1, 1], size=in_len)
+    return _check(hw, [QuantLayer(codes, desc)], f"hazards {rows_per_pe}"), act.astype(np.int64)
 
 
 def long_vectors(rng: np.random.Generator, hw: HwParams):

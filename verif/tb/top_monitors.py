@@ -182,7 +182,7 @@ class HazardProbe:
                     continue
                 row = read_uint(a.x_row, f"PE {k} entry row")
                 hist = [(c, r) for c, r in self.recent[k] if cycle - c <= PIPELINE_DEPTH]
-                for c, r in hist:
+                for c, r in reversed(hist):      # the nearest earlier entry of this row
                     if r == row:
                         self.callback(k, cycle - c)
                         break

@@ -139,7 +139,9 @@ class NetworkDriver(uvm_driver):
             if item.reset_after is not None:
                 waiter = cocotb.start_soon(self.bfm.wait_not_busy(limit))
                 await ClockCycles(self.bfm.clk, item.reset_after)
-                if not waiter.done():
+                if waiter.done():
+                    waiter.result()            # the run ended first (re-raises a timeout)
+                else:
                     waiter.cancel()
                     self.logger.info("reset %d cycles after START", item.reset_after)
                     await self.bfm.reset()

@@ -68,6 +68,28 @@ def descriptor_writes(image: NetworkImage, max_layers: int) -> list[tuple[int, i
     return writes
 
 
+def descriptor_error_cases(image: NetworkImage, max_layers: int) -> list[tuple[str, list[tuple[int, int]], int]]:
+    """(name, register writes on top of `descriptor_writes(image)`, expected error code) for every
+    descriptor check of docs/interfaces.md that this configuration can reach; `image` must have at
+    least two layers (the chain check patches layer 1)."""
+    hw = image.hw
+    l1 = DESC_BASE + DESC_STRIDE
+    too_long = hw.act_depth * hw.num_pe + 1
+    cases = [
+        ("no layers", [(REG_NUM_LAYERS, 0)], 1),
+        ("too many layers", [(REG_NUM_LAYERS, max_layers + 1)], 1),
+        ("zero length", [(DESC_BASE + D_OUT_LEN, 0)], 2),
+        ("input too long", [(DESC_BASE + D_IN_LEN, too_long)], 3),
+        ("output too long", [(DESC_BASE + D_OUT_LEN, too_long)], 4),
+        ("odd pointer base", [(DESC_BASE + D_PTR_BASE, 1)], 5),
+        ("pointers past the memory", [(DESC_BASE + D_PTR_BASE, hw.ptr_depth - 2)], 6),
+        ("layers do not chain", [(l1 + D_IN_LEN, image.layers[1].desc.in_len + 1)], 7),
+        ("shift too large", [(l1 + D_SHIFT, 2**hw.shift_width)], 11),
+    ]
+    # a length field holds 15 bits: beyond that the "too long" checks cannot be reached
+    return [c for c in cases if not (c[2] in (3, 4) and too_long >= 2**15)]
+
+
 def load_beats(image: NetworkImage, act_in: np.ndarray) -> list[LoadBeat]:
     """Every word the PEs need: sparse-matrix words, pointer banks, input activations."""
     hw = image.hw

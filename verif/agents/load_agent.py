@@ -6,8 +6,8 @@ from pyuvm import uvm_sequence, uvm_sequence_item
 
 from verif.agents.base import BfmDriver, PinMonitor, SequencedAgent
 from verif.program import LoadBeat
+from verif.tb.monitor import StreamMonitor
 from verif.tb.stream import Pause, never
-from verif.tb.top_monitors import HandshakeMonitor
 
 
 class LoadItem(uvm_sequence_item):
@@ -39,10 +39,10 @@ class LoadDriver(BfmDriver):
 class LoadMonitor(PinMonitor):
     """Publishes each accepted load beat as (beat dict, time in ns); keeps stall statistics."""
 
-    def make_watch(self, d) -> HandshakeMonitor:
-        return HandshakeMonitor(d.clk_i, d.ld_valid_i, d.ld_ready_o,
-                                {"pe": d.ld_pe_i, "mem": d.ld_mem_i, "addr": d.ld_addr_i, "data": d.ld_data_i},
-                                "load stream", lambda beat, t: self.ap.write((beat, t)))
+    def make_watch(self, d) -> StreamMonitor:
+        return StreamMonitor(d.clk_i, d.ld_valid_i, d.ld_ready_o,
+                             {"pe": d.ld_pe_i, "mem": d.ld_mem_i, "addr": d.ld_addr_i, "data": d.ld_data_i},
+                             name="load stream", callback=lambda beat, t: self.ap.write((beat, t)))
 
 
 class LoadAgent(SequencedAgent):

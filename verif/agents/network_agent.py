@@ -166,6 +166,8 @@ class NetworkDriver(uvm_driver):
                 for k in range(item.hw.num_pe):
                     await self._write((REG_PE_SEL, k))
                     result.blocked_cycles += await self._read(REG_PE_BLOCKED)
+                self.logger.info("%s: %d cycles, %d broadcasts%s", item.label, result.cycles, result.broadcasts,
+                                 f", {result.error}" if result.error else "")
             self.result_ap.write(result)
             self.seq_item_port.item_done()
 

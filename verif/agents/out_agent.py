@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pyuvm import ConfigDB, uvm_agent, uvm_component
 
 from verif.agents.base import PinMonitor, agent_is_active
+from verif.tb.monitor import StreamMonitor
 from verif.tb.stream import Pause, never
-from verif.tb.top_monitors import HandshakeMonitor
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,10 @@ class OutReadyDriver(uvm_component):
 
 
 class OutMonitor(PinMonitor):
-    def make_watch(self, d) -> HandshakeMonitor:
-        return HandshakeMonitor(d.clk_i, d.out_valid_o, d.out_ready_i,
-                                {"idx": d.out_idx_o, "data": d.out_data_o, "last": d.out_last_o},
-                                "output stream",
-                                lambda b, t: self.ap.write(OutBeat(b["idx"], b["data"], b["last"], t)))
+    def make_watch(self, d) -> StreamMonitor:
+        return StreamMonitor(d.clk_i, d.out_valid_o, d.out_ready_i,
+                             {"idx": d.out_idx_o, "data": d.out_data_o, "last": d.out_last_o}, name="output stream",
+                             callback=lambda b, t: self.ap.write(OutBeat(b["idx"], b["data"], b["last"], t)))
 
 
 class OutAgent(uvm_agent):

@@ -65,9 +65,9 @@ class EieCoverage(uvm_component):
 
     def extract_phase(self) -> None:
         load, out, reg = (self.monitors[k].watch for k in ("load", "out", "reg"))
-        if load.stats.stall_cycles or load.stats.gap_cycles:
+        if load.stall_cycles or load.gap_cycles:
             sample("top.stream.stall", "load")
-        if out.stats.stall_cycles:
+        if out.stall_cycles:
             sample("top.stream.stall", "output")
         if reg.stall_cycles:
             sample("top.stream.stall", "axil")

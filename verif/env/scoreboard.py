@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pyuvm import uvm_component, uvm_subscriber
 
+from models.golden import broadcast_columns
 from verif.agents.network_agent import NetworkItem, RunResult
 from verif.agents.out_agent import OutBeat
 from verif.program import to_signed
@@ -140,36 +141,42 @@ class EieScoreboard(uvm_component):
         if self.run is None or self.run.item is not result.item:
             self._error("run result without its network")
             return
-        if result.hung:
+        if result.hung:         # the run stays open: the test ends here
             self._error(f"{result.error}; {len(self.run.written)} write-backs and {len(self.run.streamed)} output "
                         f"beats seen, the last one", self.last_activity_ns)
             return
-        run, self.run = self.run, None
+        self._check_run_end(self.run, result)
+        self.run = None
+
+    def _check_run_end(self, run: _Run, result: RunResult) -> None:
+        item = run.item
         if result.aborted:
             self.runs_aborted += 1
-            self.logger.info("run %d aborted by reset: %d write-backs checked before it", run.index,
-                             len(run.written))
+            self.logger.info("run %d aborted by reset: %d write-backs checked before it", run.index, len(run.written))
             return
-        self.run = run          # for the messages below
-        if run.item.expect_error:
-            if result.error_code != run.item.expect_error:
+        self.runs_checked += 1
+        if item.expect_error:
+            if result.error_code != item.expect_error:
                 self._error(f"run ended with error code {result.error_code} ({result.error or 'no error'}), "
-                            f"expected {run.item.expect_error}")
-            self.run = None
-            self.runs_checked += 1
+                            f"expected {item.expect_error}")
             return
         if result.error:
             self._error(f"run ended with {result.error}")
-        for li, want in enumerate(run.item.golden):
+        n = item.hw.num_pe
+        for li, want in enumerate(item.golden):
             missing = [i for i in range(want.size) if (li, i) not in run.written]
             if missing:
                 self._error(f"layer {li}: {len(missing)} of {want.size} outputs never written back "
-                            f"(first: output {missing[0]}, PE {missing[0] % run.item.hw.num_pe})",
-                            layer=li, index=missing[0], pe=missing[0] % run.item.hw.num_pe)
-        if len(run.streamed) != run.item.golden[-1].size:
-            self._error(f"output stream: {len(run.streamed)} beats for {run.item.golden[-1].size} outputs")
-        self.run = None
-        self.runs_checked += 1
+                            f"(first: output {missing[0]}, PE {missing[0] % n})",
+                            layer=li, index=missing[0], pe=missing[0] % n)
+        if len(run.streamed) != item.golden[-1].size:
+            self._error(f"output stream: {len(run.streamed)} beats for {item.golden[-1].size} outputs")
+        # the broadcast counter: every non-zero input of every layer, plus each bias column
+        inputs = [item.act, *item.golden[:-1]]
+        layers = item.image.layers
+        want_bcasts = sum(len(broadcast_columns(a, pl.desc)[0]) for a, pl in zip(inputs, layers, strict=True))
+        if result.broadcasts != want_bcasts:
+            self._error(f"BCAST_COUNT {result.broadcasts}, the model broadcasts {want_bcasts} columns")
 
     # ------------------------------------------------------------------ end of test
     def check_phase(self) -> None:

@@ -49,6 +49,7 @@ from verif.program import (
     STATUS_ERROR,
     LoadBeat,
     describe_error,
+    descriptor_error_cases,
     descriptor_writes,
 )
 from verif.stimulus import random_network
@@ -153,16 +154,12 @@ class HostErrorsSeq(_NetworkSeqBase):
     value or error code."""
 
     async def _write(self, addr: int, value: int, expect_error: bool = False) -> None:
-        item = RegItem("w", addr, value, write=True, expect_error=expect_error)
-        await self.start_item_on(item, self.reg_seqr)
+        await ItemsSeq("w", [RegItem("w", addr, value, write=True, expect_error=expect_error)]).start(self.reg_seqr)
 
     async def _read(self, addr: int, expect_error: bool = False) -> int:
         item = RegItem("r", addr, write=False, expect_error=expect_error)
-        await self.start_item_on(item, self.reg_seqr)
+        await ItemsSeq("r", [item]).start(self.reg_seqr)
         return int(item.rdata)
-
-    async def start_item_on(self, item, seqr) -> None:
-        await ItemsSeq("one", [item]).start(seqr)
 
     async def _run_expecting(self, code: int, what: str) -> None:
         """START; the run must end with error `code`, then CLEAR."""
@@ -212,20 +209,7 @@ class HostErrorsSeq(_NetworkSeqBase):
         # descriptor errors on a good two-layer network
         item = random_item(rng, hw, "host errors", layer_choices=(2,), max_len=48)
         good = descriptor_writes(item.image, max_layers)
-        l1 = DESC_BASE + DESC_STRIDE
-        too_long = hw.act_depth * hw.num_pe + 1
-        cases = [
-            ("no layers", [(REG_NUM_LAYERS, 0)], 1),
-            ("too many layers", [(REG_NUM_LAYERS, max_layers + 1)], 1),
-            ("zero length", [(DESC_BASE + D_OUT_LEN, 0)], 2),
-            ("input too long", [(DESC_BASE + D_IN_LEN, too_long)], 3),
-            ("output too long", [(DESC_BASE + D_OUT_LEN, too_long)], 4),
-            ("odd pointer base", [(DESC_BASE + D_PTR_BASE, 1)], 5),
-            ("pointers past the memory", [(DESC_BASE + D_PTR_BASE, hw.ptr_depth - 2)], 6),
-            ("layers do not chain", [(l1 + D_IN_LEN, item.image.layers[1].desc.in_len + 1)], 7),
-            ("shift too large", [(l1 + D_SHIFT, 2**hw.shift_width)], 11),
-        ]
-        for name, patch, code in cases:
+        for name, patch, code in descriptor_error_cases(item.image, max_layers):
             for addr, value in good + patch:
                 await self._write(addr, value)
             await self._run_expecting(code, name)

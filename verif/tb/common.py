@@ -13,12 +13,21 @@ from cocotb.handle import LogicObject
 from cocotb.triggers import ClockCycles, RisingEdge, Timer
 from cocotb.types import Logic
 
+from models.hwparams import HwParams
+
 CLOCK_PERIOD_NS = 10
 
 
 def bench_params() -> dict:
     """Parameters the pytest entry point passed to this bench (see verif.sim.run_bench)."""
     return json.loads(os.environ.get("EIE_BENCH", "{}"))
+
+
+def hw_from_bench(p: dict) -> HwParams:
+    """The HwParams of an eie_top bench from its EIE_BENCH parameters (PTR_W from SPM_WORDS)."""
+    return HwParams(num_pe=p["num_pe"], fifo_depth=p["fifo_depth"], spm_words=p["spm_words"],
+                    ptr_width=(p["spm_words"] * 8).bit_length(), ptr_depth=p["ptr_depth"],
+                    act_depth=p["act_depth"])
 
 
 def make_rng(test_name: str) -> np.random.Generator:

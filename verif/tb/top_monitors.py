@@ -1,7 +1,6 @@
 """Passive BFMs of eie_top (cocotb only): they watch pins and never drive them.
 
-- `HandshakeMonitor`: one valid/ready channel; calls back with each beat and its simulation time,
-  counts stall cycles (valid high, ready low) and source gaps (valid low inside a burst).
+(One valid/ready stream: `verif.tb.monitor.StreamMonitor`, with a callback and stall counts.)
 - `AxiLiteMonitor`: the five AXI4-Lite channels; calls back with each completed write and read.
 - `WritebackProbe`: every PE's write-back port (accumulator -> destination activation buffer), with
   the CCU's current layer: the only place where a hidden layer's outputs can be seen.
@@ -14,10 +13,9 @@ Everything is sampled in ReadOnly; an X/Z on a handshake or on a field of a movi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cocotb.handle import LogicObject
 from cocotb.triggers import First, ReadOnly, RisingEdge
 from cocotb.utils import get_sim_time
 
@@ -28,43 +26,6 @@ PIPELINE_DEPTH = 4  # eie_arith: S1 entry .. S4 write; a same-row entry closer t
 
 def now_ns() -> float:
     return float(get_sim_time("ns"))
-
-
-@dataclass
-class ChannelStats:
-    beats: int = 0
-    stall_cycles: int = 0      # valid & !ready: the receiver back-pressured
-    gap_cycles: int = 0        # !valid between two beats of a burst: the sender paused
-
-
-class HandshakeMonitor:
-    def __init__(self, clk: LogicObject, valid: LogicObject, ready: LogicObject,
-                 fields: Mapping[str, LogicObject], name: str,
-                 callback: Callable[[dict[str, int], float], None] | None = None) -> None:
-        self.clk, self.valid, self.ready, self.fields = clk, valid, ready, dict(fields)
-        self.name, self.callback = name, callback
-        self.stats = ChannelStats()
-
-    async def run(self) -> None:
-        since_beat = None           # cycles since the last beat (None before the first)
-        while True:
-            await RisingEdge(self.clk)
-            await ReadOnly()
-            valid = read_uint(self.valid, f"{self.name} valid")
-            ready = read_uint(self.ready, f"{self.name} ready")
-            if valid and ready:
-                beat = {n: read_uint(h, f"{self.name} {n}") for n, h in self.fields.items()}
-                self.stats.beats += 1
-                if since_beat is not None and since_beat < 64:
-                    self.stats.gap_cycles += since_beat
-                since_beat = 0
-                if self.callback is not None:
-                    self.callback(beat, now_ns())
-            else:
-                if valid:
-                    self.stats.stall_cycles += 1
-                if since_beat is not None:
-                    since_beat += 0 if valid else 1
 
 
 @dataclass

@@ -19,8 +19,6 @@ from models.hwparams import HwParams
 from verif.program import (
     CTRL_CLEAR,
     D_IN_LEN,
-    D_OUT_LEN,
-    D_PTR_BASE,
     DESC_BASE,
     DESC_STRIDE,
     ID_VALUE,
@@ -31,36 +29,29 @@ from verif.program import (
     REG_HWCFG,
     REG_ID,
     REG_LAYER_CYCLES,
-    REG_NUM_LAYERS,
     REG_PE_BLOCKED,
     REG_PE_BUSY,
     REG_PE_SEL,
     REG_PE_STARVED,
     STATUS_DONE,
     STATUS_ERROR,
+    descriptor_error_cases,
     descriptor_writes,
     load_beats,
     to_signed,
 )
 from verif.stimulus import random_network
-from verif.tb.common import bench_params, make_rng, start_clock_and_reset
+from verif.tb.common import bench_params, hw_from_bench, make_rng
 from verif.tb.stream import bursty_pause, never, random_pause
 from verif.tb.top_bfm import EieTopBfm
-
-
-def hw_from(p: dict) -> HwParams:
-    return HwParams(num_pe=p["num_pe"], fifo_depth=p["fifo_depth"], spm_words=p["spm_words"],
-                    ptr_width=(p["spm_words"] * 8).bit_length(), ptr_depth=p["ptr_depth"],
-                    act_depth=p["act_depth"])
 
 
 async def setup(dut, name: str, axil_delay: float = 0.3):
     p = bench_params()
     rng = make_rng(name)
     bfm = EieTopBfm(dut, rng, axil_delay)
-    bfm.init_pins()
-    await start_clock_and_reset(dut)
-    return bfm, hw_from(p), p, rng
+    await bfm.clock_and_reset()
+    return bfm, hw_from_bench(p), p, rng
 
 
 def pick_pause(rng: np.random.Generator):
@@ -183,21 +174,7 @@ async def descriptor_errors(dut) -> None:
     layers, act = random_network(rng, hw, 2, min(hw.act_depth * hw.num_pe, 48))
     image = place_network(layers, hw)
     good = descriptor_writes(image, p["max_layers"])
-    l1 = DESC_BASE + DESC_STRIDE
-    too_long = hw.act_depth * hw.num_pe + 1
-    cases = [
-        ("no layers", [(REG_NUM_LAYERS, 0)], 1),
-        ("too many layers", [(REG_NUM_LAYERS, p["max_layers"] + 1)], 1),
-        ("zero length", [(DESC_BASE + D_OUT_LEN, 0)], 2),
-        ("input too long", [(DESC_BASE + D_IN_LEN, too_long)] if too_long < 2**15 else [], 3),
-        ("output too long", [(DESC_BASE + D_OUT_LEN, too_long)] if too_long < 2**15 else [], 4),
-        ("odd pointer base", [(DESC_BASE + D_PTR_BASE, 1)], 5),
-        ("pointers past the memory", [(DESC_BASE + D_PTR_BASE, hw.ptr_depth - 2)], 6),
-        ("layers do not chain", [(l1 + D_IN_LEN, image.layers[1].desc.in_len + 1)], 7),
-    ]
-    for name, patch, code in cases:
-        if not patch:
-            continue
+    for name, patch, code in descriptor_error_cases(image, p["max_layers"]):
         await bfm.write_all(good + patch)
         status = await bfm.start_and_wait(limit_cycles=1000)
         error = await bfm.read(REG_ERROR)

@@ -11,18 +11,11 @@ import cocotb
 import pyuvm
 from pyuvm import ConfigDB, uvm_test
 
-from models.hwparams import HwParams
 from verif.env.env import EieEnv
 from verif.env.sequences import BackToBackSeq, EdgeCasesSeq, HostErrorsSeq, RandomNetworksSeq, ResetMidLayerSeq
-from verif.tb.common import bench_params, make_rng
+from verif.tb.common import bench_params, hw_from_bench, make_rng
 from verif.tb.stream import pause_of
 from verif.tb.top_bfm import EieTopBfm
-
-
-def hw_from(p: dict) -> HwParams:
-    return HwParams(num_pe=p["num_pe"], fifo_depth=p["fifo_depth"], spm_words=p["spm_words"],
-                    ptr_width=(p["spm_words"] * 8).bit_length(), ptr_depth=p["ptr_depth"],
-                    act_depth=p["act_depth"])
 
 
 class EieBaseTest(uvm_test):
@@ -38,7 +31,7 @@ class EieBaseTest(uvm_test):
 
     def build_phase(self) -> None:
         p = bench_params()
-        self.hw = hw_from(p)
+        self.hw = hw_from_bench(p)
         rng = make_rng(type(self).__name__)
         self.bfm = EieTopBfm(cocotb.top, rng, self.axil_delay)
         db = ConfigDB()

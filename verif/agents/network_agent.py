@@ -2,9 +2,11 @@
 
 One NetworkItem is one run of a compressed network: the driver publishes it (the scoreboard's
 prediction starts from it), programs the descriptors through the register sequencer, loads the
-memories through the load sequencer (or the back door), starts the run and waits for its end,
-optionally resetting the design in the middle of it, then reads the status and counters and
-publishes a RunResult.
+memories through the load sequencer (or the back door), starts the run and waits for its end
+(the falling edge of busy_o, under the progress watchdog of verif/env/watchdog.py), optionally
+resetting the design in the middle of it, then reads the status and counters and publishes a
+RunResult. A run the watchdog declares hung is published with `hung` and its error, then the
+design is reset so the next item can run.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 import cocotb
 import numpy as np
 from cocotb.triggers import ClockCycles
+from cocotb.utils import get_sim_time
 from pyuvm import ConfigDB, uvm_analysis_port, uvm_driver, uvm_sequence, uvm_sequence_item
 
 from models.compress import QuantLayer
@@ -23,6 +26,7 @@ from models.hwparams import HwParams
 from verif.agents.base import SequencedAgent
 from verif.agents.load_agent import LoadSeq
 from verif.agents.reg_agent import RegReadSeq, RegWriteSeq
+from verif.env.watchdog import DEFAULT_WATCHDOG_CYCLES, Activity, wait_run_end
 from verif.program import (
     CTRL_CLEAR,
     CTRL_START,
@@ -30,9 +34,12 @@ from verif.program import (
     REG_CTRL,
     REG_CYCLES,
     REG_ERROR,
+    REG_LAYER_CYCLES,
     REG_PE_BLOCKED,
+    REG_PE_BUSY,
     REG_PE_ERR,
     REG_PE_SEL,
+    REG_PE_STARVED,
     REG_STATUS,
     STATUS_DONE,
     STATUS_ERROR,
@@ -47,11 +54,13 @@ from verif.tb.stream import Pause, never
 class NetworkItem(uvm_sequence_item):
     """A network (quantized layers + input vector) placed for `hw`; `golden` is the model's
     prediction of every layer's outputs. `reset_after` (cycles after START) makes the driver pulse
-    reset in the middle of the run."""
+    reset in the middle of the run; `stall_output` holds out_ready_i low during the run (the host
+    stops reading: the run must hang and the watchdog must say so, `expect_hang`)."""
 
     def __init__(self, name: str, layers: list[QuantLayer], act: np.ndarray, hw: HwParams, *,
                  backdoor: bool = False, reset_after: int | None = None, label: str = "",
-                 corrupt: list[LoadBeat] | None = None, expect_error: int = 0) -> None:
+                 corrupt: list[LoadBeat] | None = None, expect_error: int = 0,
+                 stall_output: bool = False) -> None:
         super().__init__(name)
         self.layers, self.act, self.hw = list(layers), np.asarray(act, np.int64), hw
         self.image = place_network(self.layers, hw)
@@ -61,10 +70,7 @@ class NetworkItem(uvm_sequence_item):
         # load beats sent after the image (to break it on purpose), and the error code the run must
         # then end with; the outputs of such a run are not predicted
         self.corrupt, self.expect_error = list(corrupt or []), expect_error
-
-    def work(self) -> int:
-        """Largest per-PE entry count summed over layers: bounds the run's cycles."""
-        return sum(int(pl.enc.entries.max()) for pl in self.image.layers)
+        self.stall_output = self.expect_hang = stall_output
 
     def __str__(self) -> str:
         shape = " -> ".join([str(self.layers[0].desc.in_len)] + [str(q.desc.out_len) for q in self.layers])
@@ -75,13 +81,18 @@ class NetworkItem(uvm_sequence_item):
 class RunResult:
     item: NetworkItem
     aborted: bool = False             # reset in the middle of the run
-    hung: bool = False                # still busy after the cycle limit: the test cannot go on
+    hung: bool = False                # the watchdog saw no progress for K cycles (then reset)
     status: int = 0
     error: str = ""
     error_code: int = 0
-    cycles: int = 0
+    cycles: int = 0                   # CYCLES: START to the end of the output stream
+    layer_cycles: list[int] = field(default_factory=list)     # LAYER_CYCLES of each layer
     broadcasts: int = 0
+    busy_cycles: list[int] = field(default_factory=list)      # per PE: cycles with work
+    starved_cycles: list[int] = field(default_factory=list)   # per PE: idle, queue empty
     blocked_cycles: list[int] = field(default_factory=list)   # per PE: queue full while broadcasting
+    start_ns: float = 0.0             # START written
+    end_ns: float = 0.0               # busy_o fell (or the hang/reset)
 
 
 class ItemsSeq(uvm_sequence):
@@ -99,17 +110,34 @@ class ItemsSeq(uvm_sequence):
 
 
 class NetworkDriver(uvm_driver):
+    """ConfigDB: BFM, MAX_LAYERS, ACTIVITY (verif.env.watchdog.Activity, fed by the scoreboard),
+    optional load_pause and WATCHDOG_CYCLES. `phase` and `item` tell a progress reporter what it is
+    doing (idle, programming, loading, running, reading)."""
+
     def build_phase(self) -> None:
         self.item_ap = uvm_analysis_port("item_ap", self)       # to the predictor, before the run
         self.result_ap = uvm_analysis_port("result_ap", self)   # after the run
+        self.phase, self.item, self.start_ns = "idle", None, 0.0
+        self.on_phase = None        # optional callback(phase) (the progress writer of `make run`)
+
+    def _phase(self, phase: str) -> None:
+        self.phase = phase
+        if self.on_phase is not None:
+            self.on_phase(phase)
 
     def connect_phase(self) -> None:
-        self.bfm = ConfigDB().get(self, "", "BFM")
-        self.max_layers = ConfigDB().get(self, "", "MAX_LAYERS")
+        db = ConfigDB()
+        self.bfm = db.get(self, "", "BFM")
+        self.max_layers = db.get(self, "", "MAX_LAYERS")
+        self.activity: Activity = db.get(self, "", "ACTIVITY")
         try:
-            self.load_pause: Pause = ConfigDB().get(self, "", "load_pause")
+            self.load_pause: Pause = db.get(self, "", "load_pause")
         except Exception:
             self.load_pause = never
+        try:
+            self.watchdog_cycles = int(db.get(self, "", "WATCHDOG_CYCLES"))
+        except Exception:
+            self.watchdog_cycles = DEFAULT_WATCHDOG_CYCLES
 
     async def _read(self, *addrs: int) -> list[int]:
         seq = RegReadSeq("read", list(addrs))
@@ -125,51 +153,67 @@ class NetworkDriver(uvm_driver):
         self.load_seqr = ConfigDB().get(self, "", "LOAD_SEQR")
         while True:
             item: NetworkItem = await self.seq_item_port.get_next_item()
+            self.item = item
             self.logger.info("run %s", item)
             self.item_ap.write(item)
+            self._phase("programming")
             await self._write(*descriptor_writes(item.image, self.max_layers))
+            self._phase("loading")
             if item.backdoor:
                 await self.bfm.backdoor_load(item.image, item.act)
             else:
                 beats = load_beats(item.image, item.act) + item.corrupt
                 await LoadSeq("load", beats, self.load_pause).start(self.load_seqr)
+            if item.stall_output:
+                self.bfm.stall_output(True)
+            self.start_ns = float(get_sim_time("ns"))
+            self._phase("running")
             await self._write((REG_CTRL, CTRL_START))
-            limit = 40 * item.work() + 4000 * len(item.layers) + 20_000
             result = RunResult(item)
+            result.start_ns = self.start_ns = float(get_sim_time("ns"))
+            end = cocotb.start_soon(wait_run_end(self.bfm, self.activity, self.watchdog_cycles))
             if item.reset_after is not None:
-                waiter = cocotb.start_soon(self.bfm.wait_not_busy(limit))
                 await ClockCycles(self.bfm.clk, item.reset_after)
-                if waiter.done():
-                    waiter.result()            # the run ended first (re-raises a timeout)
-                else:
-                    waiter.cancel()
+                if not end.done():
+                    end.cancel()
                     self.logger.info("reset %d cycles after START", item.reset_after)
                     await self.bfm.reset()
                     result.aborted = True
-            else:
-                try:
-                    await self.bfm.wait_not_busy(limit)
-                except AssertionError:
-                    result.hung = True
-                    result.error = f"run hung: still busy {limit} cycles after START"
-                    self.result_ap.write(result)
-                    raise
             if not result.aborted:
-                result.status, result.cycles, result.broadcasts = await self._read(REG_STATUS, REG_CYCLES,
-                                                                                   REG_BCAST_COUNT)
-                if result.status & STATUS_ERROR:
-                    error, pe_err = await self._read(REG_ERROR, REG_PE_ERR)
-                    result.error, result.error_code = describe_error(error, pe_err), error & 0xFF
-                    await self._write((REG_CTRL, CTRL_CLEAR))
-                elif not result.status & STATUS_DONE:
-                    result.error = f"run ended without DONE: STATUS {result.status:#x}"
-                for k in range(item.hw.num_pe):
-                    await self._write((REG_PE_SEL, k))
-                    result.blocked_cycles += await self._read(REG_PE_BLOCKED)
-                self.logger.info("%s: %d cycles, %d broadcasts%s", item.label, result.cycles, result.broadcasts,
-                                 f", {result.error}" if result.error else "")
+                result.error = await end or ""
+                result.hung = bool(result.error)
+            result.end_ns = float(get_sim_time("ns"))
+            if result.hung:
+                log = self.logger.info if item.expect_hang else self.logger.error
+                log("%s: %s", item.label, result.error)
+                self.bfm.stall_output(False)
+                await self.bfm.reset()          # the design is still busy: start the next item afresh
+            elif not result.aborted:
+                self._phase("reading")
+                await self._read_counters(result)
+            self.bfm.stall_output(False)
+            self._phase("idle")
             self.result_ap.write(result)
             self.seq_item_port.item_done()
+
+    async def _read_counters(self, result: RunResult) -> None:
+        item = result.item
+        result.status, result.cycles, result.broadcasts = await self._read(REG_STATUS, REG_CYCLES, REG_BCAST_COUNT)
+        result.layer_cycles = await self._read(*[REG_LAYER_CYCLES + 4 * li for li in range(len(item.layers))])
+        if result.status & STATUS_ERROR:
+            error, pe_err = await self._read(REG_ERROR, REG_PE_ERR)
+            result.error, result.error_code = describe_error(error, pe_err), error & 0xFF
+            await self._write((REG_CTRL, CTRL_CLEAR))
+        elif not result.status & STATUS_DONE:
+            result.error = f"run ended without DONE: STATUS {result.status:#x}"
+        for k in range(item.hw.num_pe):
+            await self._write((REG_PE_SEL, k))
+            busy, starved, blocked = await self._read(REG_PE_BUSY, REG_PE_STARVED, REG_PE_BLOCKED)
+            result.busy_cycles.append(busy)
+            result.starved_cycles.append(starved)
+            result.blocked_cycles.append(blocked)
+        self.logger.info("%s: %d cycles, %d broadcasts%s", item.label, result.cycles, result.broadcasts,
+                         f", {result.error}" if result.error else "")
 
 
 class NetworkAgent(SequencedAgent):

@@ -33,7 +33,7 @@ class OutReadyDriver(uvm_component):
 
     async def run_phase(self) -> None:
         await self.bfm.out_of_reset.wait()
-        self.bfm.start_output_sink(self.pause)
+        self.bfm.start_output_ready(self.pause)
 
 
 class OutMonitor(PinMonitor):

@@ -1,6 +1,11 @@
 """The EIE verification environment: register, load, output and network agents, the PE probe,
 the scoreboard and the coverage collector, wired as in the pyuvm TinyALU example (the BFMs in
-verif/tb own the pins; everything here calls them)."""
+verif/tb own the pins; everything here calls them).
+
+ConfigDB switches (set by the test before the env is built): "HAZARD_PROBE" (default on: it samples
+PE0..3 every cycle while they have entries; `make run` turns it off), "COVERAGE" (default on: the
+functional coverage collector; off for `make run`). The progress watchdog's activity record
+("ACTIVITY") is created here and shared by the scoreboard and the network driver."""
 
 from __future__ import annotations
 
@@ -13,12 +18,20 @@ from verif.agents.out_agent import OutAgent
 from verif.agents.reg_agent import RegAgent
 from verif.env.coverage import EieCoverage
 from verif.env.scoreboard import EieScoreboard
+from verif.env.watchdog import Activity
 from verif.tb.top_monitors import HazardProbe, WritebackProbe
 
 
+def config_flag(component, key: str, default: bool = True) -> bool:
+    try:
+        return bool(ConfigDB().get(component, "", key))
+    except Exception:   # not set: the default
+        return default
+
+
 class PeProbe(uvm_component):
-    """Passive monitor of the PEs' internals: write-backs (all PEs) and same-row hazards
-    (PE0..PE3)."""
+    """Passive monitor of the PEs' internals: write-backs (all PEs, event-driven) and same-row
+    hazards (PE0..PE3, when "HAZARD_PROBE" is on)."""
 
     def build_phase(self) -> None:
         self.wb_ap = uvm_analysis_port("wb_ap", self)
@@ -30,29 +43,33 @@ class PeProbe(uvm_component):
         await bfm.out_of_reset.wait()
         for task in WritebackProbe(bfm.dut, hw.num_pe, self.wb_ap.write).tasks():
             cocotb.start_soon(task)
-        probe = HazardProbe(bfm.dut, min(hw.num_pe, 4), lambda pe, d: self.hazard_ap.write((pe, d)))
-        cocotb.start_soon(probe.run())
+        if config_flag(self, "HAZARD_PROBE"):
+            probe = HazardProbe(bfm.dut, min(hw.num_pe, 4), lambda pe, d: self.hazard_ap.write((pe, d)))
+            cocotb.start_soon(probe.run())
 
 
 class EieEnv(uvm_env):
     def build_phase(self) -> None:
+        self.activity = Activity()
+        ConfigDB().set(None, "*", "ACTIVITY", self.activity)
         self.reg = RegAgent("reg", self)
         self.load = LoadAgent("load", self)
         self.out = OutAgent("out", self)
         self.net = NetworkAgent("net", self)
         self.probe = PeProbe("probe", self)
         self.scoreboard = EieScoreboard("scoreboard", self)
-        self.coverage = EieCoverage("coverage", self)
+        self.coverage = EieCoverage("coverage", self) if config_flag(self, "COVERAGE") else None
 
     def connect_phase(self) -> None:
         ConfigDB().set(None, "*", "REG_SEQR", self.reg.seqr)
         ConfigDB().set(None, "*", "LOAD_SEQR", self.load.seqr)
         drv = self.net.driver
         drv.item_ap.connect(self.scoreboard.item_export)
-        drv.item_ap.connect(self.coverage.item_export)
         drv.result_ap.connect(self.scoreboard.result_export)
-        drv.result_ap.connect(self.coverage.result_export)
         self.probe.wb_ap.connect(self.scoreboard.wb_export)
-        self.probe.hazard_ap.connect(self.coverage.hazard_export)
         self.out.monitor.ap.connect(self.scoreboard.out_export)
-        self.coverage.monitors = {"load": self.load.monitor, "out": self.out.monitor, "reg": self.reg.monitor}
+        if self.coverage is not None:
+            drv.item_ap.connect(self.coverage.item_export)
+            drv.result_ap.connect(self.coverage.result_export)
+            self.probe.hazard_ap.connect(self.coverage.hazard_export)
+            self.coverage.monitors = {"load": self.load.monitor, "out": self.out.monitor, "reg": self.reg.monitor}

@@ -13,6 +13,7 @@ from verif.agents.load_agent import LoadSeq
 from verif.agents.network_agent import ItemsSeq, NetworkItem
 from verif.agents.reg_agent import RegItem
 from verif.env.directed import edge_cases
+from verif.env.watchdog import wait_run_end
 from verif.program import (
     CTRL_CLEAR,
     CTRL_START,
@@ -131,9 +132,21 @@ class ResetMidLayerSeq(_NetworkSeqBase):
             await self.run(NetworkItem(f"network {i} rerun after the reset", base.layers, base.act, hw))
 
 
+class HungOutputSeq(_NetworkSeqBase):
+    """A network whose output stream the host never reads (out_ready_i held low): the run cannot
+    end; the progress watchdog must end it with an error naming the last activity (the scoreboard
+    checks that), the driver resets the design, and a good network then runs bit-exactly."""
+
+    async def body(self) -> None:
+        rng, hw = self.setup()
+        base = random_item(rng, hw, "network with a stalled output stream", layer_choices=(1, 2))
+        await self.run(NetworkItem(base.label, base.layers, base.act, hw, stall_output=True))
+        await self.run(NetworkItem("the same network after the hang", base.layers, base.act, hw))
+
+
 class BackToBackSeq(_NetworkSeqBase):
     """Several networks in a row without reset, loaded alternately through the load stream and the
-    back door."""
+    back door (the second one through the back door)."""
 
     def __init__(self, name: str = "back_to_back", count: int = 3) -> None:
         super().__init__(name)
@@ -162,14 +175,14 @@ class HostErrorsSeq(_NetworkSeqBase):
         return int(item.rdata)
 
     async def _run_expecting(self, code: int, what: str) -> None:
-        """START; the run must end with error `code`, then CLEAR."""
+        """START; the run must end (under the progress watchdog) with error `code`, then CLEAR."""
+        db = ConfigDB()
         await self._write(REG_CTRL, CTRL_START)
-        for _ in range(200):
-            status = await self._read(REG_STATUS)
-            if not status & STATUS_BUSY:
-                break
-        else:
-            raise AssertionError(f"{what}: still busy after 200 STATUS reads")
+        hang = await wait_run_end(db.get(None, "", "BFM"), db.get(None, "", "ACTIVITY"),
+                                  db.get(None, "", "WATCHDOG_CYCLES"))
+        assert hang is None, f"{what}: {hang}"
+        status = await self._read(REG_STATUS)
+        assert not status & STATUS_BUSY, f"{what}: busy_o low but STATUS {status:#x}"
         error = await self._read(REG_ERROR)
         assert status & STATUS_ERROR and error & 0xFF == code, (
             f"{what}: STATUS {status:#x}, ERROR {error:#x} ({describe_error(error, await self._read(REG_PE_ERR))}), "

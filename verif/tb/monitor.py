@@ -7,6 +7,11 @@ valid and ready were both high (sampled in ReadOnly, just before that edge). It 
 cycles (valid high, ready low: the receiver back-pressured) and gap cycles (valid low between two
 beats less than 64 cycles apart: the sender paused), and can hand each beat with its simulation
 time to a callback.
+
+Without `pulses` it is event-driven: while valid is low it sleeps until valid rises (no Python
+runs on an idle stream, e.g. while a layer computes) and samples per cycle only while a beat is
+offered; cycle numbers then come from the simulation time and the clock period (measured on the
+first two edges).
 """
 
 from __future__ import annotations
@@ -40,27 +45,49 @@ class StreamMonitor:
         self._stalled_since_beat = 0
 
     async def run(self) -> None:
+        await RisingEdge(self.clk)
+        first = float(get_sim_time("ns"))
+        self.cycle = 1
+        await ReadOnly()
+        self._sample()
+        await RisingEdge(self.clk)
+        period = float(get_sim_time("ns")) - first
+        self.cycle = 2
+        await ReadOnly()
+        self._sample()
         while True:
-            await RisingEdge(self.clk)
-            self.cycle += 1
-            await ReadOnly()
-            for name, handle in self.pulses.items():
-                if read_uint(handle, name):
-                    self.pulse_cycles[name].append(self.cycle)
-            valid = read_uint(self.valid, f"{self.name} valid")
-            ready = read_uint(self.ready, f"{self.name} ready")
-            if valid and ready:
-                beat = {n: read_uint(h, f"{self.name} {n}") for n, h in self.fields.items()}
-                if self.cycles and self.cycle - self.cycles[-1] <= 64:
-                    self.gap_cycles += self.cycle - self.cycles[-1] - 1 - self._stalled_since_beat
-                self.beats.append(beat)
-                self.cycles.append(self.cycle)
-                self._stalled_since_beat = 0
-                if self.callback is not None:
-                    self.callback(beat, float(get_sim_time("ns")))
-            elif valid:
-                self.stall_cycles += 1
-                self._stalled_since_beat += 1
+            if not self.pulses and not self._valid_now():
+                await RisingEdge(self.valid)    # idle stream: sleep until a beat is offered
+                await ReadOnly()
+                self.cycle = round((float(get_sim_time("ns")) - first) / period) + 1
+            else:
+                await RisingEdge(self.clk)
+                self.cycle += 1
+                await ReadOnly()
+            self._sample()
+
+    def _valid_now(self) -> bool:
+        value = self.valid.value
+        return not value.is_resolvable or bool(int(value))    # an X is sampled (and fails) per cycle
+
+    def _sample(self) -> None:
+        for name, handle in self.pulses.items():
+            if read_uint(handle, name):
+                self.pulse_cycles[name].append(self.cycle)
+        valid = read_uint(self.valid, f"{self.name} valid")
+        ready = read_uint(self.ready, f"{self.name} ready")
+        if valid and ready:
+            beat = {n: read_uint(h, f"{self.name} {n}") for n, h in self.fields.items()}
+            if self.cycles and self.cycle - self.cycles[-1] <= 64:
+                self.gap_cycles += self.cycle - self.cycles[-1] - 1 - self._stalled_since_beat
+            self.beats.append(beat)
+            self.cycles.append(self.cycle)
+            self._stalled_since_beat = 0
+            if self.callback is not None:
+                self.callback(beat, float(get_sim_time("ns")))
+        elif valid:
+            self.stall_cycles += 1
+            self._stalled_since_beat += 1
 
 
 def bubbles(cycles: list[int]) -> int:

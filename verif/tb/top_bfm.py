@@ -1,7 +1,10 @@
 """BFM of eie_top (cocotb only): owns the pins of the three host interfaces.
 
 - AXI4-Lite master: write/read one register at a time, with random delays between channels.
-- Load stream source (StreamSource) and output stream sink (StreamSink), each with a pause pattern.
+- Load stream source (StreamSource) with a pause pattern.
+- Output-stream ready driver (the host's back-pressure): event-driven, it wakes only while out_valid_o
+  is high (and never, with no pause pattern); `stall_output` holds ready low (a hung host).
+- `busy_o` falling edge: the end of a run (see verif/env/watchdog.py for the progress watchdog).
 Sampling is in ReadOnly; an X/Z on any handshake or data read is a failure.
 """
 
@@ -13,18 +16,9 @@ import cocotb
 import numpy as np
 from cocotb.triggers import Event, ReadOnly, RisingEdge
 
-from verif.program import (
-    CTRL_START,
-    MEM_SPM,
-    REG_ERROR,
-    REG_PE_ERR,
-    REG_STATUS,
-    STATUS_BUSY,
-    LoadBeat,
-    describe_error,
-)
+from verif.program import MEM_SPM, LoadBeat
 from verif.tb.common import read_uint, start_clock_and_reset
-from verif.tb.stream import Pause, StreamSink, StreamSource, never
+from verif.tb.stream import Pause, StreamSource, never
 
 
 class AxiLiteError(AssertionError):
@@ -37,8 +31,9 @@ class EieTopBfm:
         self.clk = dut.clk_i
         self.rng = rng
         self.axil_delay = axil_delay    # probability of an idle cycle before each AXI channel
-        self.out_sink: StreamSink | None = None
-        self._sink_task = None
+        self._out_pause: Pause = never
+        self._out_stalled = False
+        self._ready_task = None
         self.out_of_reset = Event()     # set once the first reset is over (monitors start then)
 
     def init_pins(self) -> None:
@@ -136,10 +131,6 @@ class EieTopBfm:
             raise AxiLiteError(f"read {addr:#x}: response {resp}")
         return data
 
-    async def write_all(self, writes: Sequence[tuple[int, int]]) -> None:
-        for addr, value in writes:
-            await self.write(addr, value)
-
     # ------------------------------------------------------------------ streams
     async def load(self, beats: Sequence[LoadBeat], pause: Pause = never) -> None:
         d = self.dut
@@ -158,9 +149,11 @@ class EieTopBfm:
 
     async def backdoor_load(self, image, act_in) -> None:
         """Deposit every PE's images straight into its SRAM arrays (no load-stream cycles): the fast
-        path for large benchmarks. Equivalent to `load(load_beats(...))`, which the tests check."""
+        path for large benchmarks. Equivalent to `load(load_beats(...))`, which the tests check.
+        Bulk: one hex file per memory in the working folder (the test's run folder), read by the
+        SRAMs' simulation-only $readmemh hook, deleted afterwards (verif/tb/pe_bfm.py)."""
         from models.encode import local_activations
-        from verif.tb.pe_bfm import backdoor_write_pe
+        from verif.tb.pe_bfm import backdoor_write_pe, remove_backdoor_files
 
         d = self.dut
         hw = image.hw
@@ -173,42 +166,47 @@ class EieTopBfm:
         pes = [d.g_pe[k].u_pe for k in range(hw.num_pe)]
         srcs = [read_uint(pe.u_act_rw.src_sel_o, "src_sel_o") for pe in pes]
         await RisingEdge(self.clk)
+        files = []
         for k, pe in enumerate(pes):
-            backdoor_write_pe(pe, image.spm[k], image.ptr_even[k], image.ptr_odd[k], local[k],
-                              hw.act_width, srcs[k])
+            files += backdoor_write_pe(pe, image.spm[k], image.ptr_even[k], image.ptr_odd[k],
+                                       local[k], hw.act_width, srcs[k])
         await RisingEdge(self.clk)
+        remove_backdoor_files(files)
         # The sparse-matrix read units keep the last word they read; a port write invalidates it.
         await self.load([LoadBeat(k, MEM_SPM, 0, int(image.spm[k][0]))
                          for k in range(hw.num_pe) if image.spm.shape[1]])
 
-    def start_output_sink(self, pause: Pause = never) -> StreamSink:
-        d = self.dut
-        self.out_sink = StreamSink(self.clk, d.out_valid_o, d.out_ready_i,
-                                   {"idx": d.out_idx_o, "data": d.out_data_o, "last": d.out_last_o},
-                                   pause)
-        self._sink_task = cocotb.start_soon(self.out_sink.run())
-        return self.out_sink
+    # ------------------------------------------------------------------ output ready (host back-pressure)
+    def start_output_ready(self, pause: Pause = never) -> None:
+        """Drive out_ready_i for the rest of the test: always high with no pause pattern (no
+        coroutine at all), else a coroutine that sleeps while out_valid_o is low and draws one pause
+        per cycle while it is high."""
+        self._out_pause = pause
+        if self._ready_task is not None:
+            self._ready_task.cancel()
+            self._ready_task = None
+        if pause is never:
+            self.dut.out_ready_i.value = int(not self._out_stalled)
+        else:
+            self._ready_task = cocotb.start_soon(self._drive_ready())
 
-    def stop_output_sink(self) -> None:
-        if self._sink_task is not None:
-            self._sink_task.cancel()
-            self._sink_task = None
-            self.dut.out_ready_i.value = 0
+    def stall_output(self, stalled: bool) -> None:
+        """Hold out_ready_i low (a host that stops reading) until called with False."""
+        self._out_stalled = stalled
+        if stalled or self._ready_task is None:
+            self.dut.out_ready_i.value = int(not stalled)
+
+    async def _drive_ready(self) -> None:
+        valid = self.dut.out_valid_o
+        while True:
+            await ReadOnly()
+            if not (valid.value.is_resolvable and int(valid.value)):
+                await RisingEdge(valid)         # idle: sleep until the design offers a beat
+                continue
+            await RisingEdge(self.clk)
+            self.dut.out_ready_i.value = int(not self._out_stalled and not self._out_pause())
 
     # ------------------------------------------------------------------ run control
-    async def wait_not_busy(self, limit_cycles: int) -> int:
-        """Wait until the busy_o pin is low (the run, outputs included, is over, or a reset
-        ended it); returns the cycles waited."""
-        cycles = 0
-        while True:
-            await RisingEdge(self.clk)
-            cycles += 1
-            await ReadOnly()
-            if not read_uint(self.dut.busy_o, "busy_o"):
-                return cycles
-            if cycles > limit_cycles:
-                raise AssertionError(f"run not finished after {limit_cycles} cycles")
-
     async def reset(self, cycles: int = 3) -> None:
         """Pulse rst_ni with the clock running (a reset at any time, e.g. in the middle of a layer);
         the host-side pins return to idle."""
@@ -220,15 +218,3 @@ class EieTopBfm:
             await RisingEdge(self.clk)
         self.dut.rst_ni.value = 1
         await RisingEdge(self.clk)
-
-    async def start_and_wait(self, limit_cycles: int) -> int:
-        """Write START, wait until the run is over (the busy_o pin; STATUS is read at the end).
-        Returns the STATUS register."""
-        await self.write(0x008, CTRL_START)
-        await self.wait_not_busy(limit_cycles)
-        status = await self.read(REG_STATUS)
-        assert not status & STATUS_BUSY
-        return status
-
-    async def error_text(self) -> str:
-        return describe_error(await self.read(REG_ERROR), await self.read(REG_PE_ERR))

@@ -39,7 +39,8 @@ class AxiLiteTransfer:
 
 class AxiLiteMonitor:
     """Pairs AW with W and B for writes, AR with R for reads (one outstanding of each, as the
-    slave allows). Stall = a cycle where a valid waits for its ready on any channel."""
+    slave allows). Stall = a cycle where a valid waits for its ready on any channel. Event-driven:
+    while no channel's valid is high it sleeps until one rises."""
 
     def __init__(self, dut, callback: Callable[[AxiLiteTransfer], None] | None = None) -> None:
         self.dut, self.callback = dut, callback
@@ -52,9 +53,13 @@ class AxiLiteMonitor:
         chans = [("aw", d.s_axil_awvalid_i, d.s_axil_awready_o), ("w", d.s_axil_wvalid_i, d.s_axil_wready_o),
                  ("b", d.s_axil_bvalid_o, d.s_axil_bready_i), ("ar", d.s_axil_arvalid_i, d.s_axil_arready_o),
                  ("r", d.s_axil_rvalid_o, d.s_axil_rready_i)]
+        valids = [valid for _, valid, _ in chans]
+        await RisingEdge(d.clk_i)
         while True:
-            await RisingEdge(d.clk_i)
             await ReadOnly()
+            if not any(not v.value.is_resolvable or int(v.value) for v in valids):
+                await First(*(RisingEdge(v) for v in valids))     # bus idle: sleep
+                continue
             for name, valid, ready in chans:
                 if not read_uint(valid, f"axil {name}valid"):
                     continue
@@ -73,6 +78,7 @@ class AxiLiteMonitor:
                 else:
                     self._done(False, ar, read_uint(d.s_axil_rdata_o, "rdata"), read_uint(d.s_axil_rresp_o, "rresp"))
                     ar = None
+            await RisingEdge(d.clk_i)
 
     def _done(self, write: bool, addr: int | None, data: int | None, resp: int) -> None:
         assert addr is not None and data is not None, "AXI4-Lite response without its request"

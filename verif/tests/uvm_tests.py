@@ -3,16 +3,32 @@
 Each test class picks its sequence and the host's behaviour on the three interfaces (pause
 patterns on the load stream, back-pressure on the output stream, delays on AXI4-Lite). The DUT
 configuration (PEs, FIFO depth, memories) comes from the pytest entry through EIE_BENCH.
+
+`FileNetworkTest` is `make run` (scripts/run_layer.py): the same environment fed by layer files
+through a JSON job (EIE_BENCH["job"]), see its docstring.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import time
+from pathlib import Path
+
 import cocotb
 import pyuvm
-from pyuvm import ConfigDB, uvm_test
+from pyuvm import ConfigDB, uvm_sequence, uvm_test
 
 from verif.env.env import EieEnv
-from verif.env.sequences import BackToBackSeq, EdgeCasesSeq, HostErrorsSeq, RandomNetworksSeq, ResetMidLayerSeq
+from verif.env.sequences import (
+    BackToBackSeq,
+    EdgeCasesSeq,
+    HostErrorsSeq,
+    HungOutputSeq,
+    RandomNetworksSeq,
+    ResetMidLayerSeq,
+)
+from verif.env.watchdog import DEFAULT_WATCHDOG_CYCLES
 from verif.tb.common import bench_params, hw_from_bench, make_rng
 from verif.tb.stream import pause_of
 from verif.tb.top_bfm import EieTopBfm
@@ -25,13 +41,19 @@ class EieBaseTest(uvm_test):
     load_pause: float | str | None = 0.2     # pause_of(): None, a probability or "bursty"
     out_pause: float | str | None = 0.2
     axil_delay = 0.2
+    hazard_probe = True                      # per-cycle sampling of PE0..3 while they have entries
+    coverage = True                          # functional coverage collector
+    watchdog_cycles = DEFAULT_WATCHDOG_CYCLES
 
     def sequence(self):
         raise NotImplementedError
 
+    def hw_params(self, p: dict):
+        return hw_from_bench(p)
+
     def build_phase(self) -> None:
         p = bench_params()
-        self.hw = hw_from_bench(p)
+        self.hw = self.hw_params(p)
         rng = make_rng(type(self).__name__)
         self.bfm = EieTopBfm(cocotb.top, rng, self.axil_delay)
         db = ConfigDB()
@@ -41,6 +63,9 @@ class EieBaseTest(uvm_test):
         db.set(None, "*", "RNG", rng)
         db.set(None, "*", "load_pause", pause_of(rng, self.load_pause))
         db.set(None, "*", "out_pause", pause_of(rng, self.out_pause))
+        db.set(None, "*", "HAZARD_PROBE", self.hazard_probe)
+        db.set(None, "*", "COVERAGE", self.coverage)
+        db.set(None, "*", "WATCHDOG_CYCLES", self.watchdog_cycles)
         self.env = EieEnv("env", self)
 
     async def run_phase(self) -> None:
@@ -71,17 +96,30 @@ class EdgeCaseTest(EieBaseTest):
         return EdgeCasesSeq()
 
 
+class _Both(uvm_sequence):
+    def __init__(self, name: str, *seqs) -> None:
+        super().__init__(name)
+        self.seqs = seqs
+
+    async def body(self) -> None:
+        for seq in self.seqs:
+            await seq.start(self.sequencer)
+
+
 @pyuvm.test()
 class BackpressureTest(EieBaseTest):
     """Dense layers with bursty pauses on the load stream and heavy output back-pressure: queues
-    fill, the broadcast stalls, no beat is lost or duplicated."""
+    fill, the broadcast stalls, no beat is lost or duplicated. Then a host that stops reading the
+    output stream: the progress watchdog (K = 3,000 cycles here) must end that run with an error
+    naming the last activity, and the same network must then run bit-exactly."""
 
     load_pause = "bursty"
     out_pause = 0.6
     axil_delay = 0.5
+    watchdog_cycles = 3000
 
     def sequence(self):
-        return RandomNetworksSeq(count=3, density_choices=(0.5, 1.0))
+        return _Both("backpressure", RandomNetworksSeq(count=3, density_choices=(0.5, 1.0)), HungOutputSeq())
 
 
 @pyuvm.test()
@@ -114,3 +152,81 @@ class RegisterErrorTest(EieBaseTest):
 
     def sequence(self):
         return HostErrorsSeq("host_errors")
+
+
+@pyuvm.test()
+class FileNetworkTest(EieBaseTest):
+    """`make run`: a network from layer files (or the generated Alex-7 layer), compressed and
+    placed with models/ exactly as scripts/run_layer.py describes, run as one NetworkItem and
+    judged by the scoreboard alone.
+
+    EIE_BENCH["job"] names a JSON job written by the host script: `layers` (layer .npz paths; empty:
+    generated Alex-7), `generate` (the generated layer's name), `seed`, `pes`, `fifo`, `relu` (0/1 for
+    every layer, or null: each file's own flag), `load` ("backdoor" or "stream"), `watchdog_cycles`,
+    `progress_cycles`. It writes `run_info.json` (the model's predicted and ideal cycles, the last
+    layer's output format) and `progress.jsonl` to the run folder; the scoreboard writes
+    scoreboard.json and scoreboard_outputs.npz. No stalls, no hazard probe, no coverage collector."""
+
+    load_pause = None
+    out_pause = None
+    axil_delay = 0.0
+    hazard_probe = False
+    coverage = False
+
+    def hw_params(self, p: dict):
+        from models.hwparams import HwParams
+
+        self.job = json.loads(Path(p["job"]).read_text())
+        self.watchdog_cycles = int(self.job.get("watchdog_cycles") or DEFAULT_WATCHDOG_CYCLES)
+        return HwParams(num_pe=int(self.job["pes"]), fifo_depth=int(self.job["fifo"]))
+
+    def sequence(self):
+        from models.benchlayers import generate_layer
+        from models.compress import compress_network
+        from models.cycles import predict_layer_cycles
+        from models.layerfile import load_layer
+        from verif.agents.network_agent import ItemsSeq, NetworkItem
+        from verif.program import load_beats
+
+        job, hw = self.job, self.hw
+        t0 = time.perf_counter()
+        if job["layers"]:
+            floats = [load_layer(f) for f in job["layers"]]
+        else:
+            floats = [generate_layer(job.get("generate", "Alex-7"), int(job["seed"]))]
+        relu = None if job.get("relu") is None else [bool(job["relu"])] * len(floats)
+        net = compress_network(floats, relu=relu, hw=hw)
+        act = net.quantize_input(floats[0].inputs[0], allow_saturation=True)
+        item = NetworkItem("file network", list(net.layers), act, hw,
+                           backdoor=job.get("load", "backdoor") == "backdoor")
+        reports, a = [], item.act
+        for li, pl in enumerate(item.image.layers):
+            reports.append(predict_layer_cycles(pl, a, hw))
+            a = item.golden[li]
+        info = {"model_cycles": [int(r.cycles) for r in reports], "ideal_cycles": [int(r.floor) for r in reports],
+                "fo_last": int(item.image.layers[-1].desc.fo), "relu": [bool(q.desc.relu) for q in net.layers],
+                "layers": [{"out_len": int(pl.desc.out_len), "cols": int(pl.desc.cols),
+                            "entries": int(pl.enc.entries.sum())} for pl in item.image.layers],
+                "prepare_wall_s": time.perf_counter() - t0}
+        Path("run_info.json").write_text(json.dumps(info, indent=1) + "\n")
+        self.item = item
+        total_load = 0 if item.backdoor else len(load_beats(item.image, item.act))
+        from verif.env.progress import PROGRESS_FILE, ProgressWriter
+
+        self.progress = ProgressWriter(Path(os.getcwd()) / PROGRESS_FILE, self.env.net.driver, self.env.load.monitor,
+                                       load_total=total_load, layers=len(item.image.layers),
+                                       predicted_cycles=sum(info["model_cycles"]),
+                                       every_cycles=int(job.get("progress_cycles") or 5000))
+        return ItemsSeq("file network", [item])
+
+    async def run_phase(self) -> None:
+        self.raise_objection()
+        await self.bfm.clock_and_reset()
+        seq = self.sequence()
+        driver = self.env.net.driver
+        driver.on_phase = self.progress.write
+        ticker = cocotb.start_soon(self.progress.run())
+        await seq.start(self.env.net.seqr)
+        ticker.cancel()
+        self.progress.write("done")
+        self.drop_objection()

@@ -1,0 +1,79 @@
+"""The progress watchdog: the one cycle limit of the top-level environment.
+
+After START a run ends when `busy_o` falls (an edge trigger: no Python runs while the layer
+computes). The watchdog wakes every K cycles (a Timer, never per cycle) and compares the activity
+counts: broadcasts (the CCU's `bcast_count_q`, peeked), PE write-backs and output beats (counted
+by the scoreboard as they arrive). When none of the three moved for K cycles the run is declared
+hung: the error names the last activity (kind, layer, PE/index, simulation time). A hang is
+therefore reported between K and 2K cycles after the last activity.
+
+K comes from ConfigDB "WATCHDOG_CYCLES" (default `DEFAULT_WATCHDOG_CYCLES`); `make run` takes it
+from its job file (scripts/run_layer.py --watchdog).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge, Timer
+
+from verif.tb.common import CLOCK_PERIOD_NS, read_uint
+from verif.tb.top_monitors import now_ns
+
+DEFAULT_WATCHDOG_CYCLES = 10_000
+
+
+@dataclass
+class Activity:
+    """What moved since START: counts and the last event, in words (fed by the scoreboard for
+    write-backs and output beats, by the watchdog for broadcasts)."""
+
+    writebacks: int = 0
+    beats: int = 0
+    broadcasts: int = 0
+    last: str = "none since START"
+    last_ns: float | None = None
+
+    def restart(self) -> None:
+        self.writebacks = self.beats = self.broadcasts = 0
+        self.last, self.last_ns = "none since START", None
+
+    def note(self, kind: str, where: str, time_ns: float) -> None:
+        self.last, self.last_ns = f"{kind} ({where}) at {time_ns:.0f} ns", time_ns
+
+
+async def wait_run_end(bfm, activity: Activity, k_cycles: int) -> str | None:
+    """Call right after the START write completed. Returns None when the run is over (`busy_o`
+    low), or the watchdog's error message when no broadcast, write-back or output beat happened
+    for `k_cycles` cycles (the design is then still busy: the caller resets it)."""
+    if k_cycles < 1:
+        raise ValueError(f"watchdog: K must be >= 1 cycle, got {k_cycles}")
+    dut = bfm.dut
+    bcast_q = dut.u_ccu.bcast_count_q
+    layer_q = dut.u_ccu.layer_q
+    await RisingEdge(bfm.clk)
+    await ReadOnly()
+    if not read_uint(dut.busy_o, "busy_o"):
+        return None
+    activity.restart()
+    start_bcast = read_uint(bcast_q, "CCU broadcast counter")
+    seen = (start_bcast, 0, 0)
+    start_ns = now_ns()
+    while True:
+        fired = await First(FallingEdge(dut.busy_o), Timer(k_cycles * CLOCK_PERIOD_NS, unit="ns"))
+        if not isinstance(fired, Timer):
+            return None
+        bcast = read_uint(bcast_q, "CCU broadcast counter")
+        now = (bcast, activity.writebacks, activity.beats)
+        if now != seen:
+            if bcast != seen[0]:
+                activity.broadcasts = bcast - start_bcast
+                if activity.last_ns is None or activity.last_ns < now_ns() - k_cycles * CLOCK_PERIOD_NS:
+                    activity.note("broadcast", f"#{activity.broadcasts} of this run, layer "
+                                  f"{read_uint(layer_q, 'CCU layer')}, seen by the watchdog", now_ns())
+            seen = now
+            continue
+        return (f"watchdog: no broadcast, write-back or output beat for {k_cycles} cycles "
+                f"(at {now_ns():.0f} ns, START at {start_ns:.0f} ns); last activity: {activity.last}; "
+                f"since START {activity.broadcasts} broadcasts, {activity.writebacks} write-backs, "
+                f"{activity.beats} output beats")

@@ -1,6 +1,7 @@
 """BFM of eie_top (cocotb only): owns the pins of the three host interfaces.
 
-- AXI4-Lite master: write/read one register at a time, with random delays between channels.
+- AXI4-Lite master: cocotbext-axi's AxiLiteMaster (write/read one register at a time), with random
+  idle cycles on every channel through its pause generators while an access is in flight.
 - Load stream source (StreamSource) with a pause pattern.
 - Output-stream ready driver (the host's back-pressure): event-driven, it wakes only while out_valid_o
   is high (and never, with no pause pattern); `stall_output` holds ready low (a hung host).
@@ -10,11 +11,23 @@ Sampling is in ReadOnly; an X/Z on any handshake or data read is a failure.
 
 from __future__ import annotations
 
+import itertools
+import logging
 from collections.abc import Sequence
 
 import cocotb
 import numpy as np
 from cocotb.triggers import Event, ReadOnly, RisingEdge
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster
+from cocotbext.axi.axil_channels import (
+    AxiLiteARBus,
+    AxiLiteAWBus,
+    AxiLiteBBus,
+    AxiLiteRBus,
+    AxiLiteReadBus,
+    AxiLiteWBus,
+    AxiLiteWriteBus,
+)
 
 from verif.program import MEM_SPM, LoadBeat
 from verif.tb.common import read_uint, start_clock_and_reset
@@ -23,6 +36,25 @@ from verif.tb.stream import Pause, StreamSource, never
 
 class AxiLiteError(AssertionError):
     pass
+
+
+_AXIL_OUTPUTS = {"awready", "wready", "bvalid", "bresp", "arready", "rvalid", "rdata", "rresp"}
+
+
+def _pins(bus_cls, dut):
+    """A cocotbext-axi channel bus on eie_top's lowRISC-named pins (s_axil_<sig>_i / _o)."""
+    def names(sigs):
+        return {s: f"s_axil_{s}_{'o' if s in _AXIL_OUTPUTS else 'i'}" for s in sigs
+                if hasattr(dut, f"s_axil_{s}_{'o' if s in _AXIL_OUTPUTS else 'i'}")}
+    cls = type(bus_cls.__name__ + "Pins", (bus_cls,),
+               {"_signals": names(bus_cls._signals), "_optional_signals": names(bus_cls._optional_signals)})
+    return cls(dut)
+
+
+def axil_bus(dut) -> AxiLiteBus:
+    """eie_top's AXI4-Lite slave port as a cocotbext-axi AxiLiteBus."""
+    return AxiLiteBus(AxiLiteWriteBus(_pins(AxiLiteAWBus, dut), _pins(AxiLiteWBus, dut), _pins(AxiLiteBBus, dut)),
+                      AxiLiteReadBus(_pins(AxiLiteARBus, dut), _pins(AxiLiteRBus, dut)))
 
 
 class EieTopBfm:
@@ -34,6 +66,7 @@ class EieTopBfm:
         self._out_pause: Pause = never
         self._out_stalled = False
         self._ready_task = None
+        self._axil: AxiLiteMaster | None = None
         self.out_of_reset = Event()     # set once the first reset is over (monitors start then)
 
     def init_pins(self) -> None:
@@ -50,85 +83,67 @@ class EieTopBfm:
         await start_clock_and_reset(self.dut)
         self.out_of_reset.set()
 
-    async def _maybe_wait(self) -> None:
-        while self.rng is not None and self.rng.random() < self.axil_delay:
-            await RisingEdge(self.clk)
+    # ------------------------------------------------------------------ AXI4-Lite master (cocotbext-axi)
+    @property
+    def axil(self) -> AxiLiteMaster:
+        """cocotbext-axi's AxiLiteMaster on the s_axil_* pins (created on first use, after the pins
+        were set idle)."""
+        if self._axil is None:
+            bus = axil_bus(self.dut)
+            self._axil = AxiLiteMaster(bus, self.clk)
+            # its INFO line per transfer: the register agent's monitor already reports them
+            for name in (f"cocotb.{self.dut._name}", f"cocotb.{self.dut._name}.{bus.write.aw._name}"):
+                logging.getLogger(name).setLevel(logging.WARNING)
+        return self._axil
 
-    async def _handshake(self, valid, ready, what: str, limit: int = 10_000) -> None:
-        """valid is high from now on; return after the edge where ready was high."""
-        for _ in range(limit):
-            await ReadOnly()
-            if read_uint(ready, what):
-                await RisingEdge(self.clk)
-                return
-            await RisingEdge(self.clk)
-        raise AxiLiteError(f"AXI4-Lite {what} not accepted in {limit} cycles")
+    def _channels(self, write: bool) -> list:
+        m = self.axil
+        return ([m.write_if.aw_channel, m.write_if.w_channel, m.write_if.b_channel] if write
+                else [m.read_if.ar_channel, m.read_if.r_channel])
 
-    # ------------------------------------------------------------------ AXI4-Lite master
-    async def write(self, addr: int, value: int, expect_error: bool = False) -> None:
-        d = self.dut
-        await RisingEdge(self.clk)
-        await self._maybe_wait()
-        d.s_axil_awaddr_i.value = addr
-        d.s_axil_awvalid_i.value = 1
-        d.s_axil_wdata_i.value = value & 0xFFFF_FFFF
-        d.s_axil_wstrb_i.value = 0xF
-        d.s_axil_wvalid_i.value = 1
-        aw_done = w_done = False
-        for _ in range(10_000):
-            await ReadOnly()
-            aw_fire = not aw_done and read_uint(d.s_axil_awready_o, "awready")
-            w_fire = not w_done and read_uint(d.s_axil_wready_o, "wready")
-            await RisingEdge(self.clk)
-            if aw_fire:
-                aw_done = True
-                d.s_axil_awvalid_i.value = 0
-            if w_fire:
-                w_done = True
-                d.s_axil_wvalid_i.value = 0
-            if aw_done and w_done:
-                break
-        else:
-            raise AxiLiteError(f"write {addr:#x}: address/data not accepted")
-        await self._maybe_wait()
-        d.s_axil_bready_i.value = 1
-        for _ in range(10_000):
-            await ReadOnly()
-            if read_uint(d.s_axil_bvalid_o, "bvalid"):
-                resp = read_uint(d.s_axil_bresp_o, "bresp")
-                await RisingEdge(self.clk)
-                d.s_axil_bready_i.value = 0
-                break
-            await RisingEdge(self.clk)
-        else:
-            raise AxiLiteError(f"write {addr:#x}: no response")
+    def _pauses(self, write: bool, on: bool) -> None:
+        """Random idle cycles on every channel of one access (probability `axil_delay` per cycle),
+        only while the access is in flight: no per-cycle coroutine otherwise."""
+        if self.rng is None or self.axil_delay <= 0:
+            return
+        for ch in self._channels(write):
+            if on:
+                rng, p = self.rng, self.axil_delay
+                ch.set_pause_generator(bool(rng.random() < p) for _ in itertools.count())
+            else:
+                ch.clear_pause_generator()
+                ch.pause = False
+
+    @staticmethod
+    def _check(what: str, resp: int, expect_error: bool) -> None:
         if (resp != 0) != expect_error:
-            raise AxiLiteError(f"write {addr:#x} = {value:#x}: response {resp}, expected "
-                               f"{'SLVERR' if expect_error else 'OKAY'}")
+            raise AxiLiteError(f"{what}: response {resp}, expected {'SLVERR' if expect_error else 'OKAY'}")
+
+    async def write(self, addr: int, value: int, expect_error: bool = False) -> None:
+        """One 32-bit register write; SLVERR must come exactly when `expect_error`."""
+        self._pauses(True, True)
+        try:
+            resp = await self.axil.write(addr, (value & 0xFFFF_FFFF).to_bytes(4, "little"))
+        finally:
+            self._pauses(True, False)
+        self._check(f"write {addr:#x} = {value:#x}", int(resp.resp), expect_error)
 
     async def read(self, addr: int, expect_error: bool = False) -> int:
-        d = self.dut
-        await RisingEdge(self.clk)
-        await self._maybe_wait()
-        d.s_axil_araddr_i.value = addr
-        d.s_axil_arvalid_i.value = 1
-        await self._handshake(d.s_axil_arvalid_i, d.s_axil_arready_o, "arready")
-        d.s_axil_arvalid_i.value = 0
-        await self._maybe_wait()
-        d.s_axil_rready_i.value = 1
-        for _ in range(10_000):
-            await ReadOnly()
-            if read_uint(d.s_axil_rvalid_o, "rvalid"):
-                data = read_uint(d.s_axil_rdata_o, "rdata")
-                resp = read_uint(d.s_axil_rresp_o, "rresp")
-                await RisingEdge(self.clk)
-                d.s_axil_rready_i.value = 0
-                break
-            await RisingEdge(self.clk)
-        else:
-            raise AxiLiteError(f"read {addr:#x}: no data")
-        if (resp != 0) != expect_error:
-            raise AxiLiteError(f"read {addr:#x}: response {resp}")
+        """One 32-bit register read. cocotbext-axi's master aligns every address, so an unaligned
+        one (to see the SLVERR it must get) goes through the master's AR/R channels directly."""
+        self._pauses(False, True)
+        try:
+            if addr % 4:
+                m = self.axil.read_if
+                m.ar_channel.send_nowait(m.ar_channel._transaction_obj(araddr=addr))
+                r = await m.r_channel.recv()
+                data, resp = int(r.rdata), int(r.rresp)
+            else:
+                rd = await self.axil.read(addr, 4)
+                data, resp = int.from_bytes(rd.data, "little"), int(rd.resp)
+        finally:
+            self._pauses(False, False)
+        self._check(f"read {addr:#x}", resp, expect_error)
         return data
 
     # ------------------------------------------------------------------ streams

@@ -2,7 +2,8 @@
 
 - AXI4-Lite master: cocotbext-axi's AxiLiteMaster (write/read one register at a time), with random
   idle cycles on every channel through its pause generators while an access is in flight.
-- Load stream source (StreamSource) with a pause pattern.
+- Load stream: cocotbext-axi's AxiStreamSource (tdata/tdest/tid/tuser = data/PE/memory/address),
+  with a pause pattern through its pause generator while a burst is sent.
 - Output-stream ready driver (the host's back-pressure): event-driven, it wakes only while out_valid_o
   is high (and never, with no pause pattern); `stall_output` holds ready low (a hung host).
 - `busy_o` falling edge: the end of a run (see verif/env/watchdog.py for the progress watchdog).
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 import cocotb
 import numpy as np
 from cocotb.triggers import Event, ReadOnly, RisingEdge
-from cocotbext.axi import AxiLiteBus, AxiLiteMaster
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame, AxiStreamSource
 from cocotbext.axi.axil_channels import (
     AxiLiteARBus,
     AxiLiteAWBus,
@@ -31,7 +32,7 @@ from cocotbext.axi.axil_channels import (
 
 from verif.program import MEM_SPM, LoadBeat
 from verif.tb.common import read_uint, start_clock_and_reset
-from verif.tb.stream import Pause, StreamSource, never
+from verif.tb.stream import Pause, never
 
 
 class AxiLiteError(AssertionError):
@@ -41,14 +42,20 @@ class AxiLiteError(AssertionError):
 _AXIL_OUTPUTS = {"awready", "wready", "bvalid", "bresp", "arready", "rvalid", "rdata", "rresp"}
 
 
-def _pins(bus_cls, dut):
-    """A cocotbext-axi channel bus on eie_top's lowRISC-named pins (s_axil_<sig>_i / _o)."""
-    def names(sigs):
-        return {s: f"s_axil_{s}_{'o' if s in _AXIL_OUTPUTS else 'i'}" for s in sigs
-                if hasattr(dut, f"s_axil_{s}_{'o' if s in _AXIL_OUTPUTS else 'i'}")}
+def _named_bus(bus_cls, dut, pins: dict[str, str]):
+    """A cocotbext-axi bus of `bus_cls` whose signals are the named pins (`pins`: cocotbext-axi
+    signal name -> port name); the bus's signals not in `pins` stay unconnected."""
     cls = type(bus_cls.__name__ + "Pins", (bus_cls,),
-               {"_signals": names(bus_cls._signals), "_optional_signals": names(bus_cls._optional_signals)})
+               {"_signals": {s: pins[s] for s in bus_cls._signals},
+                "_optional_signals": {s: pins[s] for s in bus_cls._optional_signals if s in pins}})
     return cls(dut)
+
+
+def _pins(bus_cls, dut):
+    """A cocotbext-axi AXI4-Lite channel bus on eie_top's lowRISC-named pins (s_axil_<sig>_i/_o)."""
+    pins = {s: f"s_axil_{s}_{'o' if s in _AXIL_OUTPUTS else 'i'}"
+            for s in [*bus_cls._signals, *bus_cls._optional_signals]}
+    return _named_bus(bus_cls, dut, {s: n for s, n in pins.items() if hasattr(dut, n) or s in bus_cls._signals})
 
 
 def axil_bus(dut) -> AxiLiteBus:
@@ -67,6 +74,7 @@ class EieTopBfm:
         self._out_stalled = False
         self._ready_task = None
         self._axil: AxiLiteMaster | None = None
+        self._ld_source: AxiStreamSource | None = None
         self.out_of_reset = Event()     # set once the first reset is over (monitors start then)
 
     def init_pins(self) -> None:
@@ -147,20 +155,33 @@ class EieTopBfm:
         return data
 
     # ------------------------------------------------------------------ streams
+    @property
+    def ld_source(self) -> AxiStreamSource:
+        """cocotbext-axi's AxiStreamSource on the load stream: tdata = ld_data_i, tdest = ld_pe_i,
+        tid = ld_mem_i, tuser = ld_addr_i (one 64-bit lane, no tlast/tkeep)."""
+        if self._ld_source is None:
+            d = self.dut
+            bus = _named_bus(AxiStreamBus, d, {"tdata": "ld_data_i", "tvalid": "ld_valid_i", "tready": "ld_ready_o",
+                                               "tdest": "ld_pe_i", "tid": "ld_mem_i", "tuser": "ld_addr_i"})
+            self._ld_source = AxiStreamSource(bus, self.clk, byte_size=len(d.ld_data_i))
+        return self._ld_source
+
     async def load(self, beats: Sequence[LoadBeat], pause: Pause = never) -> None:
-        d = self.dut
-        source = StreamSource(self.clk, d.ld_valid_i, d.ld_ready_o,
-                              {"pe": d.ld_pe_i, "mem": d.ld_mem_i, "addr": d.ld_addr_i,
-                               "data": d.ld_data_i}, pause)
-        for b in beats:
-            source.send({"pe": b.pe, "mem": b.mem, "addr": b.addr, "data": b.data})
-        task = cocotb.start_soon(source.run())
-        while len(source.sent) < len(beats):
-            await RisingEdge(self.clk)
-        await RisingEdge(self.clk)
-        task.cancel()
-        d.ld_valid_i.value = 0
-        assert [b["addr"] for b in source.sent] == [b.addr for b in beats]
+        """Send `beats` on the load stream (one cocotbext-axi frame, a beat per word) and return
+        once the last one was taken; `pause` draws an idle cycle per cycle while it sends."""
+        if not beats:
+            return
+        source = self.ld_source
+        if pause is not never:
+            source.set_pause_generator(pause() for _ in itertools.count())
+        try:
+            await source.send(AxiStreamFrame(tdata=[b.data for b in beats], tdest=[b.pe for b in beats],
+                                             tid=[b.mem for b in beats], tuser=[b.addr for b in beats]))
+            await source.wait()
+        finally:
+            if pause is not never:
+                source.clear_pause_generator()
+                source.pause = False
 
     async def backdoor_load(self, image, act_in) -> None:
         """Deposit every PE's images straight into its SRAM arrays (no load-stream cycles): the fast

@@ -2,11 +2,12 @@
 // and computing mode (per layer: configure the PEs, broadcast the LNZD tree's non-zeros and the bias
 // column, wait for every PE's write-back, swap; then stream the last layer's outputs).
 //
-// Register map, the load and output streams and the error codes: docs/interfaces.md.
+// Register map, error codes and memory selects: hdl/eie_regs.rdl (docs/registers.md), as constants in
+// eie_reg_pkg (generated: `make regs`). The load and output streams: docs/interfaces.md.
 //
 // Sequencing of a run (START written while idle):
 //   CHECK   every descriptor 0..NUM_LAYERS-1 is checked (one per cycle); a descriptor that cannot
-//           run stops the run with an error code (never a hang): see ErrXxx below.
+//           run stops the run with an error code (never a hang): see check_err below.
 //   CFG     the layer's descriptor is copied into the PE configuration registers;
 //   START   (all PEs ready) layer_start to every PE and start to the LNZD tree;
 //   BCAST   the tree's root pairs go through one broadcast register to every PE's queue; a pair
@@ -103,27 +104,12 @@ module eie_ccu #(
 );
 
   // ---------------------------------------------------------------- constants
-  localparam logic [31:0] IdValue = 32'hE1E0_0100;  // "EIE", register-map version 1.0
   localparam int L_W = (MAX_LAYERS > 1) ? $clog2(MAX_LAYERS) : 1;
   localparam int K_W = (NUM_PE > 1) ? $clog2(NUM_PE) : 1;
   localparam int OUTQ_DEPTH = 4;
 
-  // error codes (ERROR register bits [7:0]); docs/interfaces.md
-  localparam logic [7:0] ErrNone       = 8'd0;
-  localparam logic [7:0] ErrNumLayers  = 8'd1;   // NUM_LAYERS is 0 or > MAX_LAYERS
-  localparam logic [7:0] ErrLenZero    = 8'd2;   // IN_LEN or OUT_LEN is 0
-  localparam logic [7:0] ErrInTooLong  = 8'd3;   // IN_LEN > ACT_DEPTH * NUM_PE
-  localparam logic [7:0] ErrOutTooLong = 8'd4;   // OUT_LEN > ACT_DEPTH * NUM_PE
-  localparam logic [7:0] ErrPtrAlign   = 8'd5;   // PTR_BASE odd
-  localparam logic [7:0] ErrPtrRange   = 8'd6;   // PTR_BASE + IN_LEN + HAS_BIAS + 1 > PTR_DEPTH
-  localparam logic [7:0] ErrChain      = 8'd7;   // IN_LEN of layer l != OUT_LEN of layer l-1
-  localparam logic [7:0] ErrPe         = 8'd8;   // a PE reported an error (code in PE_ERR)
-  localparam logic [7:0] ErrLoadPe     = 8'd9;   // load beat for a PE >= NUM_PE (dropped)
-  localparam logic [7:0] ErrBiasLen    = 8'd10;  // HAS_BIAS with IN_LEN = 2^IDX_W - 1 (j overflows)
-  localparam logic [7:0] ErrShift      = 8'd11;  // SHIFT >= 2^SHIFT_W
-
   initial begin
-    if (NUM_PE < 1 || MAX_LAYERS < 1 || MAX_LAYERS > 32) begin
+    if (NUM_PE < 1 || MAX_LAYERS < 1 || MAX_LAYERS > eie_reg_pkg::RegDescCount) begin
       $display("%m: NUM_PE = %0d (>= 1), MAX_LAYERS = %0d (1..32) out of range", NUM_PE, MAX_LAYERS);
       $fatal(1);
     end
@@ -144,7 +130,7 @@ module eie_ccu #(
   logic [7:0]         d_shift_q    [MAX_LAYERS];
   logic [W_W-1:0]     d_cb_q       [16*MAX_LAYERS];   // codebook entry e of layer l at 16*l + e
 
-  logic [7:0]         num_layers_q;
+  logic [eie_reg_pkg::NumLayersValueWidth-1:0] num_layers_q;
   logic [31:0]        pe_sel_q;
 
   // ---------------------------------------------------------------- sequencer state
@@ -155,7 +141,7 @@ module eie_ccu #(
   state_e           state_q, state_d;
   logic [L_W-1:0]   layer_q, layer_d;
   logic             done_q, done_d;
-  logic [7:0]       err_code_q, err_code_d;
+  logic [eie_reg_pkg::ErrorCodeWidth-1:0] err_code_q, err_code_d;
   logic [7:0]       err_layer_q, err_layer_d;
   logic [15:0]      err_pe_q, err_pe_d;
   logic [PE_ERR_W-1:0] err_pe_code_q, err_pe_code_d;
@@ -208,48 +194,47 @@ module eie_ccu #(
   end
 
   // ---------------------------------------------------------------- register writes
-  localparam logic [ADDR_W-1:0] RegId        = 'h000;
-  localparam logic [ADDR_W-1:0] RegHwcfg     = 'h004;
-  localparam logic [ADDR_W-1:0] RegCtrl      = 'h008;
-  localparam logic [ADDR_W-1:0] RegStatus    = 'h00C;
-  localparam logic [ADDR_W-1:0] RegNumLayers = 'h010;
-  localparam logic [ADDR_W-1:0] RegError     = 'h014;
-  localparam logic [ADDR_W-1:0] RegPeErr     = 'h018;
-  localparam logic [ADDR_W-1:0] RegPeSel     = 'h01C;
-  localparam logic [ADDR_W-1:0] RegCycles    = 'h020;
-  localparam logic [ADDR_W-1:0] RegPeBusy    = 'h024;
-  localparam logic [ADDR_W-1:0] RegPeStarved = 'h028;
-  localparam logic [ADDR_W-1:0] RegPeBlocked = 'h02C;
-  localparam logic [ADDR_W-1:0] RegBcastCnt  = 'h030;
-  localparam logic [ADDR_W-1:0] RegActDepth  = 'h034;
-  localparam logic [ADDR_W-1:0] RegSpmWords  = 'h038;
-  localparam logic [ADDR_W-1:0] RegPtrDepth  = 'h03C;
-  localparam int LayerCyclesBase = 'h080;   // + 4*l
-  localparam int DescBase        = 'h100;   // + 0x40*l
-  localparam int DescStride      = 'h40;
+  // addresses, offsets and field positions: eie_reg_pkg (hdl/eie_regs.rdl)
+  localparam int DescEnd = eie_reg_pkg::RegDesc + eie_reg_pkg::RegDescStride * MAX_LAYERS;
+  localparam int LcEnd   = eie_reg_pkg::RegLayerCycles + eie_reg_pkg::RegLayerCyclesStride * MAX_LAYERS;
+  localparam int CbBase   = eie_reg_pkg::DescCodebook;  // codebook word i at CbBase + CbStride * i
+  localparam int CbStride = eie_reg_pkg::DescCodebookStride;
+  localparam int CbEnd    = CbBase + CbStride * eie_reg_pkg::DescCodebookCount;
 
   logic start_cmd, clear_cmd;
   logic wr_desc;
   int   wr_l, wr_off, wr_cb;
   // bit selects as continuous assigns: Icarus 11 does not take constant selects in always_comb
   logic [W_W-1:0] wdata_lo, wdata_hi;
-  logic           wdata_b0, wdata_b1, waddr_unaligned, raddr_unaligned;
+  logic           wdata_start, wdata_clear, waddr_unaligned, raddr_unaligned;
   logic [K_W-1:0] ld_pe_k;
-  assign wdata_lo        = reg_wdata_i[W_W-1:0];
-  assign wdata_hi        = reg_wdata_i[16 +: W_W];
-  assign wdata_b0        = reg_wdata_i[0];
-  assign wdata_b1        = reg_wdata_i[1];
+  logic [31:0]    waddr, raddr;     // byte addresses, as wide as the package's constants
+  assign waddr           = 32'(reg_waddr_i);
+  assign raddr           = 32'(reg_raddr_i);
+  assign wdata_lo        = W_W'(reg_wdata_i >> eie_reg_pkg::DescCodebookLoLsb);
+  assign wdata_hi        = W_W'(reg_wdata_i >> eie_reg_pkg::DescCodebookHiLsb);
+  assign wdata_start     = reg_wdata_i[eie_reg_pkg::CtrlStartLsb];
+  assign wdata_clear     = reg_wdata_i[eie_reg_pkg::CtrlClearLsb];
   assign waddr_unaligned = |reg_waddr_i[1:0];
   assign raddr_unaligned = |reg_raddr_i[1:0];
   assign ld_pe_k         = ld_pe_i[K_W-1:0];
 
   always_comb begin
-    wr_desc = (32'(reg_waddr_i) >= DescBase) && (32'(reg_waddr_i) < DescBase + DescStride * MAX_LAYERS);
-    wr_l    = wr_desc ? (32'(reg_waddr_i) - DescBase) / DescStride : 0;
-    wr_off  = (32'(reg_waddr_i) - DescBase) % DescStride;
-    // codebook word i (offset 0x20 + 4i) holds entries 2i (bits 15:0) and 2i+1 (bits 31:16)
-    wr_cb   = (wr_off >= 'h20) ? 16 * wr_l + 2 * ((wr_off - 'h20) / 4) : 0;
+    wr_desc = (waddr >= eie_reg_pkg::RegDesc) && (waddr < DescEnd);
+    wr_l    = wr_desc ? (waddr - eie_reg_pkg::RegDesc) / eie_reg_pkg::RegDescStride : 0;
+    wr_off  = (waddr - eie_reg_pkg::RegDesc) % eie_reg_pkg::RegDescStride;
+    // codebook word i holds entries 2i (LO) and 2i+1 (HI)
+    wr_cb   = (wr_off >= CbBase && wr_off < CbEnd) ?
+              16 * wr_l + 2 * ((wr_off - CbBase) / CbStride) : 0;
   end
+
+  // a descriptor offset that holds a register (the rest of the stride is a hole: SLVERR)
+  function automatic logic desc_mapped(input int off);
+    desc_mapped = off == eie_reg_pkg::DescInLen || off == eie_reg_pkg::DescOutLen ||
+           off == eie_reg_pkg::DescFlags || off == eie_reg_pkg::DescBiasAct ||
+           off == eie_reg_pkg::DescPtrBase || off == eie_reg_pkg::DescShift ||
+           (off >= CbBase && off < CbEnd);
+  endfunction
 
   // A write is refused (SLVERR, no effect) when it targets a read-only or unmapped address, or
   // changes the descriptors or NUM_LAYERS while a run is going on.
@@ -260,16 +245,16 @@ module eie_ccu #(
     start_cmd    = 1'b0;
     clear_cmd    = 1'b0;
     if (reg_wr_i) begin
-      if (reg_waddr_i == RegCtrl) begin
-        start_cmd = wdata_b0 && !busy;
-        clear_cmd = wdata_b1 && !busy;
-        reg_wr_err_o = busy && (wdata_b0 || wdata_b1);
-      end else if (reg_waddr_i == RegNumLayers) begin
+      if (waddr == eie_reg_pkg::RegCtrl) begin
+        start_cmd = wdata_start && !busy;
+        clear_cmd = wdata_clear && !busy;
+        reg_wr_err_o = busy && (wdata_start || wdata_clear);
+      end else if (waddr == eie_reg_pkg::RegNumLayers) begin
         reg_wr_err_o = busy;
-      end else if (reg_waddr_i == RegPeSel) begin
+      end else if (waddr == eie_reg_pkg::RegPeSel) begin
         reg_wr_err_o = 1'b0;
       end else if (wr_desc) begin
-        reg_wr_err_o = busy || !(wr_off < 'h18 || wr_off >= 'h20) || waddr_unaligned;
+        reg_wr_err_o = busy || !desc_mapped(wr_off) || waddr_unaligned;
       end else begin
         reg_wr_err_o = 1'b1;
       end
@@ -278,7 +263,7 @@ module eie_ccu #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      num_layers_q <= 8'd1;
+      num_layers_q <= eie_reg_pkg::NumLayersReset;
       pe_sel_q     <= '0;
       for (int l = 0; l < MAX_LAYERS; l++) begin
         d_in_len_q[l]   <= '0;
@@ -291,21 +276,23 @@ module eie_ccu #(
       end
       for (int e = 0; e < 16 * MAX_LAYERS; e++) d_cb_q[e] <= '0;
     end else if (reg_wr_i && !reg_wr_err_o) begin
-      if (reg_waddr_i == RegNumLayers) num_layers_q <= reg_wdata_i[7:0];
-      if (reg_waddr_i == RegPeSel) pe_sel_q <= reg_wdata_i;
+      if (waddr == eie_reg_pkg::RegNumLayers) begin
+        num_layers_q <= reg_wdata_i[eie_reg_pkg::NumLayersValueWidth-1:0];
+      end
+      if (waddr == eie_reg_pkg::RegPeSel) pe_sel_q <= reg_wdata_i;
       if (wr_desc) begin
         case (wr_off)
-          'h00: d_in_len_q[wr_l]   <= reg_wdata_i[IDX_W-1:0];
-          'h04: d_out_len_q[wr_l]  <= reg_wdata_i[IDX_W-1:0];
-          'h08: begin
-            d_relu_q[wr_l] <= reg_wdata_i[0];
-            d_bias_q[wr_l] <= reg_wdata_i[1];
+          eie_reg_pkg::DescInLen:   d_in_len_q[wr_l]   <= IDX_W'(reg_wdata_i);
+          eie_reg_pkg::DescOutLen:  d_out_len_q[wr_l]  <= IDX_W'(reg_wdata_i);
+          eie_reg_pkg::DescFlags: begin
+            d_relu_q[wr_l] <= reg_wdata_i[eie_reg_pkg::DescFlagsReluLsb];
+            d_bias_q[wr_l] <= reg_wdata_i[eie_reg_pkg::DescFlagsHasBiasLsb];
           end
-          'h0C: d_bias_act_q[wr_l] <= reg_wdata_i[ACT_W-1:0];
-          'h10: d_ptr_base_q[wr_l] <= reg_wdata_i[IDX_W-1:0];
-          'h14: d_shift_q[wr_l]    <= reg_wdata_i[7:0];
+          eie_reg_pkg::DescBiasAct: d_bias_act_q[wr_l] <= ACT_W'(reg_wdata_i);
+          eie_reg_pkg::DescPtrBase: d_ptr_base_q[wr_l] <= IDX_W'(reg_wdata_i);
+          eie_reg_pkg::DescShift:   d_shift_q[wr_l]    <= reg_wdata_i[7:0];
           default: begin
-            if (wr_off >= 'h20) begin
+            if (wr_off >= CbBase && wr_off < CbEnd) begin
               d_cb_q[wr_cb]     <= wdata_lo;
               d_cb_q[wr_cb + 1] <= wdata_hi;
             end
@@ -319,53 +306,63 @@ module eie_ccu #(
   logic [K_W-1:0] sel_k;
   assign sel_k = K_W'(pe_sel_q);
 
-  int rd_l, rd_off;
+  int rd_l, rd_off, rd_cb;
   always_comb begin
     reg_rdata_o  = '0;
     reg_rd_err_o = 1'b0;
-    rd_l   = (32'(reg_raddr_i) - DescBase) / DescStride;
-    rd_off = (32'(reg_raddr_i) - DescBase) % DescStride;
+    rd_l   = (raddr - eie_reg_pkg::RegDesc) / eie_reg_pkg::RegDescStride;
+    rd_off = (raddr - eie_reg_pkg::RegDesc) % eie_reg_pkg::RegDescStride;
+    rd_cb  = 16 * rd_l + 2 * ((rd_off - CbBase) / CbStride);
     if (raddr_unaligned) begin
       reg_rd_err_o = 1'b1;
-    end else if (32'(reg_raddr_i) >= DescBase && 32'(reg_raddr_i) < DescBase + DescStride * MAX_LAYERS) begin
+    end else if (raddr >= eie_reg_pkg::RegDesc && raddr < DescEnd) begin
       case (rd_off)
-        'h00: reg_rdata_o = 32'(d_in_len_q[rd_l]);
-        'h04: reg_rdata_o = 32'(d_out_len_q[rd_l]);
-        'h08: reg_rdata_o = {30'd0, d_bias_q[rd_l], d_relu_q[rd_l]};
-        'h0C: reg_rdata_o = 32'(d_bias_act_q[rd_l]);
-        'h10: reg_rdata_o = 32'(d_ptr_base_q[rd_l]);
-        'h14: reg_rdata_o = 32'(d_shift_q[rd_l]);
+        eie_reg_pkg::DescInLen:   reg_rdata_o = 32'(d_in_len_q[rd_l]);
+        eie_reg_pkg::DescOutLen:  reg_rdata_o = 32'(d_out_len_q[rd_l]);
+        eie_reg_pkg::DescFlags:   reg_rdata_o = (32'(d_relu_q[rd_l]) << eie_reg_pkg::DescFlagsReluLsb) |
+                                                (32'(d_bias_q[rd_l]) << eie_reg_pkg::DescFlagsHasBiasLsb);
+        eie_reg_pkg::DescBiasAct: reg_rdata_o = 32'(d_bias_act_q[rd_l]);
+        eie_reg_pkg::DescPtrBase: reg_rdata_o = 32'(d_ptr_base_q[rd_l]);
+        eie_reg_pkg::DescShift:   reg_rdata_o = 32'(d_shift_q[rd_l]);
         default: begin
-          if (rd_off >= 'h20) begin
-            reg_rdata_o = {16'(d_cb_q[16 * rd_l + 2 * ((rd_off - 'h20) / 4) + 1]),
-                           16'(d_cb_q[16 * rd_l + 2 * ((rd_off - 'h20) / 4)])};
+          if (rd_off >= CbBase && rd_off < CbEnd) begin
+            reg_rdata_o = (32'(d_cb_q[rd_cb + 1]) << eie_reg_pkg::DescCodebookHiLsb) |
+                          (32'(d_cb_q[rd_cb]) << eie_reg_pkg::DescCodebookLoLsb);
           end else begin
             reg_rd_err_o = 1'b1;
           end
         end
       endcase
-    end else if (32'(reg_raddr_i) >= LayerCyclesBase &&
-                 32'(reg_raddr_i) < LayerCyclesBase + 4 * MAX_LAYERS) begin
-      reg_rdata_o = layer_cycles_q[(32'(reg_raddr_i) - LayerCyclesBase) / 4];
+    end else if (raddr >= eie_reg_pkg::RegLayerCycles && raddr < LcEnd) begin
+      reg_rdata_o = layer_cycles_q[(raddr - eie_reg_pkg::RegLayerCycles) /
+                                   eie_reg_pkg::RegLayerCyclesStride];
     end else begin
-      case (reg_raddr_i)
-        RegId:        reg_rdata_o = IdValue;
-        RegHwcfg:     reg_rdata_o = {16'(NUM_PE), 8'(FIFO_DEPTH), 8'(MAX_LAYERS)};
-        RegCtrl:      reg_rdata_o = '0;
-        RegStatus:    reg_rdata_o = {16'd0, 8'(layer_q), 4'd0, ld_ready_o, error_o, done_q, busy};
-        RegNumLayers: reg_rdata_o = 32'(num_layers_q);
-        RegError:     reg_rdata_o = {err_pe_q, err_layer_q, err_code_q};
-        RegPeErr:     reg_rdata_o = 32'(err_pe_code_q);
-        RegPeSel:     reg_rdata_o = pe_sel_q;
-        RegCycles:    reg_rdata_o = cycles_q;
-        RegPeBusy:    reg_rdata_o = (pe_sel_q < NUM_PE) ? cnt_busy_i[sel_k*32 +: 32] : '0;
-        RegPeStarved: reg_rdata_o = (pe_sel_q < NUM_PE) ? cnt_starved_i[sel_k*32 +: 32] : '0;
-        RegPeBlocked: reg_rdata_o = (pe_sel_q < NUM_PE) ? cnt_blocked_i[sel_k*32 +: 32] : '0;
-        RegBcastCnt:  reg_rdata_o = bcast_count_q;
-        RegActDepth:  reg_rdata_o = 32'(ACT_DEPTH);
-        RegSpmWords:  reg_rdata_o = 32'(SPM_WORDS);
-        RegPtrDepth:  reg_rdata_o = 32'(PTR_DEPTH);
-        default:      reg_rd_err_o = 1'b1;
+      case (raddr)
+        eie_reg_pkg::RegId:         reg_rdata_o = eie_reg_pkg::IdValue;
+        eie_reg_pkg::RegHwcfg:      reg_rdata_o = (32'(NUM_PE) << eie_reg_pkg::HwcfgNumPeLsb) |
+                                                  (32'(FIFO_DEPTH) << eie_reg_pkg::HwcfgFifoDepthLsb) |
+                                                  (32'(MAX_LAYERS) << eie_reg_pkg::HwcfgMaxLayersLsb);
+        eie_reg_pkg::RegCtrl:       reg_rdata_o = '0;
+        eie_reg_pkg::RegStatus:     reg_rdata_o = (32'(layer_q) << eie_reg_pkg::StatusLayerLsb) |
+                                                  (32'(ld_ready_o) << eie_reg_pkg::StatusLdReadyLsb) |
+                                                  (32'(error_o) << eie_reg_pkg::StatusErrorLsb) |
+                                                  (32'(done_q) << eie_reg_pkg::StatusDoneLsb) |
+                                                  (32'(busy) << eie_reg_pkg::StatusBusyLsb);
+        eie_reg_pkg::RegNumLayers:  reg_rdata_o = 32'(num_layers_q);
+        eie_reg_pkg::RegError:      reg_rdata_o = (32'(err_pe_q) << eie_reg_pkg::ErrorPeLsb) |
+                                                  (32'(err_layer_q) << eie_reg_pkg::ErrorLayerLsb) |
+                                                  (32'(err_code_q) << eie_reg_pkg::ErrorCodeLsb);
+        eie_reg_pkg::RegPeErr:      reg_rdata_o = 32'(err_pe_code_q);
+        eie_reg_pkg::RegPeSel:      reg_rdata_o = pe_sel_q;
+        eie_reg_pkg::RegCycles:     reg_rdata_o = cycles_q;
+        eie_reg_pkg::RegPeBusy:     reg_rdata_o = (pe_sel_q < NUM_PE) ? cnt_busy_i[sel_k*32 +: 32] : '0;
+        eie_reg_pkg::RegPeStarved:  reg_rdata_o = (pe_sel_q < NUM_PE) ? cnt_starved_i[sel_k*32 +: 32] : '0;
+        eie_reg_pkg::RegPeBlocked:  reg_rdata_o = (pe_sel_q < NUM_PE) ? cnt_blocked_i[sel_k*32 +: 32] : '0;
+        eie_reg_pkg::RegBcastCount: reg_rdata_o = bcast_count_q;
+        eie_reg_pkg::RegActDepth:   reg_rdata_o = 32'(ACT_DEPTH);
+        eie_reg_pkg::RegSpmWords:   reg_rdata_o = 32'(SPM_WORDS);
+        eie_reg_pkg::RegPtrDepth:   reg_rdata_o = 32'(PTR_DEPTH);
+        default:                    reg_rd_err_o = 1'b1;
       endcase
     end
   end
@@ -385,14 +382,14 @@ module eie_ccu #(
   assign chk_shift        = 32'(d_shift_q[layer_q]);
   assign chk_ptr_end      = chk_ptr_base + chk_in_len + 32'(chk_bias) + 1;
   assign check_err =
-      (chk_in_len == 0 || chk_out_len == 0)        ? ErrLenZero    :
-      (chk_in_len > ACT_DEPTH * NUM_PE)            ? ErrInTooLong  :
-      (chk_out_len > ACT_DEPTH * NUM_PE)           ? ErrOutTooLong :
-      (chk_ptr_base % 2 != 0)                      ? ErrPtrAlign   :
-      (chk_ptr_end > PTR_DEPTH)                    ? ErrPtrRange   :
-      (chk_in_len != chk_prev_out_len)             ? ErrChain      :
-      (chk_bias && chk_in_len == (1 << IDX_W) - 1) ? ErrBiasLen    :
-      (chk_shift >= (1 << SHIFT_W))                ? ErrShift      : ErrNone;
+      (chk_in_len == 0 || chk_out_len == 0)        ? eie_reg_pkg::ErrLenZero    :
+      (chk_in_len > ACT_DEPTH * NUM_PE)            ? eie_reg_pkg::ErrInTooLong  :
+      (chk_out_len > ACT_DEPTH * NUM_PE)           ? eie_reg_pkg::ErrOutTooLong :
+      (chk_ptr_base % 2 != 0)                      ? eie_reg_pkg::ErrPtrAlign   :
+      (chk_ptr_end > PTR_DEPTH)                    ? eie_reg_pkg::ErrPtrRange   :
+      (chk_in_len != chk_prev_out_len)             ? eie_reg_pkg::ErrChain      :
+      (chk_bias && chk_in_len == (1 << IDX_W) - 1) ? eie_reg_pkg::ErrBiasLen    :
+      (chk_shift >= (1 << SHIFT_W))                ? eie_reg_pkg::ErrShift      : eie_reg_pkg::ErrNone;
 
   // ---------------------------------------------------------------- output streamer
   logic [K_W-1:0]   out_k_q;          // PE of the next read
@@ -455,7 +452,7 @@ module eie_ccu #(
     io_addr_o  = ld_addr_i;
     io_wdata_o = ld_data_i;
     if (state_q == StOutput) begin
-      io_mem_o  = 3'd3;                 // the source buffer: after the last swap, the outputs
+      io_mem_o  = eie_reg_pkg::MemActSrc;  // the source buffer: after the last swap, the outputs
       io_addr_o = out_r_q;
       if (issue_rd) io_en_o[out_k_q] = 1'b1;
     end else if (ld_fire && !ld_bad_pe) begin
@@ -479,24 +476,24 @@ module eie_ccu #(
     root_ready_o  = 1'b0;
     if (clear_cmd) begin
       done_d     = 1'b0;
-      err_code_d = ErrNone;
+      err_code_d = eie_reg_pkg::ErrNone;
     end
     if (ld_fire && ld_bad_pe) begin
-      err_code_d = ErrLoadPe;
+      err_code_d = eie_reg_pkg::ErrLoadPe;
       err_pe_d   = 16'(ld_pe_i);
     end
     case (state_q)
       StIdle: begin
         if (start_cmd) begin
           done_d     = 1'b0;
-          err_code_d = ErrNone;
+          err_code_d = eie_reg_pkg::ErrNone;
           layer_d    = '0;
           if (num_layers_q == 0 || 32'(num_layers_q) > MAX_LAYERS) begin
-            err_code_d  = ErrNumLayers;
+            err_code_d  = eie_reg_pkg::ErrNumLayers;
             err_layer_d = '0;
             state_d     = StDone;
           end else if (any_pe_err) begin
-            err_code_d    = ErrPe;
+            err_code_d    = eie_reg_pkg::ErrPe;
             err_layer_d   = '0;
             err_pe_d      = first_err_pe;
             err_pe_code_d = first_err_code;
@@ -507,7 +504,7 @@ module eie_ccu #(
         end
       end
       StCheck: begin
-        if (check_err != ErrNone) begin
+        if (check_err != eie_reg_pkg::ErrNone) begin
           err_code_d  = check_err;
           err_layer_d = 8'(layer_q);
           state_d     = StDone;
@@ -545,7 +542,7 @@ module eie_ccu #(
         // one cycle after every PE is done, so the registered error flags include the layer's end
         begin
           if (any_pe_err) begin
-            err_code_d    = ErrPe;
+            err_code_d    = eie_reg_pkg::ErrPe;
             err_layer_d   = 8'(layer_q);
             err_pe_d      = first_err_pe;
             err_pe_code_d = first_err_code;
@@ -571,7 +568,7 @@ module eie_ccu #(
 
   assign busy_o      = busy;
   assign done_o      = done_q;
-  assign error_o     = (err_code_q != ErrNone);
+  assign error_o     = (err_code_q != eie_reg_pkg::ErrNone);
   assign err_clear_o = start_cmd || clear_cmd;
   assign cnt_clear_o = start_cmd;
 
@@ -580,7 +577,7 @@ module eie_ccu #(
       state_q       <= StIdle;
       layer_q       <= '0;
       done_q        <= 1'b0;
-      err_code_q    <= ErrNone;
+      err_code_q    <= eie_reg_pkg::ErrNone;
       err_layer_q   <= '0;
       err_pe_q      <= '0;
       err_pe_code_q <= '0;

@@ -1,4 +1,5 @@
 # eie_pe: one processing element and everything it instantiates
+eie_reg_pkg.sv
 eie_sram_sp.sv
 eie_sram_dp.sv
 eie_act_queue.sv

@@ -73,7 +73,7 @@ module eie_pe #(
     // I/O port
     input  wire logic                 io_en_i,
     input  wire logic                 io_we_i,
-    input  wire logic [2:0]           io_mem_i,       // 0 ptr even, 1 ptr odd, 2 spm, 3 act src, 4 act dst
+    input  wire logic [2:0]           io_mem_i,       // eie_reg_pkg Mem*: ptr even/odd, spm, act src/dst
     input  wire logic [IO_AW-1:0]     io_addr_i,
     input  wire logic [63:0]          io_wdata_i,
     output logic                      io_rvalid_o,
@@ -87,12 +87,6 @@ module eie_pe #(
     output logic [31:0]               cnt_starved_o,
     output logic [31:0]               cnt_blocked_o
 );
-
-  localparam logic [2:0] MemPtrEven = 3'd0;
-  localparam logic [2:0] MemPtrOdd  = 3'd1;
-  localparam logic [2:0] MemSpm     = 3'd2;
-  localparam logic [2:0] MemActSrc  = 3'd3;
-  localparam logic [2:0] MemActDst  = 3'd4;
 
   initial begin
     if (NUM_PE < 1 || PE_ID < 0 || PE_ID >= NUM_PE) begin
@@ -256,8 +250,9 @@ module eie_pe #(
 
   logic              io_ok;
   assign io_ok     = io_en_i && ready_o && !io_oob;
-  assign ptr_ld_en = io_ok && io_we_i && (io_mem_i == MemPtrEven || io_mem_i == MemPtrOdd);
-  assign spm_ld_en = io_ok && io_we_i && (io_mem_i == MemSpm);
+  assign ptr_ld_en = io_ok && io_we_i &&
+                     (io_mem_i == eie_reg_pkg::MemPtrEven || io_mem_i == eie_reg_pkg::MemPtrOdd);
+  assign spm_ld_en = io_ok && io_we_i && (io_mem_i == eie_reg_pkg::MemSpm);
 
   eie_pe_frontend #(
     .IDX_W     (IDX_W),
@@ -285,7 +280,7 @@ module eie_pe #(
     .clear_i       (err_clear_i),
     .err_range_o   (fe_err),
     .ptr_ld_en_i   (ptr_ld_en),
-    .ptr_ld_bank_i (io_mem_i == MemPtrOdd),
+    .ptr_ld_bank_i (io_mem_i == eie_reg_pkg::MemPtrOdd),
     .ptr_ld_addr_i (io_addr_i[BANK_AW-1:0]),
     .ptr_ld_data_i (io_wdata_i[PTR_W-1:0]),
     .spm_ld_en_i   (spm_ld_en),
@@ -328,7 +323,8 @@ module eie_pe #(
     .clear_i     (err_clear_i)
   );
 
-  assign act_io_en = io_ok && (io_mem_i == MemActSrc || io_mem_i == MemActDst);
+  assign act_io_en = io_ok &&
+                     (io_mem_i == eie_reg_pkg::MemActSrc || io_mem_i == eie_reg_pkg::MemActDst);
 
   eie_act_rw #(
     .ACT_DEPTH (ACT_DEPTH),
@@ -355,7 +351,7 @@ module eie_pe #(
     .err_len_o    (rw_err),
     .io_en_i      (act_io_en),
     .io_we_i      (io_we_i),
-    .io_dst_i     (io_mem_i == MemActDst),
+    .io_dst_i     (io_mem_i == eie_reg_pkg::MemActDst),
     .io_addr_i    (io_addr_i[ROW_W-1:0]),
     .io_wdata_i   (io_wdata_i[ACT_W-1:0]),
     .io_rvalid_o  (act_rvalid),
@@ -376,9 +372,9 @@ module eie_pe #(
   logic err_io_q;
   always_comb begin
     case (io_mem_i)
-      MemPtrEven, MemPtrOdd: io_oob = (32'(io_addr_i) >= PTR_DEPTH / 2);
-      MemSpm:                io_oob = (32'(io_addr_i) >= SPM_WORDS);
-      MemActSrc, MemActDst:  io_oob = (32'(io_addr_i) >= ACT_DEPTH);
+      eie_reg_pkg::MemPtrEven, eie_reg_pkg::MemPtrOdd: io_oob = (32'(io_addr_i) >= PTR_DEPTH / 2);
+      eie_reg_pkg::MemSpm:                             io_oob = (32'(io_addr_i) >= SPM_WORDS);
+      eie_reg_pkg::MemActSrc, eie_reg_pkg::MemActDst:  io_oob = (32'(io_addr_i) >= ACT_DEPTH);
       default:               io_oob = 1'b1;
     endcase
   end

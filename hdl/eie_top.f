@@ -1,4 +1,5 @@
 # eie_top: the accelerator (PEs, LNZD tree, CCU, AXI4-Lite slave)
+eie_reg_pkg.sv
 eie_sram_sp.sv
 eie_sram_dp.sv
 eie_act_queue.sv

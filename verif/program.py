@@ -1,8 +1,9 @@
 """What the host writes to eie_top for a network (pure Python, no cocotb): the register map and
 the load stream of docs/interfaces.md, computed from a models/ NetworkImage.
 
-The scoreboard, `make run` and the benchmarks all program the accelerator through this module, so
-the register map is written down once on the Python side.
+The scoreboard, `make run` and the benchmarks all program the accelerator through this module. The
+register map itself is hdl/eie_regs.rdl; its Python constants (verif/regmap.py, generated) are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -13,31 +14,119 @@ import numpy as np
 
 from models.encode import NetworkImage, local_activations
 from models.errors import EieInputError
+from verif.regmap import (
+    CTRL_CLEAR,
+    CTRL_START,
+    D_BIAS_ACT,
+    D_CODEBOOK,
+    D_FLAGS,
+    D_IN_LEN,
+    D_OUT_LEN,
+    D_PTR_BASE,
+    D_SHIFT,
+    DESC_BASE,
+    DESC_STRIDE,
+    ERR_CHAIN,
+    ERR_IN_TOO_LONG,
+    ERR_LEN_ZERO,
+    ERR_LOAD_PE,
+    ERR_NUM_LAYERS,
+    ERR_OUT_TOO_LONG,
+    ERR_PE,
+    ERR_PTR_ALIGN,
+    ERR_PTR_RANGE,
+    ERR_SHIFT,
+    ERROR_NAMES,
+    ID_VALUE,
+    MEM_ACT_DST,
+    MEM_ACT_SRC,
+    MEM_PTR_EVEN,
+    MEM_PTR_ODD,
+    MEM_SPM,
+    PE_ERROR_BITS,
+    REG_ACT_DEPTH,
+    REG_BCAST_COUNT,
+    REG_CTRL,
+    REG_CYCLES,
+    REG_ERROR,
+    REG_HWCFG,
+    REG_ID,
+    REG_LAYER_CYCLES,
+    REG_NUM_LAYERS,
+    REG_PE_BLOCKED,
+    REG_PE_BUSY,
+    REG_PE_ERR,
+    REG_PE_SEL,
+    REG_PE_STARVED,
+    REG_PTR_DEPTH,
+    REG_SPM_WORDS,
+    REG_STATUS,
+    STATUS_BUSY,
+    STATUS_DONE,
+    STATUS_ERROR,
+    STATUS_LD_READY,
+)
 
-# register byte addresses (hdl/eie_ccu.sv)
-REG_ID, REG_HWCFG, REG_CTRL, REG_STATUS = 0x000, 0x004, 0x008, 0x00C
-REG_NUM_LAYERS, REG_ERROR, REG_PE_ERR, REG_PE_SEL = 0x010, 0x014, 0x018, 0x01C
-REG_CYCLES, REG_PE_BUSY, REG_PE_STARVED, REG_PE_BLOCKED = 0x020, 0x024, 0x028, 0x02C
-REG_BCAST_COUNT, REG_ACT_DEPTH, REG_SPM_WORDS, REG_PTR_DEPTH = 0x030, 0x034, 0x038, 0x03C
-REG_LAYER_CYCLES = 0x080
-DESC_BASE, DESC_STRIDE = 0x100, 0x40
-D_IN_LEN, D_OUT_LEN, D_FLAGS, D_BIAS_ACT, D_PTR_BASE, D_SHIFT, D_CODEBOOK = 0x00, 0x04, 0x08, 0x0C, 0x10, 0x14, 0x20
-ID_VALUE = 0xE1E0_0100
-
-CTRL_START, CTRL_CLEAR = 1, 2
-STATUS_BUSY, STATUS_DONE, STATUS_ERROR = 1, 2, 4
-
-MEM_PTR_EVEN, MEM_PTR_ODD, MEM_SPM, MEM_ACT_SRC, MEM_ACT_DST = range(5)
-
-ERROR_NAMES = {
-    0: "none", 1: "NUM_LAYERS is 0 or above MAX_LAYERS", 2: "IN_LEN or OUT_LEN is 0",
-    3: "IN_LEN > ACT_DEPTH * NUM_PE", 4: "OUT_LEN > ACT_DEPTH * NUM_PE", 5: "PTR_BASE is odd",
-    6: "pointers past PTR_DEPTH", 7: "IN_LEN differs from the previous layer's OUT_LEN",
-    8: "a PE reported an error", 9: "load beat for a PE >= NUM_PE", 10: "bias column index overflows",
-    11: "SHIFT does not fit SHIFT_W",
-}
-PE_ERROR_BITS = ["pointer range", "row address", "output rows > ACT_DEPTH", "input length", "I/O address"]
-
+# The register map, error codes and memory selects: generated from hdl/eie_regs.rdl into verif/regmap.py
+# (`make regs`); re-exported here so every importer of verif.program keeps working.
+__all__ = [  # the register constants are re-exported from verif.regmap
+    "CTRL_CLEAR",
+    "CTRL_START",
+    "DESC_BASE",
+    "DESC_STRIDE",
+    "D_BIAS_ACT",
+    "D_CODEBOOK",
+    "D_FLAGS",
+    "D_IN_LEN",
+    "D_OUT_LEN",
+    "D_PTR_BASE",
+    "D_SHIFT",
+    "ERROR_NAMES",
+    "ERR_CHAIN",
+    "ERR_IN_TOO_LONG",
+    "ERR_LEN_ZERO",
+    "ERR_LOAD_PE",
+    "ERR_NUM_LAYERS",
+    "ERR_OUT_TOO_LONG",
+    "ERR_PE",
+    "ERR_PTR_ALIGN",
+    "ERR_PTR_RANGE",
+    "ERR_SHIFT",
+    "ID_VALUE",
+    "MEM_ACT_DST",
+    "MEM_ACT_SRC",
+    "MEM_PTR_EVEN",
+    "MEM_PTR_ODD",
+    "MEM_SPM",
+    "PE_ERROR_BITS",
+    "REG_ACT_DEPTH",
+    "REG_BCAST_COUNT",
+    "REG_CTRL",
+    "REG_CYCLES",
+    "REG_ERROR",
+    "REG_HWCFG",
+    "REG_ID",
+    "REG_LAYER_CYCLES",
+    "REG_NUM_LAYERS",
+    "REG_PE_BLOCKED",
+    "REG_PE_BUSY",
+    "REG_PE_ERR",
+    "REG_PE_SEL",
+    "REG_PE_STARVED",
+    "REG_PTR_DEPTH",
+    "REG_SPM_WORDS",
+    "REG_STATUS",
+    "STATUS_BUSY",
+    "STATUS_DONE",
+    "STATUS_ERROR",
+    "STATUS_LD_READY",
+    "LoadBeat",
+    "describe_error",
+    "descriptor_error_cases",
+    "descriptor_writes",
+    "load_beats",
+    "to_signed",
+]
 
 @dataclass(frozen=True)
 class LoadBeat:
@@ -76,18 +165,18 @@ def descriptor_error_cases(image: NetworkImage, max_layers: int) -> list[tuple[s
     l1 = DESC_BASE + DESC_STRIDE
     too_long = hw.act_depth * hw.num_pe + 1
     cases = [
-        ("no layers", [(REG_NUM_LAYERS, 0)], 1),
-        ("too many layers", [(REG_NUM_LAYERS, max_layers + 1)], 1),
-        ("zero length", [(DESC_BASE + D_OUT_LEN, 0)], 2),
-        ("input too long", [(DESC_BASE + D_IN_LEN, too_long)], 3),
-        ("output too long", [(DESC_BASE + D_OUT_LEN, too_long)], 4),
-        ("odd pointer base", [(DESC_BASE + D_PTR_BASE, 1)], 5),
-        ("pointers past the memory", [(DESC_BASE + D_PTR_BASE, hw.ptr_depth - 2)], 6),
-        ("layers do not chain", [(l1 + D_IN_LEN, image.layers[1].desc.in_len + 1)], 7),
-        ("shift too large", [(l1 + D_SHIFT, 2**hw.shift_width)], 11),
+        ("no layers", [(REG_NUM_LAYERS, 0)], ERR_NUM_LAYERS),
+        ("too many layers", [(REG_NUM_LAYERS, max_layers + 1)], ERR_NUM_LAYERS),
+        ("zero length", [(DESC_BASE + D_OUT_LEN, 0)], ERR_LEN_ZERO),
+        ("input too long", [(DESC_BASE + D_IN_LEN, too_long)], ERR_IN_TOO_LONG),
+        ("output too long", [(DESC_BASE + D_OUT_LEN, too_long)], ERR_OUT_TOO_LONG),
+        ("odd pointer base", [(DESC_BASE + D_PTR_BASE, 1)], ERR_PTR_ALIGN),
+        ("pointers past the memory", [(DESC_BASE + D_PTR_BASE, hw.ptr_depth - 2)], ERR_PTR_RANGE),
+        ("layers do not chain", [(l1 + D_IN_LEN, image.layers[1].desc.in_len + 1)], ERR_CHAIN),
+        ("shift too large", [(l1 + D_SHIFT, 2**hw.shift_width)], ERR_SHIFT),
     ]
     # a length field holds 15 bits: beyond that the "too long" checks cannot be reached
-    return [c for c in cases if not (c[2] in (3, 4) and too_long >= 2**15)]
+    return [c for c in cases if not (c[2] in (ERR_IN_TOO_LONG, ERR_OUT_TOO_LONG) and too_long >= 2**15)]
 
 
 def load_beats(image: NetworkImage, act_in: np.ndarray) -> list[LoadBeat]:
@@ -113,9 +202,9 @@ def to_signed(raw: int, bits: int) -> int:
 def describe_error(error_reg: int, pe_err: int) -> str:
     code, layer, pe = error_reg & 0xFF, (error_reg >> 8) & 0xFF, error_reg >> 16
     text = ERROR_NAMES.get(code, f"unknown error {code}")
-    if code == 8:
+    if code == ERR_PE:
         bits = [name for b, name in enumerate(PE_ERROR_BITS) if pe_err >> b & 1]
         text += f" (PE {pe}: {', '.join(bits) or pe_err})"
-    elif code == 9:
+    elif code == ERR_LOAD_PE:
         text += f" (PE {pe})"
     return f"error {code} in layer {layer}: {text}"

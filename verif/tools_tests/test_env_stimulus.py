@@ -13,7 +13,7 @@ from models.hwparams import HwParams
 from verif.env import directed
 from verif.env.bins import BINS, fifo_bin, num_pe_bin
 from verif.env.features import network_bins
-from verif.tests.test_uvm import CONFIGS, UVM_TESTS, config_for, parse_seeds
+from verif.tests.test_uvm import CONFIGS, SWEEP_TEST, UVM_TESTS, config_for, parse_seeds
 
 
 def hw_of(num_pe: int) -> HwParams:
@@ -69,10 +69,19 @@ def test_every_bin_name_is_reachable_by_the_helpers() -> None:
     assert {fifo_bin(c["fifo_depth"]) for c in CONFIGS} == set(BINS["top.config.fifo_depth"])
 
 
-def test_each_test_meets_every_configuration_in_four_seeds() -> None:
+def test_each_test_meets_every_configuration_in_len_configs_seeds() -> None:
     for test in UVM_TESTS:
-        seen = {(config_for(test, s)["num_pe"], config_for(test, s)["fifo_depth"]) for s in range(1, 5)}
+        seen = {(config_for(test, s)["num_pe"], config_for(test, s)["fifo_depth"])
+                for s in range(1, len(CONFIGS) + 1)}
         assert len(seen) == len(CONFIGS), test
+
+
+def test_smoke_set_runs_every_configuration() -> None:
+    """make test's smoke set: the sweep test at len(CONFIGS) consecutive seeds meets every DUT
+    configuration (N = 2 included: the only one that shows one LNZD bug)."""
+    for base in (1, 7):
+        seen = {config_for(SWEEP_TEST, s)["num_pe"] for s in range(base, base + len(CONFIGS))}
+        assert seen == {c["num_pe"] for c in CONFIGS} and 2 in seen
 
 
 def test_parse_seeds() -> None:

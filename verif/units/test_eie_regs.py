@@ -243,9 +243,9 @@ class RalFrontDoorTest(uvm_test):
 
 # ----------------------------------------------------------------------------- pytest side
 
-# the same eie_top as test_eie_top's 2-PE set (one shared build)
-PARAMS = {"NUM_PE": 2, "FIFO_DEPTH": 1, "MAX_LAYERS": 4, "ACT_DEPTH": 64, "SPM_WORDS": 512,
-          "PTR_DEPTH": 1024, "PTR_W": (512 * 8).bit_length()}
+# the same eie_top as the 2-PE configuration of verif/tests/test_uvm.py (one shared build)
+PARAMS = {"NUM_PE": 2, "FIFO_DEPTH": 1, "MAX_LAYERS": 4, "ACT_DEPTH": 128, "SPM_WORDS": 512,
+          "PTR_DEPTH": 2048, "PTR_W": (512 * 8).bit_length()}
 
 
 @pytest.mark.parametrize("params", [PARAMS], ids=["pe2"])

@@ -290,7 +290,8 @@ def export_py(m: RegMap) -> str:
     out = [f'"""{HEADER}.', "", "eie_top's register map as plain Python constants.",
            "No cocotb or pyuvm import: models, scripts and benches use it (verif/program.py re-exports it).",
            "Register byte addresses REG_*, descriptor l's register X at DESC_BASE + DESC_STRIDE * l + D_X,",
-           "CTRL/STATUS bit masks, load-stream memory selects MEM_*, error codes ERR_* with ERROR_NAMES,",
+           "CTRL/STATUS bit masks, HWCFG/ERROR field positions (<REG>_<FIELD>_LSB/_WIDTH), load-stream",
+           "memory selects MEM_*, error codes ERR_* with ERROR_NAMES,",
            "PE_ERROR_BITS (PE_ERR bit b is PE_ERROR_BITS[b]). docs/registers.md has the tables.", '"""', ""]
     for r in m.regs:
         out.append(f"REG_{r.name} = 0x{r.offset:03X}")
@@ -306,9 +307,9 @@ def export_py(m: RegMap) -> str:
             out.append(f"{DESC_PREFIX}{r.name}_COUNT = {r.count}")
     idv = field_by_name(reg_by_name(m.regs, "ID"), "VALUE").reset
     out += ["", f"ID_VALUE = 0x{idv >> 16:04X}_{idv & 0xFFFF:04X}", ""]
-    for rname in ("CTRL", "STATUS"):
+    for rname in ("CTRL", "STATUS", "HWCFG", "ERROR"):
         for f in reg_by_name(m.regs, rname).fields:
-            if f.width == 1:
+            if f.width == 1 and rname in ("CTRL", "STATUS"):
                 out.append(f"{rname}_{f.name} = 0x{1 << f.lsb:X}")
             else:
                 out.append(f"{rname}_{f.name}_LSB, {rname}_{f.name}_WIDTH = {f.lsb}, {f.width}")

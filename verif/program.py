@@ -36,7 +36,13 @@ from verif.regmap import (
     ERR_PTR_ALIGN,
     ERR_PTR_RANGE,
     ERR_SHIFT,
+    ERROR_CODE_LSB,
+    ERROR_CODE_WIDTH,
+    ERROR_LAYER_LSB,
+    ERROR_LAYER_WIDTH,
     ERROR_NAMES,
+    ERROR_PE_LSB,
+    ERROR_PE_WIDTH,
     ID_VALUE,
     MEM_ACT_DST,
     MEM_ACT_SRC,
@@ -200,7 +206,12 @@ def to_signed(raw: int, bits: int) -> int:
 
 
 def describe_error(error_reg: int, pe_err: int) -> str:
-    code, layer, pe = error_reg & 0xFF, (error_reg >> 8) & 0xFF, error_reg >> 16
+    def field(lsb: int, width: int) -> int:
+        return (error_reg >> lsb) & ((1 << width) - 1)
+
+    code = field(ERROR_CODE_LSB, ERROR_CODE_WIDTH)
+    layer = field(ERROR_LAYER_LSB, ERROR_LAYER_WIDTH)
+    pe = field(ERROR_PE_LSB, ERROR_PE_WIDTH)
     text = ERROR_NAMES.get(code, f"unknown error {code}")
     if code == ERR_PE:
         bits = [name for b, name in enumerate(PE_ERROR_BITS) if pe_err >> b & 1]

@@ -3,7 +3,8 @@
 eie_top's register map as plain Python constants.
 No cocotb or pyuvm import: models, scripts and benches use it (verif/program.py re-exports it).
 Register byte addresses REG_*, descriptor l's register X at DESC_BASE + DESC_STRIDE * l + D_X,
-CTRL/STATUS bit masks, load-stream memory selects MEM_*, error codes ERR_* with ERROR_NAMES,
+CTRL/STATUS bit masks, HWCFG/ERROR field positions (<REG>_<FIELD>_LSB/_WIDTH), load-stream
+memory selects MEM_*, error codes ERR_* with ERROR_NAMES,
 PE_ERROR_BITS (PE_ERR bit b is PE_ERROR_BITS[b]). docs/registers.md has the tables.
 """
 
@@ -48,6 +49,12 @@ STATUS_DONE = 0x2
 STATUS_ERROR = 0x4
 STATUS_LD_READY = 0x8
 STATUS_LAYER_LSB, STATUS_LAYER_WIDTH = 8, 8
+HWCFG_MAX_LAYERS_LSB, HWCFG_MAX_LAYERS_WIDTH = 0, 8
+HWCFG_FIFO_DEPTH_LSB, HWCFG_FIFO_DEPTH_WIDTH = 8, 8
+HWCFG_NUM_PE_LSB, HWCFG_NUM_PE_WIDTH = 16, 16
+ERROR_CODE_LSB, ERROR_CODE_WIDTH = 0, 8
+ERROR_LAYER_LSB, ERROR_LAYER_WIDTH = 8, 8
+ERROR_PE_LSB, ERROR_PE_WIDTH = 16, 16
 
 MEM_PTR_EVEN = 0
 MEM_PTR_ODD = 1

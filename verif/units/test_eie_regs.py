@@ -225,7 +225,8 @@ class RalFrontDoorTest(uvm_test):
         assert status == ok and value == model.ID.get_reset(), f"ID read {value:#x}"
         status, value = await model.HWCFG.read()
         assert status == ok
-        assert (value & 0xFF, value >> 8 & 0xFF, value >> 16) == (p["MAX_LAYERS"], p["FIFO_DEPTH"], p["NUM_PE"])
+        fields = (model.HWCFG.MAX_LAYERS, model.HWCFG.FIFO_DEPTH, model.HWCFG.NUM_PE)   # mirrored by the read
+        assert [f.get_mirrored_value() for f in fields] == [p["MAX_LAYERS"], p["FIFO_DEPTH"], p["NUM_PE"]], hex(value)
         status, value = await model.NUM_LAYERS.read()
         assert status == ok and value == model.NUM_LAYERS.get_reset()
 

@@ -171,7 +171,7 @@ def main() -> int:
         (run_dir / stale).unlink(missing_ok=True)
     job = {"layers": [str(Path(p).resolve()) for p in args.layers], "generate": "Alex-7", "seed": args.seed,
            "pes": hw.num_pe, "fifo": hw.fifo_depth, "relu": args.relu, "load": args.load,
-           "watchdog_cycles": args.watchdog, "progress_cycles": 5000}
+           "watchdog_cycles": args.watchdog, "progress_cycles": 1000}
     job_file = run_dir / "job.json"
     job_file.write_text(json.dumps(job, indent=1) + "\n")
     params = {"NUM_PE": hw.num_pe, "FIFO_DEPTH": hw.fifo_depth, "MAX_LAYERS": MAX_LAYERS}
@@ -215,6 +215,10 @@ def report(args, run_dir: Path, source: str, floats, relu_flags, hw: HwParams, w
     t_done = next((p["wall"] for p in progress if p["phase"] in ("reading", "idle", "done")), None)
     cycles = int(sum(rec["layer_cycles"]))
     run_wall = (t_done - t_run) if t_run and t_done else None
+    # the compute phase alone (the layers, not the output stream): progress lines up to the last layer's end
+    comp = [p for p in progress if p["phase"] == "running" and p.get("cycles", -1) <= cycles]
+    compute_rate = ((comp[-1]["cycles"] - comp[0]["cycles"]) / (comp[-1]["wall"] - comp[0]["wall"])
+                    if len(comp) >= 2 and comp[-1]["wall"] > comp[0]["wall"] else None)
     rep = {
         "cycles": cycles,
         "ideal_cycles": int(sum(info["ideal_cycles"])),
@@ -239,6 +243,7 @@ def report(args, run_dir: Path, source: str, floats, relu_flags, hw: HwParams, w
         "load_wall_s": round(t_run - t_load, 2) if t_load and t_run else None,
         "run_wall_s": round(run_wall, 2) if run_wall else None,
         "sim_cycles_per_s": round(rec["cycles"] / run_wall) if run_wall else None,
+        "compute_cycles_per_s": round(compute_rate) if compute_rate else None,
         "wall_s": round(wall, 1),
         "scoreboard": {
             "errors": sb["errors"],
@@ -261,7 +266,8 @@ def report(args, run_dir: Path, source: str, floats, relu_flags, hw: HwParams, w
     (args.out / "report.json").write_text(json.dumps(rep, indent=2) + "\n")
     np.savez(args.out / "outputs.npz", raw=raw.astype(np.int16 if hw.act_width <= 16 else np.int64), value=value)
     for key in ("cycles", "ideal_cycles", "model_cycles", "outputs_match_model", "rel_err_vs_float",
-                "argmax_rtl", "argmax_float", "load_wall_s", "run_wall_s", "sim_cycles_per_s", "wall_s"):
+                "argmax_rtl", "argmax_float", "load_wall_s", "run_wall_s", "sim_cycles_per_s",
+                "compute_cycles_per_s", "wall_s"):
         print(f"  {key:22s} {rep[key]}")
     s = rep["scoreboard"]
     print(f"  scoreboard             write-backs checked per layer {s['writebacks_checked_per_layer']}, "

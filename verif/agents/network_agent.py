@@ -30,6 +30,8 @@ from verif.env.watchdog import DEFAULT_WATCHDOG_CYCLES, Activity, wait_run_end
 from verif.program import (
     CTRL_CLEAR,
     CTRL_START,
+    ERROR_CODE_LSB,
+    ERROR_CODE_WIDTH,
     REG_BCAST_COUNT,
     REG_CTRL,
     REG_CYCLES,
@@ -202,7 +204,8 @@ class NetworkDriver(uvm_driver):
         result.layer_cycles = await self._read(*[REG_LAYER_CYCLES + 4 * li for li in range(len(item.layers))])
         if result.status & STATUS_ERROR:
             error, pe_err = await self._read(REG_ERROR, REG_PE_ERR)
-            result.error, result.error_code = describe_error(error, pe_err), error & 0xFF
+            result.error = describe_error(error, pe_err)
+            result.error_code = (error >> ERROR_CODE_LSB) & ((1 << ERROR_CODE_WIDTH) - 1)
             await self._write((REG_CTRL, CTRL_CLEAR))
         elif not result.status & STATUS_DONE:
             result.error = f"run ended without DONE: STATUS {result.status:#x}"

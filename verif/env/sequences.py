@@ -26,6 +26,12 @@ from verif.program import (
     D_SHIFT,
     DESC_BASE,
     DESC_STRIDE,
+    ERR_LOAD_PE,
+    ERR_PE,
+    ERROR_CODE_LSB,
+    ERROR_CODE_WIDTH,
+    ERROR_PE_LSB,
+    ERROR_PE_WIDTH,
     ID_VALUE,
     MEM_PTR_ODD,
     MEM_SPM,
@@ -53,7 +59,30 @@ from verif.program import (
     descriptor_error_cases,
     descriptor_writes,
 )
+from verif.regmap import (  # generated fields verif.program does not re-export
+    D_CODEBOOK_COUNT,
+    D_CODEBOOK_STRIDE,
+    DESC_COUNT,
+    HWCFG_FIFO_DEPTH_LSB,
+    HWCFG_FIFO_DEPTH_WIDTH,
+    HWCFG_MAX_LAYERS_LSB,
+    HWCFG_MAX_LAYERS_WIDTH,
+    HWCFG_NUM_PE_LSB,
+    HWCFG_NUM_PE_WIDTH,
+)
 from verif.stimulus import random_network
+
+# addresses the register map does not have (SLVERR expected): past the last descriptor, unaligned,
+# and the two reserved words of a descriptor (between SHIFT and the codebook)
+UNMAPPED_ADDR = 0xFF0
+assert UNMAPPED_ADDR >= DESC_BASE + DESC_STRIDE * DESC_COUNT
+UNALIGNED_ADDR = REG_ID + 2
+RESERVED_DESC_WORDS = tuple(range(D_SHIFT + 4, D_CODEBOOK, 4))
+
+
+def field(value: int, lsb: int, width: int) -> int:
+    """Bits [lsb + width - 1 : lsb] of a register value."""
+    return (value >> lsb) & ((1 << width) - 1)
 
 
 class _NetworkSeqBase(uvm_sequence):
@@ -184,7 +213,7 @@ class HostErrorsSeq(_NetworkSeqBase):
         status = await self._read(REG_STATUS)
         assert not status & STATUS_BUSY, f"{what}: busy_o low but STATUS {status:#x}"
         error = await self._read(REG_ERROR)
-        assert status & STATUS_ERROR and error & 0xFF == code, (
+        assert status & STATUS_ERROR and field(error, ERROR_CODE_LSB, ERROR_CODE_WIDTH) == code, (
             f"{what}: STATUS {status:#x}, ERROR {error:#x} ({describe_error(error, await self._read(REG_PE_ERR))}), "
             f"expected error code {code}")
         await self._write(REG_CTRL, CTRL_CLEAR)
@@ -199,20 +228,23 @@ class HostErrorsSeq(_NetworkSeqBase):
         # register map
         assert await self._read(REG_ID) == ID_VALUE, "ID register"
         hwcfg = await self._read(REG_HWCFG)
-        assert (hwcfg >> 16, (hwcfg >> 8) & 0xFF, hwcfg & 0xFF) == (hw.num_pe, hw.fifo_depth, max_layers), (
+        assert (field(hwcfg, HWCFG_NUM_PE_LSB, HWCFG_NUM_PE_WIDTH),
+                field(hwcfg, HWCFG_FIFO_DEPTH_LSB, HWCFG_FIFO_DEPTH_WIDTH),
+                field(hwcfg, HWCFG_MAX_LAYERS_LSB, HWCFG_MAX_LAYERS_WIDTH)) == (hw.num_pe, hw.fifo_depth, max_layers), (
             f"HWCFG {hwcfg:#x} for {hw.num_pe} PEs, FIFO {hw.fifo_depth}, {max_layers} layers")
         sizes = [await self._read(a) for a in (REG_ACT_DEPTH, REG_SPM_WORDS, REG_PTR_DEPTH)]
         assert sizes == [hw.act_depth, hw.spm_words, hw.ptr_depth], f"memory size registers {sizes}"
-        for addr in (REG_ID, REG_CYCLES, REG_STATUS, 0xFF0):
+        for addr in (REG_ID, REG_CYCLES, REG_STATUS, UNMAPPED_ADDR):
             await self._write(addr, 1, expect_error=True)
-        for addr in (0xFF0, 0x002):
+        for addr in (UNMAPPED_ADDR, UNALIGNED_ADDR):
             await self._read(addr, expect_error=True)
         for li in range(max_layers):
             base = DESC_BASE + DESC_STRIDE * li
             fields = [(D_IN_LEN, int(rng.integers(1, 2**15))), (D_OUT_LEN, int(rng.integers(1, 2**15))),
                       (D_FLAGS, int(rng.integers(0, 4))), (D_BIAS_ACT, int(rng.integers(0, 2**16))),
                       (D_PTR_BASE, int(rng.integers(0, 2**15))), (D_SHIFT, int(rng.integers(0, 2**hw.shift_width))),
-                      *[(D_CODEBOOK + 4 * i, int(rng.integers(0, 2**32))) for i in range(8)]]
+                      *[(D_CODEBOOK + D_CODEBOOK_STRIDE * i, int(rng.integers(0, 2**32)))
+                        for i in range(D_CODEBOOK_COUNT)]]
             for off, value in fields:
                 await self._write(base + off, value)
             for off, value in fields:
@@ -230,19 +262,21 @@ class HostErrorsSeq(_NetworkSeqBase):
         # load-stream errors
         await LoadSeq("bad pe", [LoadBeat(hw.num_pe, MEM_SPM, 0, 1)]).start(load_seqr)
         error = await self._read(REG_ERROR)
-        assert error & 0xFF == 9 and error >> 16 == hw.num_pe, f"beat for PE {hw.num_pe}: ERROR {error:#x}"
+        assert (field(error, ERROR_CODE_LSB, ERROR_CODE_WIDTH) == ERR_LOAD_PE
+                and field(error, ERROR_PE_LSB, ERROR_PE_WIDTH) == hw.num_pe), (
+            f"beat for PE {hw.num_pe}: ERROR {error:#x}")
         await self._write(REG_CTRL, CTRL_CLEAR)
         pe = int(rng.integers(0, hw.num_pe))
         await LoadSeq("bad address", [LoadBeat(pe, MEM_SPM, hw.spm_words, 1)]).start(load_seqr)
         for addr, value in good:
             await self._write(addr, value)
-        await self._run_expecting(8, f"SPM address {hw.spm_words} in PE {pe}")
+        await self._run_expecting(ERR_PE, f"SPM address {hw.spm_words} in PE {pe}")
 
         # registers read back and refused (the rest of the map)
         for addr in (REG_CTRL, REG_NUM_LAYERS, REG_PE_ERR, REG_CYCLES, REG_BCAST_COUNT,
                      *[REG_LAYER_CYCLES + 4 * li for li in range(max_layers)]):
             await self._read(addr)
-        for off in (0x18, 0x1C):                       # reserved descriptor words
+        for off in RESERVED_DESC_WORDS:
             await self._read(DESC_BASE + off, expect_error=True)
         for k in (0, hw.num_pe - 1, hw.num_pe):        # PE_SEL past the last PE reads counters as 0
             await self._write(REG_PE_SEL, k)
@@ -254,7 +288,8 @@ class HostErrorsSeq(_NetworkSeqBase):
         # PE 0 drops those columns and reports a pointer-range error at the end of layer 0.
         if item.act.any() or item.image.layers[0].desc.has_bias:     # some column is broadcast
             bad = [LoadBeat(0, MEM_PTR_ODD, a, 8 * hw.spm_words + 1) for a in range(item.image.ptr_odd.shape[1])]
-            await self.run(NetworkItem("corrupt pointers", item.layers, item.act, hw, corrupt=bad, expect_error=8))
+            await self.run(NetworkItem("corrupt pointers", item.layers, item.act, hw, corrupt=bad,
+                                       expect_error=ERR_PE))
 
         # and a good run afterwards (everything reloaded), checked by the scoreboard
         await self.run(item)

@@ -68,10 +68,11 @@ regs: $(STAMP) ## regenerate the register package, Python constants, pyuvm RAL, 
 lint-py: $(STAMP)
 	$(VENV)/bin/ruff check models verif scripts conftest.py
 
-run: $(STAMP) ## run LAYER=<file.npz> (default: generated Alex-7) on the RTL: PES=64 SIM=verilator FIFO=8 RELU=1 LOAD=backdoor|stream OUT=results/run
+# `make run` is FileNetworkTest of the pyuvm environment (scripts/run_layer.py --help): the scoreboard judges it.
+run: $(STAMP) ## run LAYER="<f.npz> [...]" (default: generated Alex-7) on the RTL, checked by the scoreboard: PES=64 SIM=verilator FIFO=8 RELU=1 LOAD=backdoor|stream OUT=results/run WATCHDOG=10000
 	$(PY) scripts/run_layer.py $(LAYER) --pes $(or $(PES),64) --sim $(or $(SIM),verilator) \
 	    --fifo $(or $(FIFO),8) --relu $(or $(RELU),1) --out $(or $(OUT),results/run) $(if $(filter 1,$(WAVES)),--waves) \
-	    --load $(or $(LOAD),backdoor)
+	    --load $(or $(LOAD),backdoor) $(if $(WATCHDOG),--watchdog $(WATCHDOG))
 
 # The reference model's command line (scripts/eie_model.py <cmd> --help for every option).
 MODEL_RELU = $(if $(filter 0,$(RELU)),--no-relu,--relu)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import threading
 import time
@@ -54,14 +55,15 @@ def float_reference(layers, relu_flags) -> np.ndarray:
 
 class Progress:
     """Polls the run folder's progress.jsonl (written by the cocotb side) in a thread and shows
-    one updating line on a terminal (tqdm) or a plain line every `every_s` seconds otherwise."""
+    one updating line on a terminal (carriage return + erase-line) or a plain line every `every_s`
+    seconds otherwise."""
 
     def __init__(self, path: Path, build_marker: Path, every_s: float = 10.0) -> None:
         self.path, self.build_marker, self.every_s = path, build_marker, every_s
         self.t0 = time.time()
         self.stop = threading.Event()
         self.tty = sys.stdout.isatty()
-        self.bar = None
+        self.shown = False
         self.last_text, self.last_print = "", 0.0
         self.rate: tuple[float, int] | None = None      # (wall, cycles) at the start of running
 
@@ -95,10 +97,10 @@ class Progress:
     def show(self) -> None:
         text = self.text()
         if self.tty:
-            if self.bar is None:
-                from tqdm import tqdm
-                self.bar = tqdm(total=0, bar_format="{desc}", file=sys.stdout, leave=False)
-            self.bar.set_description_str(text)
+            width = max(shutil.get_terminal_size((100, 20)).columns - 1, 20)
+            sys.stdout.write("\r\x1b[2K" + f"run: {text}"[:width])
+            sys.stdout.flush()
+            self.shown = True
         elif text != self.last_text and time.time() - self.last_print >= self.every_s:
             print(f"run: {text}", flush=True)
             self.last_print = time.time()
@@ -116,8 +118,9 @@ class Progress:
     def __exit__(self, *exc) -> None:
         self.stop.set()
         self.thread.join()
-        if self.bar is not None:
-            self.bar.close()
+        if self.shown:
+            sys.stdout.write("\r\x1b[2K")
+            sys.stdout.flush()
 
 
 def main() -> int:

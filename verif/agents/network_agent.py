@@ -17,7 +17,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_time
-from pyuvm import ConfigDB, uvm_analysis_port, uvm_driver, uvm_sequence, uvm_sequence_item
+from pyuvm import ConfigDB, uvm_analysis_port, uvm_driver, uvm_sequence, uvm_sequence_item, uvm_status_e
 
 from models.compress import QuantLayer
 from models.encode import place_network
@@ -25,24 +25,10 @@ from models.golden import run_network
 from models.hwparams import HwParams
 from verif.agents.base import SequencedAgent
 from verif.agents.load_agent import LoadSeq
-from verif.agents.reg_agent import RegReadSeq, RegWriteSeq
 from verif.env.watchdog import DEFAULT_WATCHDOG_CYCLES, Activity, wait_run_end
 from verif.program import (
     CTRL_CLEAR,
     CTRL_START,
-    ERROR_CODE_LSB,
-    ERROR_CODE_WIDTH,
-    REG_BCAST_COUNT,
-    REG_CTRL,
-    REG_CYCLES,
-    REG_ERROR,
-    REG_LAYER_CYCLES,
-    REG_PE_BLOCKED,
-    REG_PE_BUSY,
-    REG_PE_ERR,
-    REG_PE_SEL,
-    REG_PE_STARVED,
-    REG_STATUS,
     STATUS_DONE,
     STATUS_ERROR,
     LoadBeat,
@@ -112,8 +98,9 @@ class ItemsSeq(uvm_sequence):
 
 
 class NetworkDriver(uvm_driver):
-    """ConfigDB: BFM, MAX_LAYERS, ACTIVITY (verif.env.watchdog.Activity, fed by the scoreboard),
-    optional load_pause and WATCHDOG_CYCLES. `phase` and `item` tell a progress reporter what it is
+    """ConfigDB: BFM, MAX_LAYERS, REGMODEL (the RAL model, verif/ral: every register access goes
+    through it), ACTIVITY (verif.env.watchdog.Activity, fed by the scoreboard), optional load_pause
+    and WATCHDOG_CYCLES. `phase` and `item` tell a progress reporter what it is
     doing (idle, programming, loading, running, reading)."""
 
     def build_phase(self) -> None:
@@ -132,6 +119,9 @@ class NetworkDriver(uvm_driver):
         self.bfm = db.get(self, "", "BFM")
         self.max_layers = db.get(self, "", "MAX_LAYERS")
         self.activity: Activity = db.get(self, "", "ACTIVITY")
+        self.regs = db.get(self, "", "REGMODEL")
+        # descriptor_writes() gives (byte address, value): the model's register at each address
+        self._reg_at = {int(r.get_address()): r for r in self.regs.get_registers()}
         try:
             self.load_pause: Pause = db.get(self, "", "load_pause")
         except Exception:
@@ -141,13 +131,29 @@ class NetworkDriver(uvm_driver):
         except Exception:
             self.watchdog_cycles = DEFAULT_WATCHDOG_CYCLES
 
-    async def _read(self, *addrs: int) -> list[int]:
-        seq = RegReadSeq("read", list(addrs))
-        await seq.start(self.reg_seqr)
-        return seq.values
+    @staticmethod
+    def _ok(status, what: str) -> None:
+        if status != uvm_status_e.UVM_IS_OK:
+            raise AssertionError(f"register model: {what} returned {status}")
 
-    async def _write(self, *writes: tuple[int, int]) -> None:
-        await RegWriteSeq("write", list(writes)).start(self.reg_seqr)
+    async def _read(self, *regs) -> list[int]:
+        """Front-door reads through the register model (its mirror follows)."""
+        values = []
+        for reg in regs:
+            status, value = await reg.read()
+            self._ok(status, f"read {reg.get_name()}")
+            values.append(int(value))
+        return values
+
+    async def _write(self, *writes) -> None:
+        """Front-door writes through the register model: (register, value) pairs, or (byte address,
+        value) pairs as descriptor_writes() gives them (looked up in the model: an address the
+        description does not have is an error)."""
+        for target, value in writes:
+            reg = self._reg_at.get(target) if isinstance(target, int) else target
+            if reg is None:
+                raise AssertionError(f"register model: no register at {target:#05x} (hdl/eie_regs.rdl)")
+            self._ok(await reg.write(value), f"write {reg.get_name()}")
 
     async def run_phase(self) -> None:
         # the lower agents' sequencers (set by the env once they exist)
@@ -170,7 +176,7 @@ class NetworkDriver(uvm_driver):
                 self.bfm.stall_output(True)
             self.start_ns = float(get_sim_time("ns"))
             self._phase("running")
-            await self._write((REG_CTRL, CTRL_START))
+            await self._write((self.regs.CTRL, CTRL_START))
             result = RunResult(item)
             result.start_ns = self.start_ns = float(get_sim_time("ns"))
             end = cocotb.start_soon(wait_run_end(self.bfm, self.activity, self.watchdog_cycles))
@@ -199,19 +205,19 @@ class NetworkDriver(uvm_driver):
             self.seq_item_port.item_done()
 
     async def _read_counters(self, result: RunResult) -> None:
-        item = result.item
-        result.status, result.cycles, result.broadcasts = await self._read(REG_STATUS, REG_CYCLES, REG_BCAST_COUNT)
-        result.layer_cycles = await self._read(*[REG_LAYER_CYCLES + 4 * li for li in range(len(item.layers))])
+        item, regs = result.item, self.regs
+        result.status, result.cycles, result.broadcasts = await self._read(regs.STATUS, regs.CYCLES, regs.BCAST_COUNT)
+        result.layer_cycles = await self._read(*[regs.LAYER_CYCLES[li] for li in range(len(item.layers))])
         if result.status & STATUS_ERROR:
-            error, pe_err = await self._read(REG_ERROR, REG_PE_ERR)
+            error, pe_err = await self._read(regs.ERROR, regs.PE_ERR)
             result.error = describe_error(error, pe_err)
-            result.error_code = (error >> ERROR_CODE_LSB) & ((1 << ERROR_CODE_WIDTH) - 1)
-            await self._write((REG_CTRL, CTRL_CLEAR))
+            result.error_code = int(regs.ERROR.CODE.get_mirrored_value())
+            await self._write((regs.CTRL, CTRL_CLEAR))
         elif not result.status & STATUS_DONE:
             result.error = f"run ended without DONE: STATUS {result.status:#x}"
         for k in range(item.hw.num_pe):
-            await self._write((REG_PE_SEL, k))
-            busy, starved, blocked = await self._read(REG_PE_BUSY, REG_PE_STARVED, REG_PE_BLOCKED)
+            await self._write((regs.PE_SEL, k))
+            busy, starved, blocked = await self._read(regs.PE_BUSY, regs.PE_STARVED, regs.PE_BLOCKED)
             result.busy_cycles.append(busy)
             result.starved_cycles.append(starved)
             result.blocked_cycles.append(blocked)

@@ -5,7 +5,11 @@ verif/tb own the pins; everything here calls them).
 ConfigDB switches (set by the test before the env is built): "HAZARD_PROBE" (default on: it samples
 PE0..3 every cycle while they have entries; `make run` turns it off), "COVERAGE" (default on: the
 functional coverage collector; off for `make run`). The progress watchdog's activity record
-("ACTIVITY") is created here and shared by the scoreboard and the network driver."""
+("ACTIVITY") is created here and shared by the scoreboard and the network driver.
+
+The register model (verif/ral: generated from hdl/eie_regs.rdl by peakrdl-pyuvm) is built here,
+mapped onto the register agent's sequencer through RegAdapter, and shared as "REGMODEL": the
+network driver programs and reads eie_top through it (its mirror follows every access)."""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from verif.agents.reg_agent import RegAgent
 from verif.env.coverage import EieCoverage
 from verif.env.scoreboard import EieScoreboard
 from verif.env.watchdog import Activity
+from verif.ral import build_regmodel
+from verif.ral.adapter import RegAdapter
 from verif.tb.top_monitors import HazardProbe, WritebackProbe
 
 
@@ -52,6 +58,8 @@ class EieEnv(uvm_env):
     def build_phase(self) -> None:
         self.activity = Activity()
         ConfigDB().set(None, "*", "ACTIVITY", self.activity)
+        self.regmodel = build_regmodel()
+        ConfigDB().set(None, "*", "REGMODEL", self.regmodel)
         self.reg = RegAgent("reg", self)
         self.load = LoadAgent("load", self)
         self.out = OutAgent("out", self)
@@ -62,6 +70,7 @@ class EieEnv(uvm_env):
 
     def connect_phase(self) -> None:
         ConfigDB().set(None, "*", "REG_SEQR", self.reg.seqr)
+        self.regmodel.get_default_map().set_sequencer(self.reg.seqr, RegAdapter())
         ConfigDB().set(None, "*", "LOAD_SEQR", self.load.seqr)
         drv = self.net.driver
         drv.item_ap.connect(self.scoreboard.item_export)

@@ -30,7 +30,7 @@ ifeq ($(WAVES),1)
 PYTEST_FLAGS += --waves
 endif
 
-.PHONY: help setup test lint lint-hdl lint-py run compress encode golden cycles synth bench-pe mutants clean
+.PHONY: help setup test lint lint-hdl lint-py run compress encode golden cycles synth bench-pe bench-sim mutants clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -90,6 +90,9 @@ synth: $(STAMP) ## Yosys generic + ECP5 synthesis of TOP (default eie_act_queue)
 
 bench-pe: $(STAMP) ## PE throughput vs entries per column and queue depth (SIM=verilator default)
 	$(PY) scripts/bench_pe.py --sim $(or $(SIM),verilator)
+
+bench-sim: $(STAMP) ## simulation speed of the 64-PE top on VGG-16 fc7: cold builds, load, cycles/s (cocotb vs SV harness) -> results/bench-sim.json
+	$(PY) scripts/bench_sim.py $(LAYER) $(if $(PES),--pes $(PES)) $(if $(FIFO),--fifo $(FIFO))
 
 mutants: $(STAMP) ## break the RTL on purpose and check the benches catch it (SIM=icarus default)
 	$(PY) scripts/mutants.py --sim $(or $(SIM),icarus) --jobs $(JOBS)

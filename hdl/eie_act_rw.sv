@@ -2,7 +2,7 @@
 //
 // Two ACT_DEPTH x ACT_W single-port SRAMs (eie_sram_sp). src_sel (src_sel_o) names the physical
 // buffer that is the SOURCE (the layer's input activations of this PE: local row r holds global
-// j = r * NUM_PE + PE_ID); the other is the DESTINATION (written by the arithmetic unit's write-back
+// j = r * NUM_PE + pe_id_i); the other is the DESTINATION (written by the arithmetic unit's write-back
 // stream, wbi_*). swap_i flips the roles, so a layer's outputs become the next layer's inputs with no
 // data movement. The local LNZD (eie_lnzd_local) scans the source and emits its non-zeros (nz_*).
 //
@@ -21,12 +21,12 @@ module eie_act_rw #(
     parameter int ACT_W     = 16,    // activation bits, >= 1
     parameter int IDX_W     = 15,    // global index bits (j and in_len), >= 1
     parameter int NUM_PE    = 64,    // PEs (row interleave), >= 1
-    parameter int PE_ID     = 0,     // this PE, 0..NUM_PE-1
     // derived, do not override
     parameter int ROW_W     = $clog2(ACT_DEPTH)
 ) (
     input  wire logic              clk_i,
     input  wire logic              rst_ni,
+    input  wire logic [15:0]       pe_id_i,       // this PE, 0..NUM_PE-1 (a constant)
     // roles
     input  wire logic              swap_i,        // pulse: source <-> destination
     output logic                   src_sel_o,     // physical buffer (0/1) that is the source
@@ -60,8 +60,8 @@ module eie_act_rw #(
                ACT_DEPTH, ACT_W, IDX_W);
       $fatal(1);
     end
-    if (NUM_PE < 1 || PE_ID < 0 || PE_ID >= NUM_PE) begin
-      $display("%m: NUM_PE = %0d must be >= 1 and PE_ID = %0d in 0..NUM_PE-1", NUM_PE, PE_ID);
+    if (NUM_PE < 1 || NUM_PE > 65536) begin
+      $display("%m: NUM_PE = %0d must be in 1..65536", NUM_PE);
       $fatal(1);
     end
     if (ROW_W != $clog2(ACT_DEPTH)) begin
@@ -146,11 +146,11 @@ module eie_act_rw #(
       .ACT_DEPTH(ACT_DEPTH),
       .ACT_W    (ACT_W),
       .IDX_W    (IDX_W),
-      .NUM_PE   (NUM_PE),
-      .PE_ID    (PE_ID)
+      .NUM_PE   (NUM_PE)
   ) u_lnzd (
       .clk_i       (clk_i),
       .rst_ni      (rst_ni),
+      .pe_id_i     (pe_id_i),
       .scan_start_i(scan_start_i),
       .in_len_i    (in_len_i),
       .rd_req_o    (lnzd_req),

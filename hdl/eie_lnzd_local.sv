@@ -1,6 +1,6 @@
 // EIE local leading-non-zero detector: walks a PE's source activations and emits the non-zero ones.
 //
-// Local row r of the source buffer holds the global activation j = r * NUM_PE + PE_ID. On
+// Local row r of the source buffer holds the global activation j = r * NUM_PE + pe_id_i. On
 // scan_start_i the unit walks r = 0, 1, ... while j < in_len_i (j is stepped by NUM_PE, no
 // division) and r < ACT_DEPTH, reading one row per cycle from the buffer's read port, and emits
 // every activation that is != 0 (negatives included) as (j, a) on the nz_* stream, in order of j.
@@ -23,12 +23,12 @@ module eie_lnzd_local #(
     parameter int ACT_W     = 16,    // activation bits, >= 1
     parameter int IDX_W     = 15,    // global index bits (j and in_len), >= 1
     parameter int NUM_PE    = 64,    // PEs (row interleave), >= 1
-    parameter int PE_ID     = 0,     // this PE, 0..NUM_PE-1
     // derived, do not override
     parameter int ROW_W     = $clog2(ACT_DEPTH)
 ) (
     input  wire logic              clk_i,
     input  wire logic              rst_ni,
+    input  wire logic [15:0]       pe_id_i,       // this PE, 0..NUM_PE-1 (a constant)
     // control
     input  wire logic              scan_start_i,  // pulse: start a scan of the source buffer
     input  wire logic [IDX_W-1:0]  in_len_i,      // global input length of the layer
@@ -56,8 +56,8 @@ module eie_lnzd_local #(
                ACT_DEPTH, ACT_W, IDX_W);
       $fatal(1);
     end
-    if (NUM_PE < 1 || PE_ID < 0 || PE_ID >= NUM_PE) begin
-      $display("%m: NUM_PE = %0d must be >= 1 and PE_ID = %0d in 0..NUM_PE-1", NUM_PE, PE_ID);
+    if (NUM_PE < 1 || NUM_PE > 65536) begin
+      $display("%m: NUM_PE = %0d must be in 1..65536", NUM_PE);
       $fatal(1);
     end
     if (ROW_W != $clog2(ACT_DEPTH)) begin
@@ -68,7 +68,7 @@ module eie_lnzd_local #(
 
   logic              scan_q, scan_d;
   logic [ROWS_W-1:0] row_q, row_d;        // next local row to read
-  logic [G_W-1:0]    gidx_q, gidx_d;      // its global index row * NUM_PE + PE_ID
+  logic [G_W-1:0]    gidx_q, gidx_d;      // its global index row * NUM_PE + pe_id_i
   logic [IDX_W-1:0]  len_q, len_d;
   logic              err_q, err_d;
   logic              infl_q;              // a read was granted last cycle
@@ -101,7 +101,7 @@ module eie_lnzd_local #(
     if (start) begin
       scan_d = 1'b1;
       row_d  = '0;
-      gidx_d = G_W'(PE_ID);
+      gidx_d = G_W'(pe_id_i);
       len_d  = in_len_i;
       err_d  = 1'b0;
     end else if (scan_q) begin
@@ -135,6 +135,18 @@ module eie_lnzd_local #(
       if (issue) infl_idx_q <= gidx_q[IDX_W-1:0];
     end
   end
+
+`ifndef SYNTHESIS
+  // pe_id_i is a constant tie-off (eie_top), not a parameter, so that every PE is one
+  // parameterization (one Verilator hierarchical block); a port cannot be checked at time 0, so
+  // it is checked whenever a scan starts.
+  always @(posedge clk_i) begin
+    if (start && 32'(pe_id_i) >= NUM_PE) begin
+      $display("%m: pe_id_i = %0d must be in 0..NUM_PE-1 (NUM_PE = %0d)", pe_id_i, NUM_PE);
+      $fatal(1);
+    end
+  end
+`endif
 
   eie_act_queue #(
       .DEPTH(3),

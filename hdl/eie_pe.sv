@@ -4,8 +4,8 @@
 // One layer, as the array's CCU drives it (docs/pe-contract.md, docs/architecture.md):
 //   1. layer_start_i (while ready_o): the cfg_* inputs are taken as the layer's configuration and
 //      must stay stable until layer_done_o. The local LNZD starts scanning the source buffer
-//      (nz_* stream, global indices j = r*NUM_PE + PE_ID < cfg_in_len_i) and the PE counts its
-//      output rows (r with r*NUM_PE + PE_ID < cfg_out_len_i) by stepping a global index by NUM_PE,
+//      (nz_* stream, global indices j = r*NUM_PE + pe_id_i < cfg_in_len_i) and the PE counts its
+//      output rows (r with r*NUM_PE + pe_id_i < cfg_out_len_i) by stepping a global index by NUM_PE,
 //      so no divider is needed.
 //   2. Broadcast pairs (j, a_j) enter the activation queue (bc_*); bc_ready_o is the queue's not-full,
 //      with no combinational path from bc_valid_i. Each column's entries stream through the
@@ -26,7 +26,6 @@
 
 module eie_pe #(
     parameter int NUM_PE     = 4,      // PEs in the array (row interleave), >= 1
-    parameter int PE_ID      = 0,      // this PE, 0..NUM_PE-1
     parameter int FIFO_DEPTH = 8,      // activation-queue depth, >= 1
     parameter int IDX_W      = 15,     // bits of a column index j and of layer lengths
     parameter int ACT_W      = 16,     // activation bits (signed)
@@ -47,6 +46,9 @@ module eie_pe #(
 ) (
     input  wire logic                 clk_i,
     input  wire logic                 rst_ni,
+    // this PE, 0..NUM_PE-1: a constant tie-off (a port, not a parameter, so that all PEs of an
+    // array are one parameterization: one Verilator hierarchical block; checked at layer start)
+    input  wire logic [15:0]          pe_id_i,
     // layer configuration (stable from layer_start_i to layer_done_o)
     input  wire logic [IDX_W-1:0]     cfg_ptr_base_i,
     input  wire logic [16*W_W-1:0]    cfg_codebook_i,
@@ -89,8 +91,8 @@ module eie_pe #(
 );
 
   initial begin
-    if (NUM_PE < 1 || PE_ID < 0 || PE_ID >= NUM_PE) begin
-      $display("%m: PE_ID = %0d must be in 0..NUM_PE-1 (NUM_PE = %0d)", PE_ID, NUM_PE);
+    if (NUM_PE < 1 || NUM_PE > 65536) begin
+      $display("%m: NUM_PE = %0d must be in 1..65536", NUM_PE);
       $fatal(1);
     end
     if (IO_AW < BANK_AW || IO_AW < SPM_AW || IO_AW < ROW_W) begin
@@ -118,7 +120,7 @@ module eie_pe #(
   logic   end_seen_q, end_seen_d;
   logic   done_q, done_d;
 
-  // output-row count: r with r*NUM_PE + PE_ID < out_len, by stepping g = PE_ID + r*NUM_PE
+  // output-row count: r with r*NUM_PE + pe_id_i < out_len, by stepping g = pe_id_i + r*NUM_PE
   logic [31:0]       rows_g_q;
   logic [ROWS_W:0]   rows_q;      // one bit wider: counts past ACT_DEPTH to flag the error
   logic              rows_busy_q;
@@ -209,7 +211,7 @@ module eie_pe #(
     end else begin
       if (err_clear_i) err_rows_q <= 1'b0;
       if (scan_start) begin
-        rows_g_q    <= 32'(PE_ID);
+        rows_g_q    <= 32'(pe_id_i);
         rows_q      <= '0;
         rows_busy_q <= 1'b1;
       end else if (rows_busy_q) begin
@@ -330,11 +332,11 @@ module eie_pe #(
     .ACT_DEPTH (ACT_DEPTH),
     .ACT_W     (ACT_W),
     .IDX_W     (IDX_W),
-    .NUM_PE    (NUM_PE),
-    .PE_ID     (PE_ID)
+    .NUM_PE    (NUM_PE)
   ) u_act_rw (
     .clk_i,
     .rst_ni,
+    .pe_id_i,
     .swap_i       (swap),
     .src_sel_o    (src_sel),
     .wbi_valid_i  (wbo_valid),

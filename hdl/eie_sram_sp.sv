@@ -39,6 +39,26 @@ module eie_sram_sp #(
     if (en_i && we_i && (32'(addr_i) < DEPTH)) mem_q[addr_i] <= wdata_i;
   end
 
+`ifndef SYNTHESIS
+  // Simulation-only bulk back door (docs/performance.md), used by verif/tb/pe_bfm.py: the bench
+  // writes words 0..N-1 as a hex file "eie_bd_<id>.hex" in the simulator's working folder, then
+  // deposits bd_words_q = N (first) and a new bd_id_q = <id> (> 0) through VPI; the change of
+  // bd_id_q reads the file straight into the array ($readmemh, one call instead of one VPI write
+  // per word; N = 0 loads nothing). Both start at 0 and nothing in the design drives them.
+  int bd_words_q = 0;
+  int bd_id_q = 0;
+  string bd_file;
+  always @(bd_id_q) begin
+    if (bd_id_q > 0 && bd_words_q > DEPTH) begin
+      $display("%m: back door of %0d words into a %0d-word memory", bd_words_q, DEPTH);
+      $fatal(1);
+    end else if (bd_id_q > 0 && bd_words_q > 0) begin
+      bd_file = $sformatf("eie_bd_%0d.hex", bd_id_q);
+      $readmemh(bd_file, mem_q, 0, bd_words_q - 1);
+    end
+  end
+`endif
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       rdata_o <= '0;

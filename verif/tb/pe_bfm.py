@@ -7,13 +7,16 @@ broadcast, consumes the local non-zero stream and reads the results back.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import cocotb
 import numpy as np
 from cocotb.triggers import ReadOnly, RisingEdge
 
+from verif.backdoor import hex_path, write_hex
 from verif.tb.common import read_uint
 from verif.tb.stream import Pause, StreamSink, StreamSource, never
 
@@ -39,24 +42,48 @@ class LayerRun:
     counters: dict[str, int]
 
 
+_BACKDOOR_IDS = itertools.count(1)
+
+
+def _backdoor_memory(sram, words: np.ndarray, width: int, folder: Path) -> Path | None:
+    """Write `words` (one int per address, masked to `width` bits) as a hex file and point the
+    eie_sram_sp instance `sram` at it (its simulation-only back door, see verif/backdoor.py)."""
+    if not len(words):
+        return None
+    ident = next(_BACKDOOR_IDS)
+    path = hex_path(folder, ident)
+    sram.bd_words_q.value = write_hex(path, words, width)
+    sram.bd_id_q.value = ident          # a new id: the SRAM reads the file ($readmemh)
+    return path
+
+
 def backdoor_write_pe(pe, spm: np.ndarray, ptr_even: np.ndarray, ptr_odd: np.ndarray,
-                      act_src: np.ndarray, act_w: int, src: int) -> None:
-    """Deposit a PE's images into its SRAM models (`pe` is the eie_pe handle; idle PE only; call
-    outside ReadOnly). The source activations go to physical buffer `src` (the PE's src_sel_o)."""
+                      act_src: np.ndarray, act_w: int, src: int, folder: Path | None = None
+                      ) -> list[Path]:
+    """Deposit a PE's images into its SRAM models in bulk (`pe` is the eie_pe handle; idle PE
+    only; call outside ReadOnly): one hex file and two VPI writes per memory, read by the SRAM's
+    simulation-only $readmemh hook when the simulator next evaluates (await an edge before the
+    PE runs, then delete the returned files). The source activations go to physical buffer `src`
+    (the PE's src_sel_o). `folder` (default: the working folder, i.e. the test's run folder)
+    holds the hex files. Works on Icarus and Verilator (flat or hierarchical builds)."""
+    folder = Path.cwd() if folder is None else folder
     fe = pe.u_frontend
-    for mem, values in ((fe.u_spm_read.u_spm.mem_q, spm), (fe.u_ptr_read.u_even.mem_q, ptr_even),
-                        (fe.u_ptr_read.u_odd.mem_q, ptr_odd)):
-        for i, v in enumerate(np.asarray(values).tolist()):
-            mem[i].value = int(v) & (2**64 - 1)
-    buf = pe.u_act_rw.g_buf[src].u_buf.mem_q
-    mask = 2**act_w - 1
-    for i, v in enumerate(np.asarray(act_src).tolist()):
-        buf[i].value = int(v) & mask
+    files = [_backdoor_memory(fe.u_spm_read.u_spm, spm, 64, folder),
+             _backdoor_memory(fe.u_ptr_read.u_even, ptr_even, 64, folder),
+             _backdoor_memory(fe.u_ptr_read.u_odd, ptr_odd, 64, folder),
+             _backdoor_memory(pe.u_act_rw.g_buf[src].u_buf, act_src, act_w, folder)]
+    return [f for f in files if f is not None]
+
+
+def remove_backdoor_files(files: Sequence[Path]) -> None:
+    """Delete the hex files of `backdoor_write_pe` once the simulator has read them."""
+    for f in files:
+        f.unlink(missing_ok=True)
 
 
 class PeBfm:
-    def __init__(self, dut, w_w: int, act_w: int) -> None:
-        self.dut, self.w_w, self.act_w = dut, w_w, act_w
+    def __init__(self, dut, w_w: int, act_w: int, pe_id: int = 0) -> None:
+        self.dut, self.w_w, self.act_w, self.pe_id = dut, w_w, act_w, pe_id
         self.clk = dut.clk_i
 
     def init_pins(self) -> None:
@@ -66,6 +93,7 @@ class PeBfm:
                      "err_clear_i", "cnt_clear_i", "cfg_ptr_base_i", "cfg_codebook_i", "cfg_shift_i",
                      "cfg_relu_i", "cfg_in_len_i", "cfg_out_len_i"):
             getattr(d, name).value = 0
+        d.pe_id_i.value = self.pe_id     # a constant of the PE (tied off in eie_top)
 
     async def wait_ready(self, limit: int = 100_000) -> None:
         """Advance to the first clock edge after which ready_o is high (returns in ReadOnly)."""
@@ -129,8 +157,9 @@ class PeBfm:
         await self.wait_ready()
         src = read_uint(self.dut.u_act_rw.src_sel_o, "src_sel_o")
         await RisingEdge(self.clk)
-        backdoor_write_pe(self.dut, spm, ptr_even, ptr_odd, act_src, self.act_w, src)
+        files = backdoor_write_pe(self.dut, spm, ptr_even, ptr_odd, act_src, self.act_w, src)
         await RisingEdge(self.clk)
+        remove_backdoor_files(files)
         # The sparse-matrix read unit keeps the last word it read (to skip re-reading it); only a
         # load through the port invalidates that copy, so rewrite word 0 the normal way.
         if len(spm):

@@ -116,6 +116,7 @@ class ActRwBench:
         for name in ("swap_i", "wbi_valid_i", "wbi_row_i", "wbi_data_i", "scan_start_i", "in_len_i",
                      "nz_ready_i", "io_en_i", "io_we_i", "io_dst_i", "io_addr_i", "io_wdata_i"):
             getattr(dut, name).value = 0
+        dut.pe_id_i.value = cfg.pe_id
         self.wb = StreamSource(dut.clk_i, dut.wbi_valid_i, dut.wbi_ready_o,
                                {"row": dut.wbi_row_i, "data": dut.wbi_data_i})
         self.nz = StreamSink(dut.clk_i, dut.nz_valid_o, dut.nz_ready_i,
@@ -437,8 +438,7 @@ def test_eie_act_rw(bench, config: str) -> None:
     bench(
         toplevel="eie_act_rw",
         test_module="verif.units.test_eie_act_rw",
-        parameters={"ACT_DEPTH": depth, "ACT_W": act_w, "IDX_W": idx_w, "NUM_PE": num_pe,
-                    "PE_ID": pe_id},
+        parameters={"ACT_DEPTH": depth, "ACT_W": act_w, "IDX_W": idx_w, "NUM_PE": num_pe},
         bench_env={"depth": depth, "act_w": act_w, "idx_w": idx_w, "num_pe": num_pe,
                    "pe_id": pe_id},
     )

@@ -85,7 +85,7 @@ async def run_network_on_pe(dut, bfm: PeBfm, hw: HwParams, layers: list[QuantLay
 
 async def setup(dut) -> tuple[PeBfm, HwParams, dict]:
     p = bench_params()
-    bfm = PeBfm(dut, w_w=16, act_w=16)
+    bfm = PeBfm(dut, w_w=16, act_w=16, pe_id=p["pe_id"])
     bfm.init_pins()
     await start_clock_and_reset(dut)
     await bfm.wait_ready()
@@ -221,7 +221,7 @@ def test_eie_pe(bench, config: str) -> None:
         toplevel="eie_pe",
         test_module="verif.units.test_eie_pe",
         testcase=COMMON_TESTS + EXTRA_TESTS.get(config, []),
-        parameters={"NUM_PE": n, "PE_ID": k, "FIFO_DEPTH": fifo, "ACT_DEPTH": act_depth,
+        parameters={"NUM_PE": n, "FIFO_DEPTH": fifo, "ACT_DEPTH": act_depth,
                     "SPM_WORDS": spm_words, "PTR_DEPTH": ptr_depth, "PTR_W": ptr_w},
         bench_env={"num_pe": n, "pe_id": k, "fifo_depth": fifo, "act_depth": act_depth,
                    "spm_words": spm_words, "ptr_depth": ptr_depth, "ptr_w": ptr_w,

@@ -1,0 +1,91 @@
+"""cocotb side of `make bench-sim` (scripts/bench_sim.py): how fast eie_top simulates under cocotb
+when Python is not awake every cycle.
+
+The script pickles (image, act_in, max_layers) to EIE_BENCH["job"]. This test programs the
+descriptors, back-door loads the memories (timed: `load_s`), then writes START and measures the
+compute phase, START to the end of the output stream, in wall time and simulated cycles. While the
+layer computes no Python runs: the test waits for busy_o to fall (one trigger) and a sampler wakes
+only once the output stream starts (out_ready_i is held high, so it then samples one beat per
+cycle). Writes load/compute times, cycles, LAYER_CYCLES and the outputs to EIE_BENCH["result"]
+(JSON); the script checks the outputs against the golden model.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import time
+
+import cocotb
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+from cocotb.utils import get_sim_time
+
+from verif.program import (
+    CTRL_START,
+    REG_CTRL,
+    REG_LAYER_CYCLES,
+    REG_STATUS,
+    STATUS_ERROR,
+    descriptor_writes,
+    to_signed,
+)
+from verif.tb.common import CLOCK_PERIOD_NS, bench_params, read_uint, start_clock_and_reset
+from verif.tb.top_bfm import EieTopBfm
+
+
+async def sample_outputs(dut, beats: list[tuple[int, int]]) -> None:
+    """Record every output beat (ready is held high): asleep until the stream starts, then one
+    wake-up per cycle until the last beat."""
+    await RisingEdge(dut.out_valid_o)
+    while True:
+        await ReadOnly()
+        if read_uint(dut.out_valid_o, "out_valid_o"):
+            beats.append((read_uint(dut.out_idx_o, "out_idx_o"), read_uint(dut.out_data_o, "out_data_o")))
+            if read_uint(dut.out_last_o, "out_last_o"):
+                return
+        await RisingEdge(dut.clk_i)
+
+
+@cocotb.test()
+async def top_speed(dut) -> None:
+    p = bench_params()
+    with open(p["job"], "rb") as f:
+        job = pickle.load(f)
+    image, act, max_layers = job["image"], job["act_in"], job["max_layers"]
+    bfm = EieTopBfm(dut)
+    bfm.init_pins()
+    await start_clock_and_reset(dut)
+    for addr, value in descriptor_writes(image, max_layers):
+        await bfm.write(addr, value)
+    t0 = time.perf_counter()
+    await bfm.backdoor_load(image, act)
+    load_s = time.perf_counter() - t0
+
+    beats: list[tuple[int, int]] = []
+    dut.out_ready_i.value = 1
+    sampler = cocotb.start_soon(sample_outputs(dut, beats))
+    await RisingEdge(dut.clk_i)
+    c0, t1 = get_sim_time("ns"), time.perf_counter()
+    await bfm.write(REG_CTRL, CTRL_START)
+    if read_uint(dut.busy_o, "busy_o"):
+        await FallingEdge(dut.busy_o)
+    t2, c1 = time.perf_counter(), get_sim_time("ns")
+    if not sampler.done():
+        sampler.cancel()
+    dut.out_ready_i.value = 0
+    status = await bfm.read(REG_STATUS)
+    result = {
+        "load_s": load_s,
+        "compute_wall_s": t2 - t1,
+        "compute_cycles": round((c1 - c0) / CLOCK_PERIOD_NS),
+        "status": status,
+        "layer_cycles": [await bfm.read(REG_LAYER_CYCLES + 4 * i) for i in range(len(image.layers))],
+        "indices": [i for i, _ in beats],
+        "raw": [to_signed(d, image.hw.act_width) for _, d in beats],
+    }
+    if status & STATUS_ERROR:
+        result["error"] = await bfm.error_text()
+    with open(p["result"], "w") as f:
+        json.dump(result, f)
+    cocotb.log.info("bench: load %.2f s, %d cycles in %.2f s (%.0f cycles/s)", load_s,
+                    result["compute_cycles"], t2 - t1, result["compute_cycles"] / max(t2 - t1, 1e-9))

@@ -186,6 +186,14 @@ def main() -> int:
         "load_s": statistics.median(r["load_s"] for r in cocotb_runs),
         "cycles_per_s": {"cocotb": statistics.median(c_rate), "harness": statistics.median(h_rate)},
         "cycles_per_s_runs": {"cocotb": c_rate, "harness": h_rate},
+        # cocotb's compute phase split: START .. first output beat (no Python awake) and the
+        # output stream (one Python wake-up per beat)
+        "cycles_per_s_cocotb_phases": {
+            "until_output": statistics.median(r["until_output_cycles"] / r["until_output_wall_s"]
+                                              for r in cocotb_runs),
+            "output_stream": statistics.median(
+                (r["compute_cycles"] - r["until_output_cycles"]) / (r["compute_wall_s"] - r["until_output_wall_s"])
+                for r in cocotb_runs)},
         "rtl_cycles": rtl,
         "compute_cycles": {"cocotb": cocotb_runs[0]["compute_cycles"], "harness": harness_runs[0].cycles},
         "compute_wall_s": {"cocotb": statistics.median(r["compute_wall_s"] for r in cocotb_runs),
@@ -219,6 +227,9 @@ def main() -> int:
           + (f"   ({build_s['hier'] / build_s['flat']:.2f} of flat)" if build_s["flat"] and build_s["hier"] else ""))
     print(f"  {'back-door load (cocotb)':34s} {result['load_s']:>10.2f} s")
     print(f"  {'cycles/s, cocotb (' + result['cocotb_model'] + ')':34s} {result['cycles_per_s']['cocotb']:>12,.0f}")
+    ph = result["cycles_per_s_cocotb_phases"]
+    print(f"  {'  until the first output beat':34s} {ph['until_output']:>12,.0f}")
+    print(f"  {'  output stream (a wake-up a beat)':34s} {ph['output_stream']:>12,.0f}")
     print(f"  {'cycles/s, SV harness (no Python)':34s} {result['cycles_per_s']['harness']:>12,.0f}"
           f"   ({result['cycles_per_s']['harness'] / result['cycles_per_s']['cocotb']:.2f}x cocotb)")
     print(f"  {'rtl_cycles (LAYER_CYCLES)':34s} {rtl:>12,}")

@@ -58,13 +58,15 @@ def write_job(folder: Path, image: NetworkImage, act_in: np.ndarray, max_layers:
     (folder / "harness_cmds.txt").write_text("\n".join(lines) + "\n")
 
 
-def build(sim_name: str, params: dict[str, int], *, hier: bool = False, root: Path | None = None,
+def build(sim_name: str, params: dict[str, int], *, root: Path | None = None,
           cold: bool = False) -> Path:
     """Compile the harness for eie_top `params` (NUM_PE, FIFO_DEPTH, MAX_LAYERS); returns the
     executable (Verilator) or .vvp file (Icarus). Cached in build/harness/<sim>/<params>/ unless
-    `cold` (then rebuilt from scratch, ccache off). `hier`: eie_pe as a Verilator hier block."""
+    `cold` (then rebuilt from scratch, ccache off). Always a flat build with nothing public (no
+    VPI): the harness reaches into the PEs' SRAMs by hierarchical reference, which a true
+    Verilator hierarchical block forbids ("Cannot access scope inside hierarchical block")."""
     sim._prepare_path()
-    name = "_".join(f"{k}{v}" for k, v in sorted(params.items())) + ("_hier" if hier else "")
+    name = "_".join(f"{k}{v}" for k, v in sorted(params.items()))
     out = (root or sim.BUILD_ROOT / "harness") / sim_name / name
     sources = [str(p) for p in sim.filelist("eie_top")] + [str(HARNESS_SV)]
     env = dict(os.environ)
@@ -81,21 +83,20 @@ def build(sim_name: str, params: dict[str, int], *, hier: bool = False, root: Pa
         target = out / "tb"
         cmd = [str(sim.WRAPPER_DIR / "verilator"), "--binary", "--timing", "-j", str(os.cpu_count() or 1),
                "-Mdir", str(out), "-o", "tb", "--top-module", TOP, "-Wno-fatal",
-               "--x-assign", "fast", "--x-initial", "unique"]
-        cmd += [f"-G{k}={v}" for k, v in params.items()]
-        if hier:
-            cmd += ["--hierarchical", str(sim.HIER_VLT)]
-        cmd += sources
+               "--x-assign", "unique", "--x-initial", "unique"]   # as verif/sim.py
+        cmd += [f"-G{k}={v}" for k, v in params.items()] + sources
     else:
         raise ValueError(f"unknown simulator {sim_name!r}")
-    if target.exists() and not cold and all(target.stat().st_mtime > Path(s).stat().st_mtime
-                                             for s in sources):
+    stamp = out / "cmd.txt"             # rebuild when the command (flags, sources) changes
+    if (target.exists() and not cold and stamp.is_file() and stamp.read_text() == " ".join(cmd)
+            and all(target.stat().st_mtime > Path(s).stat().st_mtime for s in sources)):
         return target
     proc = subprocess.run(cmd, cwd=out, env=env, capture_output=True, text=True)
     (out / "build.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0 or not target.exists():
         raise RuntimeError(f"harness build failed ({sim_name}); log: {out / 'build.log'}\n"
                            + (proc.stdout + proc.stderr)[-3000:])
+    stamp.write_text(" ".join(cmd))
     return target
 
 

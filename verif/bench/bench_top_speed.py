@@ -17,7 +17,7 @@ import pickle
 import time
 
 import cocotb
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+from cocotb.triggers import FallingEdge, RisingEdge
 from cocotb.utils import get_sim_time
 
 from verif.program import (
@@ -35,19 +35,20 @@ from verif.tb.top_bfm import EieTopBfm
 
 async def sample_outputs(dut, beats: list[tuple[int, int]], first: dict[str, float]) -> None:
     """Record every output beat (ready is held high): asleep until the stream starts, then one
-    wake-up per cycle (sampled in ReadOnly) until the last beat. `first` gets the wall and
-    simulated time of the first beat."""
+    wake-up per cycle until the last beat, at the falling edge: the stream's outputs are
+    registered and ready is constant, so what is there mid-cycle is what the next rising edge
+    takes (one trigger per beat, no ReadOnly phase). `first` gets the wall and simulated time of
+    the first beat."""
     valid, idx, data, last = dut.out_valid_o, dut.out_idx_o, dut.out_data_o, dut.out_last_o
-    edge, settled = RisingEdge(dut.clk_i), ReadOnly()
+    mid = FallingEdge(dut.clk_i)
     await RisingEdge(valid)
     first.update(wall=time.perf_counter(), ns=get_sim_time("ns"))
     while True:
-        await settled
+        await mid
         if read_uint(valid, "out_valid_o"):
             beats.append((read_uint(idx, "out_idx_o"), read_uint(data, "out_data_o")))
             if read_uint(last, "out_last_o"):
                 return
-        await edge
 
 
 @cocotb.test()

@@ -170,6 +170,11 @@ def descriptor_error_cases(image: NetworkImage, max_layers: int) -> list[tuple[s
     hw = image.hw
     l1 = DESC_BASE + DESC_STRIDE
     too_long = hw.act_depth * hw.num_pe + 1
+    # the smallest even PTR_BASE with PTR_BASE + IN_LEN + HAS_BIAS + 1 > PTR_DEPTH (layer 0); a
+    # fixed PTR_DEPTH - 2 is legal for a 1-column layer without bias
+    d0 = image.layers[0].desc
+    past_end = hw.ptr_depth - d0.in_len - int(d0.has_bias)
+    past_end += past_end % 2
     cases = [
         ("no layers", [(REG_NUM_LAYERS, 0)], ERR_NUM_LAYERS),
         ("too many layers", [(REG_NUM_LAYERS, max_layers + 1)], ERR_NUM_LAYERS),
@@ -177,12 +182,13 @@ def descriptor_error_cases(image: NetworkImage, max_layers: int) -> list[tuple[s
         ("input too long", [(DESC_BASE + D_IN_LEN, too_long)], ERR_IN_TOO_LONG),
         ("output too long", [(DESC_BASE + D_OUT_LEN, too_long)], ERR_OUT_TOO_LONG),
         ("odd pointer base", [(DESC_BASE + D_PTR_BASE, 1)], ERR_PTR_ALIGN),
-        ("pointers past the memory", [(DESC_BASE + D_PTR_BASE, hw.ptr_depth - 2)], ERR_PTR_RANGE),
+        ("pointers past the memory", [(DESC_BASE + D_PTR_BASE, past_end)], ERR_PTR_RANGE),
         ("layers do not chain", [(l1 + D_IN_LEN, image.layers[1].desc.in_len + 1)], ERR_CHAIN),
         ("shift too large", [(l1 + D_SHIFT, 2**hw.shift_width)], ERR_SHIFT),
     ]
-    # a length field holds 15 bits: beyond that the "too long" checks cannot be reached
-    return [c for c in cases if not (c[2] in (ERR_IN_TOO_LONG, ERR_OUT_TOO_LONG) and too_long >= 2**15)]
+    # a length or PTR_BASE field holds 15 bits: beyond that these checks cannot be reached
+    return [c for c in cases if not ((c[2] in (ERR_IN_TOO_LONG, ERR_OUT_TOO_LONG) and too_long >= 2**15)
+                                     or (c[2] == ERR_PTR_RANGE and past_end >= 2**15))]
 
 
 def load_beats(image: NetworkImage, act_in: np.ndarray) -> list[LoadBeat]:

@@ -13,8 +13,8 @@ Tests (one small eie_top: NUM_PE=2, small memories, MAX_LAYERS=4):
 - unmapped_and_read_only: every word of the 12-bit space that the description does not map answers
   SLVERR to reads (data 0) and writes; writes to read-only registers are refused with SLVERR and
   change nothing; unaligned reads answer SLVERR.
-- RalFrontDoorTest (pyuvm): the generated pyuvm register model (verif/ral) with RegAdapter on a
-  sequencer whose driver calls EieTopBfm: reads/writes/mirror of registers and descriptor fields.
+- RalFrontDoorTest (pyuvm): the generated pyuvm register model (verif/ral) with RegAdapter on the
+  environment's register agent: reads/writes/mirror of registers and descriptor fields.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ import cocotb
 import pytest
 import pyuvm
 from cocotb.triggers import ReadOnly, RisingEdge
-from pyuvm import uvm_driver, uvm_sequencer, uvm_status_e, uvm_test
+from pyuvm import ConfigDB, uvm_status_e, uvm_test
 
+from verif.agents.reg_agent import RegAgent
 from verif.tb.common import bench_params, make_rng, read_uint
 from verif.tb.top_bfm import AxiLiteError, EieTopBfm
 
@@ -184,31 +185,15 @@ async def unmapped_and_read_only(dut) -> None:
 # ----------------------------------------------------------------------------- pyuvm: the RAL model
 
 
-class BfmRegDriver(uvm_driver):
-    """Minimal driver for the RAL check: one RegItem = one EieTopBfm access."""
-
-    async def run_phase(self) -> None:
-        while True:
-            item = await self.seq_item_port.get_next_item()
-            if item.write:
-                await self.bfm.write(item.addr, item.data, item.expect_error)
-            else:
-                item.rdata = await self.bfm.read(item.addr, item.expect_error)
-            self.seq_item_port.item_done()
-
-
 @pyuvm.test()
 class RalFrontDoorTest(uvm_test):
-    """The generated pyuvm register model, mapped through RegAdapter onto the AXI4-Lite BFM."""
+    """The generated pyuvm register model, mapped through RegAdapter onto the environment's own
+    register agent (verif/agents/reg_agent.py: the AXI4-Lite driver and monitor every test uses)."""
 
     def build_phase(self) -> None:
         self.bfm = EieTopBfm(cocotb.top)
-        self.seqr = uvm_sequencer("seqr", self)
-        self.drv = BfmRegDriver("drv", self)
-        self.drv.bfm = self.bfm
-
-    def connect_phase(self) -> None:
-        self.drv.seq_item_port.connect(self.seqr.seq_item_export)
+        ConfigDB().set(None, "*", "BFM", self.bfm)
+        self.reg = RegAgent("reg", self)
 
     async def run_phase(self) -> None:
         from verif.ral import build_regmodel
@@ -218,7 +203,7 @@ class RalFrontDoorTest(uvm_test):
         p = bench_params()
         await self.bfm.clock_and_reset()
         model = build_regmodel()
-        model.get_default_map().set_sequencer(self.seqr, RegAdapter())
+        model.get_default_map().set_sequencer(self.reg.seqr, RegAdapter())
         ok = uvm_status_e.UVM_IS_OK
 
         status, value = await model.ID.read()

@@ -69,9 +69,9 @@ lint-py: $(STAMP)
 	$(VENV)/bin/ruff check models verif scripts conftest.py
 
 # `make run` is FileNetworkTest of the pyuvm environment (scripts/run_layer.py --help): the scoreboard judges it.
-run: $(STAMP) ## run LAYER="<f.npz> [...]" (default: generated Alex-7) on the RTL, checked by the scoreboard: PES=64 SIM=verilator FIFO=8 RELU=1 LOAD=backdoor|stream OUT=results/run WATCHDOG=10000
+run: $(STAMP) ## run LAYER="<f.npz> [...]" (default: generated Alex-7) on the RTL, checked by the scoreboard: PES=64 SIM=verilator FIFO=8 RELU=0|1 (default: each file's own flag) LOAD=backdoor|stream OUT=results/run WATCHDOG=10000
 	$(PY) scripts/run_layer.py $(LAYER) --pes $(or $(PES),64) --sim $(or $(SIM),verilator) \
-	    --fifo $(or $(FIFO),8) --relu $(or $(RELU),1) --out $(or $(OUT),results/run) $(if $(filter 1,$(WAVES)),--waves) \
+	    --fifo $(or $(FIFO),8) $(if $(RELU),--relu $(RELU)) --out $(or $(OUT),results/run) $(if $(filter 1,$(WAVES)),--waves) \
 	    --load $(or $(LOAD),backdoor) $(if $(WATCHDOG),--watchdog $(WATCHDOG))
 
 # The reference model's command line (scripts/eie_model.py <cmd> --help for every option).

@@ -33,7 +33,7 @@ module eie_ccu #(
     parameter int IO_AW      = 20,     // PE I/O address bits
     parameter int ADDR_W     = 12,     // register byte-address bits
     parameter int PE_W       = 16,     // bits of the load stream's PE field
-    parameter int PE_ERR_W   = 5       // bits of a PE's error code
+    parameter int PE_ERR_W   = eie_reg_pkg::PeErrBits  // bits of a PE's error code (PE_ERR)
 ) (
     input  wire logic                      clk_i,
     input  wire logic                      rst_ni,

@@ -83,7 +83,7 @@ module eie_pe #(
     // status
     output logic                      err_o,          // sticky: range, row or length error
     input  wire logic                 err_clear_i,
-    output logic [4:0]                err_code_o,     // {io address, len, rows, row, range}
+    output logic [eie_reg_pkg::PeErrBits-1:0] err_code_o,  // PE_ERR: {io address, len, rows, row, range}
     input  wire logic                 cnt_clear_i,
     output logic [31:0]               cnt_busy_o,
     output logic [31:0]               cnt_starved_o,

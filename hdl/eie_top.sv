@@ -63,7 +63,7 @@ module eie_top #(
     output logic                    error_o
 );
 
-  localparam int PE_ERR_W = 5;
+  localparam int PE_ERR_W = eie_reg_pkg::PeErrBits;   // PE_ERR register (hdl/eie_regs.rdl)
 
   initial begin
     if (NUM_PE < 1 || NUM_PE > (1 << PE_W)) begin

@@ -264,6 +264,8 @@ def export_sv(m: RegMap) -> str:
                 out.append(f"  localparam int {base}Lsb = {f.lsb};")
                 if f.fixed_width:
                     out.append(f"  localparam int {base}Width = {f.width};")
+            if all(f.fixed_width for f in r.fields):   # bits the register uses (its fields' span)
+                out.append(f"  localparam int {prefix + camel(r.name)}Bits = {max(f.lsb + f.width for f in r.fields)};")
     idv = field_by_name(reg_by_name(m.regs, "ID"), "VALUE").reset
     nl = field_by_name(reg_by_name(m.regs, "NUM_LAYERS"), "VALUE")
     out += ["", "  // reset values",

@@ -1,6 +1,6 @@
 # EIE accelerator: the user's front door. `make help` lists the targets.
 #
-#   make setup                     venv from requirements.txt + system tool check (once)
+#   make setup                     missing Debian packages + venv from requirements.txt (once)
 #   make test [SIM=icarus|verilator] [SEED=n] [WAVES=1] [TESTS=path::node] [JOBS=n]
 #   make lint                      verilator --lint-only -Wall, iverilog -Wall, ruff
 #   make clean
@@ -36,7 +36,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 	@echo "  variables: SIM=icarus|verilator (default both) SEED=$(SEED) WAVES=0|1 TESTS='$(TESTS)' JOBS=$(JOBS)"
 
-setup: $(STAMP) ## create .venv from requirements.txt and check system tools (runs once)
+setup: $(STAMP) ## install missing Debian packages (scripts/debian-packages.txt), create .venv (runs once)
 
 $(STAMP): requirements.txt scripts/setup.sh scripts/debian-packages.txt
 	@scripts/setup.sh

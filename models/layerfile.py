@@ -201,6 +201,9 @@ def load_layer(path: str | Path) -> FloatLayer:
     source = str(path)
     if not path.is_file():
         raise EieInputError(f"{source}: layer file not found")
+    if not zipfile.is_zipfile(path):
+        raise EieInputError(f"{source}: not an .npz layer file (a numpy zip archive of arrays, "
+                            "docs/layer-format.md)")
     try:
         with np.load(path, allow_pickle=False) as npz:
             data = {k: npz[k] for k in npz.files}

@@ -136,13 +136,15 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "results" / "run")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated layer and of the test")
     parser.add_argument("--waves", action="store_true", help="record FST waves of the run")
-    parser.add_argument("--load", choices=["stream", "backdoor"], default="stream",
-                        help="load the memories through the load stream (default) or write them straight "
-                             "into the SRAM arrays (faster for large layers)")
+    parser.add_argument("--load", choices=["stream", "backdoor"], default="backdoor",
+                        help="write the memories straight into the SRAM arrays (default) or send every word "
+                             "through the load stream (slow for large layers)")
     parser.add_argument("--watchdog", type=int, default=10_000, metavar="K",
                         help="end the run with an error when no broadcast, write-back or output beat happened "
                              "for K cycles (default 10000)")
     args = parser.parse_args()
+    if args.watchdog < 1:
+        parser.error(f"--watchdog/WATCHDOG must be >= 1 cycle, got {args.watchdog}")
 
     # the inputs are checked here (a clear error before any build); the test compresses them itself
     try:
@@ -166,7 +168,11 @@ def main() -> int:
 
     from verif.sim import run_bench, run_dir_for
 
-    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"run: cannot create the output folder OUT={args.out}: {exc.strerror}", file=sys.stderr)
+        return 2
     test_name = f"run_{args.out.name}_{args.sim}_{hw.num_pe}pe_f{hw.fifo_depth}"
     run_dir = run_dir_for(args.sim, test_name)
     run_dir.mkdir(parents=True, exist_ok=True)

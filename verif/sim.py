@@ -218,17 +218,22 @@ def build(*, sim: str, toplevel: str, parameters: Mapping[str, object], waves: b
     runner = _lean_verilator() if hier else get_runner(sim)
     build_dir.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(build_dir) + ".lock"):
-        runner.build(
-            sources=filelist(toplevel),
-            hdl_toplevel=toplevel,
-            parameters=dict(parameters),
-            build_args=build_args,
-            build_dir=build_dir,
-            waves=waves,
-            timescale=("1ns", "1ps"),
-            always=always,
-            log_file=build_dir / "build.log",
-        )
+        try:
+            runner.build(
+                sources=filelist(toplevel),
+                hdl_toplevel=toplevel,
+                parameters=dict(parameters),
+                build_args=build_args,
+                build_dir=build_dir,
+                waves=waves,
+                timescale=("1ns", "1ps"),
+                always=always,
+                log_file=build_dir / "build.log",
+            )
+        except (RuntimeError, SystemExit) as exc:    # cocotb's runner: a failed compiler command
+            raise AssertionError(f"{sim} build of {toplevel} {dict(parameters)} failed ({exc}); "
+                                 f"log: {build_dir / 'build.log'}\n{_failure_summary(build_dir / 'build.log', 15)}"
+                                 ) from None
     return build_dir
 
 

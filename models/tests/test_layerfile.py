@@ -96,7 +96,7 @@ def test_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(EieInputError, match="not found"):
         load_layer(tmp_path / "missing.npz")
     (tmp_path / "junk.npz").write_text("not a zip")
-    with pytest.raises(EieInputError, match=r"junk\.npz: cannot read"):
+    with pytest.raises(EieInputError, match=r"junk\.npz: not an \.npz layer file"):
         load_layer(tmp_path / "junk.npz")
     np.savez(tmp_path / "obj.npz", weight=np.array([object()], dtype=object), input=np.ones(1))
     with pytest.raises(EieInputError, match=r"obj\.npz: cannot read"):

@@ -177,7 +177,8 @@ class FileNetworkTest(EieBaseTest):
         from models.hwparams import HwParams
 
         self.job = json.loads(Path(p["job"]).read_text())
-        self.watchdog_cycles = int(self.job.get("watchdog_cycles") or DEFAULT_WATCHDOG_CYCLES)
+        k = self.job.get("watchdog_cycles")
+        self.watchdog_cycles = DEFAULT_WATCHDOG_CYCLES if k is None else int(k)
         return HwParams(num_pe=int(self.job["pes"]), fifo_depth=int(self.job["fifo"]))
 
     def sequence(self):

@@ -290,7 +290,7 @@ def export_sv(m: RegMap) -> str:
 
 def export_py(m: RegMap) -> str:
     out = [f'"""{HEADER}.', "", "eie_top's register map as plain Python constants.",
-           "No cocotb or pyuvm import: models, scripts and benches use it (verif/program.py re-exports it).",
+           "No cocotb or pyuvm import: verif/program.py, the environment, scripts and benches use it.",
            "Register byte addresses REG_*, descriptor l's register X at DESC_BASE + DESC_STRIDE * l + D_X,",
            "CTRL/STATUS bit masks, HWCFG/ERROR field positions (<REG>_<FIELD>_LSB/_WIDTH), load-stream",
            "memory selects MEM_*, error codes ERR_* with ERROR_NAMES,",

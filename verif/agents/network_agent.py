@@ -26,16 +26,8 @@ from models.hwparams import HwParams
 from verif.agents.base import SequencedAgent
 from verif.agents.load_agent import LoadSeq
 from verif.env.watchdog import DEFAULT_WATCHDOG_CYCLES, Activity, wait_run_end
-from verif.program import (
-    CTRL_CLEAR,
-    CTRL_START,
-    STATUS_DONE,
-    STATUS_ERROR,
-    LoadBeat,
-    describe_error,
-    descriptor_writes,
-    load_beats,
-)
+from verif.program import LoadBeat, describe_error, descriptor_writes, load_beats
+from verif.regmap import CTRL_CLEAR, CTRL_START, STATUS_DONE, STATUS_ERROR
 from verif.tb.stream import Pause, never
 
 

@@ -20,15 +20,8 @@ import cocotb
 from cocotb.triggers import FallingEdge, RisingEdge
 from cocotb.utils import get_sim_time
 
-from verif.program import (
-    CTRL_START,
-    REG_CTRL,
-    REG_LAYER_CYCLES,
-    REG_STATUS,
-    STATUS_ERROR,
-    descriptor_writes,
-    to_signed,
-)
+from verif.program import descriptor_writes, to_signed
+from verif.regmap import CTRL_START, REG_CTRL, REG_LAYER_CYCLES, REG_STATUS, STATUS_ERROR
 from verif.tb.common import CLOCK_PERIOD_NS, bench_params, read_uint, start_clock_and_reset
 from verif.tb.top_bfm import EieTopBfm
 

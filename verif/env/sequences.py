@@ -14,17 +14,21 @@ from verif.agents.network_agent import ItemsSeq, NetworkItem
 from verif.agents.reg_agent import RegItem
 from verif.env.directed import edge_cases
 from verif.env.watchdog import wait_run_end
-from verif.program import (
+from verif.program import LoadBeat, describe_error, descriptor_error_cases, descriptor_writes
+from verif.regmap import (
     CTRL_CLEAR,
     CTRL_START,
     D_BIAS_ACT,
     D_CODEBOOK,
+    D_CODEBOOK_COUNT,
+    D_CODEBOOK_STRIDE,
     D_FLAGS,
     D_IN_LEN,
     D_OUT_LEN,
     D_PTR_BASE,
     D_SHIFT,
     DESC_BASE,
+    DESC_COUNT,
     DESC_STRIDE,
     ERR_LOAD_PE,
     ERR_PE,
@@ -32,6 +36,12 @@ from verif.program import (
     ERROR_CODE_WIDTH,
     ERROR_PE_LSB,
     ERROR_PE_WIDTH,
+    HWCFG_FIFO_DEPTH_LSB,
+    HWCFG_FIFO_DEPTH_WIDTH,
+    HWCFG_MAX_LAYERS_LSB,
+    HWCFG_MAX_LAYERS_WIDTH,
+    HWCFG_NUM_PE_LSB,
+    HWCFG_NUM_PE_WIDTH,
     ID_VALUE,
     MEM_PTR_ODD,
     MEM_SPM,
@@ -54,21 +64,6 @@ from verif.program import (
     REG_STATUS,
     STATUS_BUSY,
     STATUS_ERROR,
-    LoadBeat,
-    describe_error,
-    descriptor_error_cases,
-    descriptor_writes,
-)
-from verif.regmap import (  # generated fields verif.program does not re-export
-    D_CODEBOOK_COUNT,
-    D_CODEBOOK_STRIDE,
-    DESC_COUNT,
-    HWCFG_FIFO_DEPTH_LSB,
-    HWCFG_FIFO_DEPTH_WIDTH,
-    HWCFG_MAX_LAYERS_LSB,
-    HWCFG_MAX_LAYERS_WIDTH,
-    HWCFG_NUM_PE_LSB,
-    HWCFG_NUM_PE_WIDTH,
 )
 from verif.stimulus import random_network
 

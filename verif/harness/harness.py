@@ -22,7 +22,8 @@ import numpy as np
 from models.encode import NetworkImage
 from verif import sim
 from verif.backdoor import hex_path, pe_images, write_hex
-from verif.program import CTRL_START, REG_CTRL, REG_CYCLES, REG_LAYER_CYCLES, descriptor_writes
+from verif.program import descriptor_writes
+from verif.regmap import CTRL_START, REG_CTRL, REG_CYCLES, REG_LAYER_CYCLES
 
 HARNESS_DIR = Path(__file__).resolve().parent
 HARNESS_SV = HARNESS_DIR / "tb_eie_top.sv"

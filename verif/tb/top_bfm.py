@@ -30,7 +30,8 @@ from cocotbext.axi.axil_channels import (
     AxiLiteWriteBus,
 )
 
-from verif.program import MEM_SPM, LoadBeat
+from verif.program import LoadBeat
+from verif.regmap import MEM_SPM
 from verif.tb.common import read_uint, start_clock_and_reset
 from verif.tb.stream import Pause, never
 

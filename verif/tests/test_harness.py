@@ -12,7 +12,7 @@ from models.golden import run_network
 from models.hwparams import HwParams
 from verif import sim as simlib
 from verif.harness import harness
-from verif.program import REG_CYCLES
+from verif.regmap import REG_CYCLES
 from verif.stimulus import random_network
 
 

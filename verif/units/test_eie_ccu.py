@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
 
-from verif.program import (
+from verif.regmap import (
     CTRL_CLEAR,
     CTRL_START,
     D_BIAS_ACT,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,21 @@ class Network:
     @property
     def batch(self) -> int:
         return int(self.inputs.shape[0])
+
+    def limit(self, batch: int) -> Network:
+        """The same network on its first ``batch`` inputs (labels and expected cut alike)."""
+        if batch < 1:
+            raise EieInputError(f"{self.name}: batch must be >= 1, got {batch}")
+        return replace(self, inputs=self.inputs[:batch],
+                       expected=None if self.expected is None else self.expected[:batch],
+                       labels=None if self.labels is None else self.labels[:batch])
+
+    def with_relu(self, relu: bool | None) -> Network:
+        """The network with every layer's ReLU set to ``relu`` (None: unchanged), for a command-line
+        override; the float reference and `reference()` follow it."""
+        if relu is None:
+            return self
+        return replace(self, relu=tuple([bool(relu)] * len(self.layers)))
 
     def reference(self) -> np.ndarray:
         """float64 [B', out_L]: `expected` after the last layer's ReLU (what the hardware outputs)."""
@@ -207,7 +222,8 @@ def load_network(paths: Sequence[str | Path]) -> Network:
     From layer files: the inputs come from the first file; `expected` and `labels` from the last
     file (its `expected` is taken as the network's reference for the first inputs, as in
     ../shared/cases where the last layer's `input` is the previous layers' float output of the same
-    input); each layer's ReLU from its own file (default on). Raises EieInputError."""
+    input), and its other extra keys (e.g. `groundtruth`) into `extra`; each layer's ReLU from its
+    own file (default on). Raises EieInputError."""
     paths = [Path(p) for p in paths]
     if not paths:
         raise EieInputError("no layer or network file given")
@@ -228,7 +244,8 @@ def load_network(paths: Sequence[str | Path]) -> Network:
         labels = _labels(last.extra["labels"], str(last.source), first.inputs.shape[0], last.out_len)
     relu = tuple(True if f.relu is None else f.relu for f in files)
     name = paths[0].stem if len(paths) == 1 else f"{paths[0].stem} .. {paths[-1].stem}"
-    return Network(tuple(layers), first.inputs, relu, None, expected, labels, name, {})
+    extra = {k: v for k, v in last.extra.items() if k not in ("expected", "labels")}
+    return Network(tuple(layers), first.inputs, relu, None, expected, labels, name, extra)
 
 
 def save_network(path: str | Path, layers: Sequence[FloatLayer], inputs: np.ndarray, *,

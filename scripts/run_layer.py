@@ -1,19 +1,25 @@
 #!/usr/bin/env python3
-"""Run a layer (or a network) on the EIE RTL end to end and check it: `make run`.
+"""Run a network (layer or network files) on the EIE RTL end to end and check it: `make run`.
 
 The run is a pyuvm test of the verification environment (`FileNetworkTest` in
-verif/tests/uvm_tests.py): this script writes a small JSON job (layer files, PEs, FIFO depth, ReLU,
-load mode, watchdog) and calls verif.sim.run_bench. The test compresses and places the layers with
-models/ (several files form a network; without a file it generates the paper's Alex-7 layer,
-seeded), runs them through the register, load and output agents, and the scoreboard checks every
-write-back of every layer (hidden layers included) and every output beat bit-exactly. The report
-is built from what the scoreboard saw (scoreboard.json, scoreboard_outputs.npz in the run folder);
-this script adds the error against the float reference. While the simulator runs it shows
-progress (building, loading, running layer k of n with cycles and an ETA from the cycle model):
-one updating line on a terminal, a log line every few seconds otherwise.
+verif/tests/uvm_tests.py): this script writes a small JSON job (files, PEs, FIFO depth, ReLU, load
+mode, watchdog) and calls verif.sim.run_bench. The test and this script prepare the same run with
+models/ (models.plan.prepare_run: compress with formats from the calibration inputs, cut into
+passes when the network is bigger than the chip, run the golden model on every input). The test
+runs every pass on every input of the batch (weights loaded once per pass, then only input
+activations), and the scoreboard checks every write-back of every layer and every output beat
+bit-exactly. The report is built from what the scoreboard saw (scoreboard.json,
+scoreboard_outputs.npz in the run folder) plus: cycles, latency and frames/s at 800 MHz per input,
+the reload traffic of the passes, the error against the float network and against the file's own
+`expected` (bound: models.compress.EXPECTED_REL_ERR_BOUND), accuracy against `labels` (with a
+confusion matrix and, for square inputs, a grid of the inputs labelled with the RTL's answers).
+While the simulator runs it shows progress (building, loading, running pass/input/layer with cycles
+and an ETA): one updating line on a terminal, a log line every few seconds otherwise.
 
-Writes OUT/report.json and OUT/outputs.npz; exits 1 when the scoreboard reported an error (its
-first error is printed), 2 on bad input.
+Default network: models/networks/digits-mlp.npz (docs/digits.md), the whole test split.
+Writes OUT/report.json, OUT/outputs.npz (and OUT/classification.png with labels); exits 1 when the
+scoreboard reported an error (its first error is printed) or the result is outside the bound of
+`expected`, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -32,25 +38,14 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from models.benchlayers import generate_layer  # noqa: E402
-from models.compress import compress_network  # noqa: E402
-from models.encode import place_network  # noqa: E402
 from models.errors import EieInputError  # noqa: E402
 from models.hwparams import HwParams  # noqa: E402
-from models.layerfile import load_layer  # noqa: E402
+from models.network import load_network  # noqa: E402
+from models.plan import PreparedRun, prepare_run  # noqa: E402
 
 MAX_LAYERS = 8
-
-
-def float_reference(layers, relu_flags) -> np.ndarray:
-    """The float result of the uncompressed layer files (same ReLU as the hardware)."""
-    x = layers[0].inputs[0].astype(np.float64)
-    for layer, relu in zip(layers, relu_flags, strict=True):
-        xa = np.append(x, 1.0) if layer.has_bias else x
-        x = layer.weight.astype(np.float64) @ xa
-        if relu:
-            x = np.maximum(x, 0.0)
-    return x
+CLOCK_HZ = 800e6                 # the paper's clock (Table II)
+DEFAULT_NETWORK = REPO / "models" / "networks" / "digits-mlp.npz"
 
 
 class Progress:
@@ -58,8 +53,8 @@ class Progress:
     one updating line on a terminal (carriage return + erase-line) or a plain line every `every_s`
     seconds otherwise."""
 
-    def __init__(self, path: Path, build_marker: Path, every_s: float = 10.0) -> None:
-        self.path, self.build_marker, self.every_s = path, build_marker, every_s
+    def __init__(self, path: Path, every_s: float = 10.0) -> None:
+        self.path, self.every_s = path, every_s
         self.t0 = time.time()
         self.stop = threading.Event()
         self.tty = sys.stdout.isatty()
@@ -76,11 +71,11 @@ class Progress:
         except (ValueError, IndexError):
             return self.last_text
         phase = line["phase"]
-        if phase == "loading":
+        if phase == "loading" and line.get("runs_done", 0) == 0:
             total = line.get("load_total", 0)
             pct = 100.0 * line.get("load_done", 0) / total if total else 0.0
             return f"loading the memories{'' if total else ' (back door)'}: {pct:.0f}% ... {elapsed:.0f} s"
-        if phase in ("running", "reading"):
+        if phase in ("running", "reading", "loading", "programming", "idle"):
             cycles, pred = line.get("cycles", 0), line.get("predicted_cycles", 0)
             if self.rate is None:
                 self.rate = (line["wall"], cycles)
@@ -88,10 +83,11 @@ class Progress:
             speed = (cycles - c0) / (line["wall"] - w0) if line["wall"] > w0 else 0.0
             eta = f", ETA {max(pred - cycles, 0) / speed:.0f} s" if speed > 0 and pred > cycles else ""
             rate = f", {speed:,.0f} cycles/s" if speed > 0 else ""
-            return (f"running layer {line.get('layer', 0) + 1} of {line['layers']}: {cycles:,} cycles "
-                    f"(model {pred:,}){rate}, inputs done {line['inputs_done']}/{line['inputs']}{eta}")
+            where = f"pass {line['pass'] + 1} of {line['passes']}, " if line.get("passes", 1) > 1 else ""
+            return (f"running {where}input {line['inputs_done'] + 1} of {line['inputs']}, layer "
+                    f"{line.get('layer', 0) + 1} of {line['layers']}: {cycles:,} cycles (model {pred:,}){rate}{eta}")
         if phase == "done":
-            return f"done, inputs {line['inputs_done']}/{line['inputs']}; checking ... {elapsed:.0f} s"
+            return f"done, {line.get('runs_done', 0)} runs; checking ... {elapsed:.0f} s"
         return f"{phase} ... {elapsed:.0f} s"
 
     def show(self) -> None:
@@ -123,48 +119,70 @@ class Progress:
             sys.stdout.flush()
 
 
+def _tile_rows(values: list[str]) -> dict[int, int]:
+    out = {}
+    for v in values:
+        try:
+            layer, rows = (int(x) for x in v.split("="))
+        except ValueError:
+            raise EieInputError(f"--tile-rows: expected LAYER=ROWS, got {v!r}") from None
+        if rows < 1:
+            raise EieInputError(f"--tile-rows: ROWS must be >= 1, got {rows}")
+        out[layer] = rows
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("layers", nargs="*",
-                        help="layer .npz files, in network order (default: a generated Alex-7 layer)")
+                        help="one network file, or layer .npz files in network order (docs/network-format.md; "
+                             f"default: {DEFAULT_NETWORK.relative_to(REPO)})")
     parser.add_argument("--pes", type=int, default=64, help="processing elements (default 64)")
     parser.add_argument("--sim", default="verilator", choices=["icarus", "verilator"])
     parser.add_argument("--fifo", type=int, default=8, help="activation-queue depth (default 8)")
     parser.add_argument("--relu", type=int, choices=[0, 1],
-                        help="ReLU after every layer (1) or none (0, e.g. logits); default: each file's own "
-                             "flag, else on")
+                        help="override: ReLU after every layer (1) or none (0); default: each layer's own flag")
+    parser.add_argument("--batch", type=int, metavar="B", help="run only the first B inputs (default: all)")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "run")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the generated layer and of the test")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the test (cocotb's random seed)")
     parser.add_argument("--waves", action="store_true", help="record FST waves of the run")
     parser.add_argument("--load", choices=["stream", "backdoor"], default="backdoor",
-                        help="write the memories straight into the SRAM arrays (default) or send every word "
-                             "through the load stream (slow for large layers)")
+                        help="write the weights straight into the SRAM arrays (default) or send every word "
+                             "through the load stream (slow for large layers); later inputs of a batch always "
+                             "go through the load stream")
     parser.add_argument("--watchdog", type=int, default=10_000, metavar="K",
                         help="end the run with an error when no broadcast, write-back or output beat happened "
                              "for K cycles (default 10000)")
+    parser.add_argument("--tile-rows", action="append", default=[], metavar="LAYER=ROWS",
+                        help="cut LAYER into row tiles of ROWS rows even when it fits (tests the passes)")
     args = parser.parse_args()
     if args.watchdog < 1:
         parser.error(f"--watchdog/WATCHDOG must be >= 1 cycle, got {args.watchdog}")
+    if args.batch is not None and args.batch < 1:
+        parser.error(f"--batch/BATCH must be >= 1, got {args.batch}")
+    files = args.layers or [str(DEFAULT_NETWORK)]
 
-    # the inputs are checked here (a clear error before any build); the test compresses them itself
+    # the inputs are checked here (a clear error before any build); the test prepares the same run
     try:
         hw = HwParams(num_pe=args.pes, fifo_depth=args.fifo)
-        if args.layers:
-            floats = [load_layer(p) for p in args.layers]
-            source = ", ".join(args.layers)
-        else:
-            floats = [generate_layer("Alex-7", args.seed)]
-            source = f"generated Alex-7 (seed {args.seed})"
-        relu = None if args.relu is None else [bool(args.relu)] * len(floats)
-        net = compress_network(floats, relu=relu, hw=hw)
-        place_network(net, hw)
+        tile_rows = _tile_rows(args.tile_rows)
+        network = load_network(files)
+        if args.batch is not None and args.batch < network.batch:
+            network = network.limit(args.batch)
+        prep = prepare_run(network, hw, relu=None if args.relu is None else bool(args.relu),
+                           max_layers=MAX_LAYERS, force_tile_rows=tile_rows or None)
     except (EieInputError, OSError) as exc:
         print(f"run: {exc}", file=sys.stderr)
         return 2
-    relu_flags = [bool(q.desc.relu) for q in net.layers]
-    print(f"run: {source} on {hw.num_pe} PEs, FIFO {hw.fifo_depth}, {args.sim}, load {args.load}: "
+    net, plan, network = prep.net, prep.plan, prep.network
+    print(f"run: {network.name} ({', '.join(files)}) on {hw.num_pe} PEs, FIFO {hw.fifo_depth}, {args.sim}, "
+          f"load {args.load}, {network.batch} input(s): "
           + "; ".join(f"layer {i} {q.desc.out_len}x{q.desc.cols}{' relu' if q.desc.relu else ''}"
                       for i, q in enumerate(net.layers)), flush=True)
+    if len(plan.passes) > 1:
+        why = "forced row tiles" if tile_rows else f"the network does not fit {hw.num_pe} PEs at once"
+        print(f"run: {len(plan.passes)} passes (loads of the chip; {why}): "
+              + "; ".join(p.describe() for p in plan.passes), flush=True)
 
     from verif.sim import run_bench, run_dir_for
 
@@ -178,15 +196,15 @@ def main() -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("progress.jsonl", "scoreboard.json", "scoreboard_outputs.npz", "run_info.json"):
         (run_dir / stale).unlink(missing_ok=True)
-    job = {"layers": [str(Path(p).resolve()) for p in args.layers], "generate": "Alex-7", "seed": args.seed,
-           "pes": hw.num_pe, "fifo": hw.fifo_depth, "relu": args.relu, "load": args.load,
-           "watchdog_cycles": args.watchdog, "progress_cycles": 1000}
+    job = {"layers": [str(Path(p).resolve()) for p in files], "pes": hw.num_pe, "fifo": hw.fifo_depth,
+           "relu": args.relu, "load": args.load, "batch": args.batch, "watchdog_cycles": args.watchdog,
+           "progress_cycles": 1000, "tile_rows": {str(k): v for k, v in tile_rows.items()}}
     job_file = run_dir / "job.json"
     job_file.write_text(json.dumps(job, indent=1) + "\n")
     params = {"NUM_PE": hw.num_pe, "FIFO_DEPTH": hw.fifo_depth, "MAX_LAYERS": MAX_LAYERS}
     t0 = time.perf_counter()
     sim_error = ""
-    with Progress(run_dir / "progress.jsonl", run_dir):
+    with Progress(run_dir / "progress.jsonl"):
         try:
             run_bench(sim=args.sim, toplevel="eie_top", test_module="verif.tests.uvm_tests",
                       testcase="FileNetworkTest", parameters=params, seed=args.seed, waves=args.waves,
@@ -196,96 +214,229 @@ def main() -> int:
         except AssertionError as exc:
             sim_error = str(exc)
     wall = time.perf_counter() - t0
-    return report(args, run_dir, source, floats, relu_flags, hw, wall, sim_error)
+    return report(args, run_dir, prep, wall, sim_error)
 
 
-def report(args, run_dir: Path, source: str, floats, relu_flags, hw: HwParams, wall: float, sim_error: str) -> int:
+def _rel(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b) / max(float(np.linalg.norm(b)), 1e-300))
+
+
+def _expected_bound() -> float:
+    import models.compress as compress
+
+    return float(getattr(compress, "EXPECTED_REL_ERR_BOUND", 1e-2))
+
+
+def _stat(values) -> dict:
+    v = np.asarray(values, np.float64)
+    return {"min": float(v.min()), "median": float(np.median(v)), "max": float(v.max()), "mean": float(v.mean())}
+
+
+def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str) -> int:
     sb_file, info_file = run_dir / "scoreboard.json", run_dir / "run_info.json"
     if not sb_file.is_file() or not info_file.is_file():
         print(f"run: the simulation ended before the scoreboard wrote its results:\n{sim_error}", file=sys.stderr)
         return 1
     sb = json.loads(sb_file.read_text())
     info = json.loads(info_file.read_text())
-    runs = sb["runs"]
-    if not runs:
+    recs, runs = sb["runs"], info["runs"]
+    network, plan, hw = prep.network, prep.plan, prep.plan.hw
+    batch = prep.acts.shape[0]
+    complete = len(recs) == len(runs) and all(not r["hung"] and not r["aborted"] for r in recs)
+    if not recs:
         print(f"run: the scoreboard saw no finished run; first error: {(sb['first_errors'] or [sim_error])[0]}",
               file=sys.stderr)
         return 1
-    rec = runs[0]
-    raw = np.load(run_dir / "scoreboard_outputs.npz")["run0_raw"]
-    match = sb["errors"] == 0 and not sim_error and rec["output_beats_checked"] == rec["out_len"][-1]
-    value = raw.astype(np.float64) / 2.0 ** info["fo_last"]
-    ref = float_reference(floats, relu_flags)
-    rel_err = (float(np.linalg.norm(value - ref) / max(np.linalg.norm(ref), 1e-300))
-               if value.shape == ref.shape else None)
-    progress = [json.loads(line) for line in (run_dir / "progress.jsonl").read_text().splitlines() if line.strip()]
-    t_load = next((p["wall"] for p in progress if p["phase"] == "loading"), None)
-    t_run = next((p["wall"] for p in progress if p["phase"] == "running"), None)
-    t_done = next((p["wall"] for p in progress if p["phase"] in ("reading", "idle", "done")), None)
-    cycles = int(sum(rec["layer_cycles"]))
-    run_wall = (t_done - t_run) if t_run and t_done else None
-    # the compute phase alone (the layers, not the output stream): progress lines up to the last layer's end
-    comp = [p for p in progress if p["phase"] == "running" and p.get("cycles", -1) <= cycles]
-    compute_rate = ((comp[-1]["cycles"] - comp[0]["cycles"]) / (comp[-1]["wall"] - comp[0]["wall"])
-                    if len(comp) >= 2 and comp[-1]["wall"] > comp[0]["wall"] else None)
-    rep = {
-        "cycles": cycles,
-        "ideal_cycles": int(sum(info["ideal_cycles"])),
-        "model_cycles": int(sum(info["model_cycles"])),
+    raw_npz = np.load(run_dir / "scoreboard_outputs.npz")
+    # the RTL's output stream of every run, per pass and input, stitched like the model's
+    per_pass: list[list[np.ndarray]] = [[np.zeros(0, np.int64)] * batch for _ in plan.passes]
+    for i, r in enumerate(runs[: len(recs)]):
+        per_pass[r["pass"]][r["input"]] = raw_npz[f"run{i}_raw"]
+    rtl = None
+    if complete:
+        try:
+            rtl = plan.outputs(per_pass)
+        except (EieInputError, ValueError):
+            rtl = None
+    golden = prep.golden.outputs
+    fo = info["fo_last"]
+    match = (sb["errors"] == 0 and not sim_error and complete and rtl is not None and np.array_equal(rtl, golden))
+    value = (rtl if rtl is not None else golden).astype(np.float64) / 2.0 ** fo
+    value_golden = golden.astype(np.float64) / 2.0 ** fo
+    ref_float = network.float_forward(network.inputs[:batch])
+
+    # cycles: per input, the LAYER_CYCLES of its runs in every pass (compute), and START..DONE
+    compute = np.zeros(batch, np.int64)
+    run_cycles = np.zeros(batch, np.int64)
+    for r, rec in zip(runs, recs, strict=False):
+        compute[r["input"]] += int(sum(rec["layer_cycles"]))
+        run_cycles[r["input"]] += int(rec["cycles"])
+    model_cycles = [int(sum(p["model_cycles"])) for p in info["passes"]]
+    ideal_cycles = [int(sum(p["ideal_cycles"])) for p in info["passes"]]
+    first = recs[0]
+    rep: dict = {
+        "network": network.name,
+        "files": args.layers or [str(DEFAULT_NETWORK)],
+        "num_pe": hw.num_pe, "fifo_depth": hw.fifo_depth, "sim": args.sim, "load": args.load,
+        "batch": int(batch),
+        "relu": info["relu"],
+        "formats": info["formats"],
         "outputs_match_model": bool(match),
-        "rel_err_vs_float": rel_err,
-        "num_pe": hw.num_pe,
-        "sim": args.sim,
-        "fifo_depth": hw.fifo_depth,
-        "layers": source,
-        "relu": relu_flags,
-        "layer_cycles": rec["layer_cycles"],
-        "model_layer_cycles": info["model_cycles"],
-        "run_cycles_incl_check_and_output": rec["cycles"],
-        "broadcasts": rec["broadcasts"],
-        "argmax_rtl": int(np.argmax(value)) if value.size else None,
-        "argmax_float": int(np.argmax(ref)),
-        "pe_busy_cycles_max": max(rec["busy_cycles"], default=0),
-        "pe_starved_cycles_mean": float(np.mean(rec["starved_cycles"])) if rec["starved_cycles"] else 0.0,
-        "pe_blocked_cycles_mean": float(np.mean(rec["blocked_cycles"])) if rec["blocked_cycles"] else 0.0,
-        "load": args.load,
-        "load_wall_s": round(t_run - t_load, 2) if t_load and t_run else None,
-        "run_wall_s": round(run_wall, 2) if run_wall else None,
-        "sim_cycles_per_s": round(rec["cycles"] / run_wall) if run_wall else None,
-        "compute_cycles_per_s": round(compute_rate) if compute_rate else None,
+        "cycles": int(compute[0]),
+        "model_cycles": int(sum(model_cycles)),
+        "ideal_cycles": int(sum(ideal_cycles)),
+        "cycles_per_input": _stat(compute),
+        "latency_us_at_800mhz": _stat(compute / CLOCK_HZ * 1e6),
+        "frames_per_s_at_800mhz": float(batch * CLOCK_HZ / compute.sum()) if compute.sum() else None,
+        "run_cycles_incl_output_stream": int(run_cycles.sum()),
+        "layer_cycles_input0": [c for r, rec in zip(runs, recs, strict=False) if r["input"] == 0
+                                for c in rec["layer_cycles"]],
+        "passes": {
+            "count": len(plan.passes),
+            "what": [p.describe() for p in plan.passes],
+            "weight_load_words": [p.load_words for p in plan.passes],
+            "weight_load_words_total": plan.load_words,
+            "weight_load_cycles_total": plan.load_words,          # one 64-bit word per cycle on the load stream
+            "input_load_words_per_input": sum(p.act_words for p in plan.passes),
+            "reload_words_per_input_if_batch_1": plan.load_words if len(plan.passes) > 1 else 0,
+            "pes_needed_for_one_pass": info["pes_needed"],
+        },
+        "input_values_saturated": int(info["input_saturated"]),
+        "pe_busy_cycles_max_input0": max(first["busy_cycles"], default=0),
+        "pe_starved_cycles_mean_input0": float(np.mean(first["starved_cycles"])) if first["starved_cycles"] else 0.0,
+        "broadcasts_input0": first["broadcasts"],
+        "rel_err_vs_float": _stat([_rel(v, f) for v, f in zip(value, ref_float, strict=True)]),
         "wall_s": round(wall, 1),
         "scoreboard": {
             "errors": sb["errors"],
             "first_error": (sb["first_errors"] or [None])[0] or (sim_error or None),
             "first_mismatch": sb["first_mismatch"],
-            "writebacks_checked_per_layer": rec["writebacks_checked"],
-            "values_checked_per_layer": rec["values_checked_per_layer"],
-            "output_beats_checked": rec["output_beats_checked"],
+            "runs_checked": sb["runs_checked"],
+            "writebacks_checked_per_layer_input0": first["writebacks_checked"],
+            "output_beats_checked": int(sum(r["output_beats_checked"] for r in recs)),
             "values_checked": sb["values_checked"],
-            "hung": rec["hung"],
+            "hung": any(r["hung"] for r in recs),
         },
         "sim_run_dir": str(run_dir),
     }
-    last_file = np.load(args.layers[-1]) if args.layers else None
-    if last_file is not None and "groundtruth" in last_file.files:
-        gt = last_file["groundtruth"].astype(np.float64)
-        if gt.shape == value.shape:
-            rep["rel_err_vs_groundtruth"] = float(np.linalg.norm(value - gt) / np.linalg.norm(gt))
-            rep["argmax_groundtruth"] = int(np.argmax(gt))
+    failed = []
+    bound = _expected_bound()
+    if network.expected is not None:
+        ref = network.reference()[:batch]
+        errs = [_rel(v, e) for v, e in zip(value, ref, strict=False)]
+        rep["expected"] = {"inputs_compared": len(errs), "rel_err": _stat(errs), "bound": bound,
+                           "rel_err_model": _stat([_rel(v, e) for v, e in zip(value_golden, ref, strict=False)]),
+                           "argmax_agrees": int(sum(int(np.argmax(v)) == int(np.argmax(e))
+                                                    for v, e in zip(value, ref, strict=False)))}
+        if max(errs) > bound:
+            failed.append(f"the result differs from the file's 'expected' by {max(errs):.3g} (relative L2) > the "
+                          f"bound {bound:g}")
+    gt = network.extra.get("groundtruth")
+    if gt is not None and batch == 1 and np.shape(gt) == value.shape[1:]:
+        rep["rel_err_vs_groundtruth"] = _rel(value[0], np.asarray(gt, np.float64))
+    if network.labels is not None:
+        labels = network.labels[:batch]
+        acc = {"float": float(np.mean(np.argmax(ref_float, 1) == labels)),
+               "golden": float(np.mean(np.argmax(value_golden, 1) == labels)),
+               "rtl": float(np.mean(np.argmax(value, 1) == labels)) if rtl is not None else None}
+        for key in ("acc_float", "acc_pruned", "acc_shared"):
+            if key in network.extra:
+                acc[f"file_{key}"] = float(network.extra[key])
+        rep["accuracy"] = acc
+        picture = plot_classification(args.out / "classification.png", network, value, labels)
+        rep["picture"] = str(picture) if picture else None
     (args.out / "report.json").write_text(json.dumps(rep, indent=2) + "\n")
-    np.savez(args.out / "outputs.npz", raw=raw.astype(np.int16 if hw.act_width <= 16 else np.int64), value=value)
-    for key in ("cycles", "ideal_cycles", "model_cycles", "outputs_match_model", "rel_err_vs_float",
-                "argmax_rtl", "argmax_float", "load_wall_s", "run_wall_s", "sim_cycles_per_s",
-                "compute_cycles_per_s", "wall_s"):
-        print(f"  {key:22s} {rep[key]}")
-    s = rep["scoreboard"]
-    print(f"  scoreboard             write-backs checked per layer {s['writebacks_checked_per_layer']}, "
-          f"output beats {s['output_beats_checked']}, errors {s['errors']}")
+    np.savez(args.out / "outputs.npz", raw=(rtl if rtl is not None else np.zeros((0,))),
+             golden=golden, value=value, float_reference=ref_float)
+    print_report(rep)
     print(f"run: wrote {args.out / 'report.json'} and {args.out / 'outputs.npz'}")
     if not match:
+        s = rep["scoreboard"]
         print(f"run: FAILED: {s['errors']} scoreboard error(s); first: {s['first_error']}", file=sys.stderr)
         return 1
+    if failed:
+        print(f"run: FAILED: {'; '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def print_report(rep: dict) -> None:
+    """The report's main figures as a table."""
+    c, lat = rep["cycles_per_input"], rep["latency_us_at_800mhz"]
+    rows = [("outputs match the model", str(rep["outputs_match_model"])),
+            ("inputs (batch)", str(rep["batch"])),
+            ("cycles, input 0 (model, floor)", f"{rep['cycles']:,} ({rep['model_cycles']:,}, {rep['ideal_cycles']:,})"),
+            ("cycles per input min/median/max", f"{c['min']:,.0f} / {c['median']:,.0f} / {c['max']:,.0f}"),
+            ("latency at 800 MHz, median", f"{lat['median']:.3f} us"),
+            ("frames/s at 800 MHz", f"{rep['frames_per_s_at_800mhz']:,.0f}" if rep["frames_per_s_at_800mhz"] else "-"),
+            ("passes (weight loads)", f"{rep['passes']['count']}: {rep['passes']['weight_load_words_total']:,} words")]
+    if rep["passes"]["pes_needed_for_one_pass"]:
+        rows.append(("PEs to hold it in one pass", ", ".join(f"layer {k}: {v}" for k, v in
+                                                           rep["passes"]["pes_needed_for_one_pass"].items())))
+    rows.append(("rel. error vs float, median", f"{rep['rel_err_vs_float']['median']:.3g}"))
+    if "rel_err_vs_groundtruth" in rep:
+        rows.append(("rel. error vs 'groundtruth'", f"{rep['rel_err_vs_groundtruth']:.3g}"))
+    if "expected" in rep:
+        e = rep["expected"]
+        rows.append(("rel. error vs 'expected', max", f"{e['rel_err']['max']:.3g} (bound {e['bound']:g}, "
+                     f"{e['inputs_compared']} input(s), arg-max agrees {e['argmax_agrees']})"))
+    if "accuracy" in rep:
+        a = rep["accuracy"]
+        for key, name in (("file_acc_float", "accuracy: float (trained)"), ("file_acc_pruned", "accuracy: pruned"),
+                          ("file_acc_shared", "accuracy: weight-shared"), ("float", "accuracy: float network file"),
+                          ("golden", "accuracy: fixed-point golden"), ("rtl", "accuracy: RTL")):
+            if a.get(key) is not None:
+                rows.append((name, f"{100 * a[key]:.2f} %"))
+    if rep["input_values_saturated"]:
+        rows.append(("input values saturated", str(rep["input_values_saturated"])))
+    s = rep["scoreboard"]
+    rows.append(("scoreboard", f"{s['runs_checked']} runs, {s['values_checked']:,} values checked, "
+                 f"{s['errors']} errors"))
+    rows.append(("wall time", f"{rep['wall_s']} s"))
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"  {k:<{width}}  {v}")
+
+
+def plot_classification(path: Path, network, value: np.ndarray, labels: np.ndarray) -> Path | None:
+    """A PNG: a grid of the first inputs labelled with the RTL's answers (when the input is a square
+    image) and the confusion matrix (rows: label, columns: RTL answer)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pred = np.argmax(value, 1)
+    classes = value.shape[1]
+    side = round(float(np.sqrt(network.inputs.shape[1])))
+    square = side * side == network.inputs.shape[1]
+    fig = plt.figure(figsize=(13, 6.2))
+    if square:
+        n = min(40, len(pred))
+        cols = 8
+        for i in range(n):
+            ax = fig.add_axes([0.01 + (i % cols) * 0.06, 0.80 - (i // cols) * 0.19, 0.055, 0.15])
+            ax.imshow(network.inputs[i].reshape(side, side), cmap="gray_r")
+            ok = pred[i] == labels[i]
+            ax.set_title(f"{pred[i]}" + ("" if ok else f" ({labels[i]})"), fontsize=9,
+                         color="black" if ok else "red")
+            ax.set_axis_off()
+        fig.text(0.01, 0.02, f"first {n} test inputs, title = RTL answer (red: wrong, label in brackets)", fontsize=9)
+    ax = fig.add_axes([0.56 if square else 0.1, 0.1, 0.4, 0.8])
+    cm = np.zeros((classes, classes), np.int64)
+    np.add.at(cm, (labels, pred), 1)
+    ax.imshow(cm, cmap="Blues")
+    for (r, c), v in np.ndenumerate(cm):
+        if v:
+            ax.text(c, r, str(v), ha="center", va="center", fontsize=8, color="white" if v > cm.max() / 2 else "black")
+    ax.set_xlabel("RTL answer")
+    ax.set_ylabel("label")
+    ax.set_xticks(range(classes))
+    ax.set_yticks(range(classes))
+    ax.set_title(f"{network.name}: RTL accuracy {100 * np.mean(pred == labels):.2f} % on {len(pred)} inputs")
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
 
 
 if __name__ == "__main__":

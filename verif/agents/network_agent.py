@@ -20,37 +20,46 @@ from cocotb.utils import get_sim_time
 from pyuvm import ConfigDB, uvm_analysis_port, uvm_driver, uvm_sequence, uvm_sequence_item, uvm_status_e
 
 from models.compress import QuantLayer
-from models.encode import place_network
+from models.encode import NetworkImage, local_activations, place_network
 from models.golden import run_network
 from models.hwparams import HwParams
 from verif.agents.base import SequencedAgent
 from verif.agents.load_agent import LoadSeq
 from verif.env.watchdog import DEFAULT_WATCHDOG_CYCLES, Activity, wait_run_end
 from verif.program import LoadBeat, describe_error, descriptor_writes, load_beats
-from verif.regmap import CTRL_CLEAR, CTRL_START, STATUS_DONE, STATUS_ERROR
+from verif.regmap import CTRL_CLEAR, CTRL_START, MEM_ACT_SRC, STATUS_DONE, STATUS_ERROR
 from verif.tb.stream import Pause, never
 
 
 class NetworkItem(uvm_sequence_item):
     """A network (quantized layers + input vector) placed for `hw`; `golden` is the model's
-    prediction of every layer's outputs. `reset_after` (cycles after START) makes the driver pulse
+    prediction of every layer's outputs (`image` and `golden` may be given: a batch shares them).
+    `reuse_weights`: the chip still holds this image from the previous item; only the input
+    activations are loaded (the batch mode of `make run`). `reset_after` (cycles after START) makes the driver pulse
     reset in the middle of the run; `stall_output` holds out_ready_i low during the run (the host
     stops reading: the run must hang and the watchdog must say so, `expect_hang`)."""
 
     def __init__(self, name: str, layers: list[QuantLayer], act: np.ndarray, hw: HwParams, *,
                  backdoor: bool = False, reset_after: int | None = None, label: str = "",
                  corrupt: list[LoadBeat] | None = None, expect_error: int = 0,
-                 stall_output: bool = False) -> None:
+                 stall_output: bool = False, image: NetworkImage | None = None,
+                 golden: list[np.ndarray] | None = None, reuse_weights: bool = False,
+                 pe_counters: bool = True) -> None:
         super().__init__(name)
         self.layers, self.act, self.hw = list(layers), np.asarray(act, np.int64), hw
-        self.image = place_network(self.layers, hw)
-        self.golden = run_network(self.image, self.act)
+        # a batch shares one placed image and may bring its prediction (models.plan.ExecutionPlan)
+        self.image = place_network(self.layers, hw) if image is None else image
+        self.golden = run_network(self.image, self.act) if golden is None else list(golden)
         self.backdoor, self.reset_after = backdoor, reset_after
         self.label = label or name
         # load beats sent after the image (to break it on purpose), and the error code the run must
         # then end with; the outputs of such a run are not predicted
         self.corrupt, self.expect_error = list(corrupt or []), expect_error
         self.stall_output = self.expect_hang = stall_output
+        # the previous item left this image (weights, pointers, descriptors) in the chip: only the
+        # input activations are loaded (through the load stream), then START
+        self.reuse_weights = reuse_weights
+        self.pe_counters = pe_counters   # read every PE's busy/starved/blocked counters after the run
 
     def __str__(self) -> str:
         shape = " -> ".join([str(self.layers[0].desc.in_len)] + [str(q.desc.out_len) for q in self.layers])
@@ -73,6 +82,15 @@ class RunResult:
     blocked_cycles: list[int] = field(default_factory=list)   # per PE: queue full while broadcasting
     start_ns: float = 0.0             # START written
     end_ns: float = 0.0               # busy_o fell (or the hang/reset)
+
+
+def act_beats(item: NetworkItem) -> list[LoadBeat]:
+    """Load beats of the input activations alone (PE k's local address r holds input r*N + k)."""
+    hw = item.hw
+    local = local_activations(item.act, hw, item.image.layers[0].desc.in_len)
+    mask = (1 << hw.act_width) - 1
+    return [LoadBeat(k, MEM_ACT_SRC, a, int(v) & mask)
+            for k in range(hw.num_pe) for a, v in enumerate(local[k].tolist())]
 
 
 class ItemsSeq(uvm_sequence):
@@ -99,6 +117,7 @@ class NetworkDriver(uvm_driver):
         self.item_ap = uvm_analysis_port("item_ap", self)       # to the predictor, before the run
         self.result_ap = uvm_analysis_port("result_ap", self)   # after the run
         self.phase, self.item, self.start_ns = "idle", None, 0.0
+        self.runs_done, self.cycles_done = 0, 0     # finished items and their CYCLES (progress reports)
         self.on_phase = None        # optional callback(phase) (the progress writer of `make run`)
 
     def _phase(self, phase: str) -> None:
@@ -156,10 +175,13 @@ class NetworkDriver(uvm_driver):
             self.item = item
             self.logger.info("run %s", item)
             self.item_ap.write(item)
-            self._phase("programming")
-            await self._write(*descriptor_writes(item.image, self.max_layers))
+            if not item.reuse_weights:
+                self._phase("programming")
+                await self._write(*descriptor_writes(item.image, self.max_layers))
             self._phase("loading")
-            if item.backdoor:
+            if item.reuse_weights:
+                await LoadSeq("load inputs", act_beats(item), self.load_pause).start(self.load_seqr)
+            elif item.backdoor:
                 await self.bfm.backdoor_load(item.image, item.act)
             else:
                 beats = load_beats(item.image, item.act) + item.corrupt
@@ -192,6 +214,8 @@ class NetworkDriver(uvm_driver):
                 self._phase("reading")
                 await self._read_counters(result)
             self.bfm.stall_output(False)
+            self.runs_done += 1
+            self.cycles_done += result.cycles
             self._phase("idle")
             self.result_ap.write(result)
             self.seq_item_port.item_done()
@@ -207,7 +231,7 @@ class NetworkDriver(uvm_driver):
             await self._write((regs.CTRL, CTRL_CLEAR))
         elif not result.status & STATUS_DONE:
             result.error = f"run ended without DONE: STATUS {result.status:#x}"
-        for k in range(item.hw.num_pe):
+        for k in range(item.hw.num_pe if item.pe_counters else 0):
             await self._write((regs.PE_SEL, k))
             busy, starved, blocked = await self._read(regs.PE_BUSY, regs.PE_STARVED, regs.PE_BLOCKED)
             result.busy_cycles.append(busy)

@@ -170,16 +170,23 @@ class HungOutputSeq(_NetworkSeqBase):
 
 class BackToBackSeq(_NetworkSeqBase):
     """Several networks in a row without reset, loaded alternately through the load stream and the
-    back door (the second one through the back door)."""
+    back door (the second one through the back door); each followed by a batch of new inputs on the
+    same weights (only the input activations loaded, `reuse_weights`: the batch mode of `make run`)."""
 
-    def __init__(self, name: str = "back_to_back", count: int = 3) -> None:
+    def __init__(self, name: str = "back_to_back", count: int = 3, batch: int = 2) -> None:
         super().__init__(name)
-        self.count = count
+        self.count, self.batch = count, batch
 
     async def body(self) -> None:
         rng, hw = self.setup()
         for i in range(self.count):
-            await self.run(random_item(rng, hw, f"back-to-back network {i}", backdoor=i % 2 == 1))
+            base = random_item(rng, hw, f"back-to-back network {i}", backdoor=i % 2 == 1)
+            await self.run(base)
+            lo, hi = -(1 << (hw.act_width - 1)), (1 << (hw.act_width - 1)) - 1
+            for b in range(self.batch):
+                act = rng.integers(lo, hi + 1, base.act.size) * (rng.random(base.act.size) < 0.5)
+                await self.run(NetworkItem(f"network {i}, new input {b + 1} on its loaded weights", base.layers,
+                                           act, hw, image=base.image, reuse_weights=True, pe_counters=b == 0))
 
 
 class HostErrorsSeq(_NetworkSeqBase):

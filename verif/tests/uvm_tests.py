@@ -156,16 +156,22 @@ class RegisterErrorTest(EieBaseTest):
 
 @pyuvm.test()
 class FileNetworkTest(EieBaseTest):
-    """`make run`: a network from layer files (or the generated Alex-7 layer), compressed and
-    placed with models/ exactly as scripts/run_layer.py describes, run as one NetworkItem and
-    judged by the scoreboard alone.
+    """`make run`: a network from layer or network files (models/network.py), compressed, cut into
+    passes and run on a batch with models/ exactly as scripts/run_layer.py describes
+    (models.plan.prepare_run), judged by the scoreboard alone.
 
-    EIE_BENCH["job"] names a JSON job written by the host script: `layers` (layer .npz paths; empty:
-    generated Alex-7), `generate` (the generated layer's name), `seed`, `pes`, `fifo`, `relu` (0/1 for
-    every layer, or null: each file's own flag), `load` ("backdoor" or "stream"), `watchdog_cycles`,
-    `progress_cycles`. It writes `run_info.json` (the model's predicted and ideal cycles, the last
-    layer's output format) and `progress.jsonl` to the run folder; the scoreboard writes
-    scoreboard.json and scoreboard_outputs.npz. No stalls, no hazard probe, no coverage collector."""
+    Items: for each pass (one load of the chip: whole layers, or one row tile of a layer too big
+    for it), every input in turn: the first input loads the pass's weights (back door or load
+    stream) and descriptors, the others only their input activations through the load stream
+    (`reuse_weights`). Each run's every write-back and output beat is checked bit-exactly.
+
+    EIE_BENCH["job"] names a JSON job written by the host script: `layers` (file paths), `pes`,
+    `fifo`, `relu` (0/1 for every layer, or null: each layer's own flag), `batch` (run the first
+    inputs only, or null: all), `load` ("backdoor" or
+    "stream"), `watchdog_cycles`, `progress_cycles`, optional `tile_rows` ({layer: rows}: force
+    row tiles, for tests). It writes `run_info.json` (the runs' pass and input, the passes, the
+    model's cycles) and `progress.jsonl` to the run folder; the scoreboard writes scoreboard.json
+    and scoreboard_outputs.npz. No stalls, no hazard probe, no coverage collector."""
 
     load_pause = None
     out_pause = None
@@ -177,48 +183,63 @@ class FileNetworkTest(EieBaseTest):
         from models.hwparams import HwParams
 
         self.job = json.loads(Path(p["job"]).read_text())
+        self.max_layers = int(p["max_layers"])
         k = self.job.get("watchdog_cycles")
         self.watchdog_cycles = DEFAULT_WATCHDOG_CYCLES if k is None else int(k)
         return HwParams(num_pe=int(self.job["pes"]), fifo_depth=int(self.job["fifo"]))
 
     def sequence(self):
-        from models.benchlayers import generate_layer
-        from models.compress import compress_network
         from models.cycles import predict_layer_cycles
-        from models.layerfile import load_layer
+        from models.network import load_network
+        from models.plan import prepare_run
         from verif.agents.network_agent import ItemsSeq, NetworkItem
         from verif.program import load_beats
 
         job, hw = self.job, self.hw
         t0 = time.perf_counter()
-        if job["layers"]:
-            floats = [load_layer(f) for f in job["layers"]]
-        else:
-            floats = [generate_layer(job.get("generate", "Alex-7"), int(job["seed"]))]
-        relu = None if job.get("relu") is None else [bool(job["relu"])] * len(floats)
-        net = compress_network(floats, relu=relu, hw=hw)
-        act = net.quantize_input(floats[0].inputs[0], allow_saturation=True)
-        item = NetworkItem("file network", list(net.layers), act, hw,
-                           backdoor=job.get("load", "backdoor") == "backdoor")
-        reports, a = [], item.act
-        for li, pl in enumerate(item.image.layers):
-            reports.append(predict_layer_cycles(pl, a, hw))
-            a = item.golden[li]
-        info = {"model_cycles": [int(r.cycles) for r in reports], "ideal_cycles": [int(r.floor) for r in reports],
-                "fo_last": int(item.image.layers[-1].desc.fo), "relu": [bool(q.desc.relu) for q in net.layers],
-                "layers": [{"out_len": int(pl.desc.out_len), "cols": int(pl.desc.cols),
-                            "entries": int(pl.enc.entries.sum())} for pl in item.image.layers],
+        relu = None if job.get("relu") is None else bool(job["relu"])
+        tile_rows = {int(k): int(v) for k, v in (job.get("tile_rows") or {}).items()}
+        network = load_network(job["layers"])
+        if job.get("batch"):
+            network = network.limit(int(job["batch"]))
+        run = prepare_run(network, hw, relu=relu, max_layers=self.max_layers,
+                          force_tile_rows=tile_rows or None)
+        plan, golden = run.plan, run.golden
+        backdoor = job.get("load", "backdoor") == "backdoor"
+        items, runs, passes = [], [], []
+        for p in plan.passes:
+            model = []
+            for li, pl in enumerate(p.image.layers):
+                a = golden.inputs[p.index][0] if li == 0 else golden.layer_outputs[p.index][0][li - 1]
+                model.append(predict_layer_cycles(pl, a, hw))
+            passes.append({"first_layer": p.first_layer, "layers": len(p.layers),
+                           "rows": list(p.rows) if p.rows else None, "load_words": p.load_words,
+                           "act_words": p.act_words,
+                           "entries": [int(pl.enc.entries.sum()) for pl in p.image.layers],
+                           "model_cycles": [int(r.cycles) for r in model],
+                           "ideal_cycles": [int(r.floor) for r in model]})
+            for b in range(run.acts.shape[0]):
+                items.append(NetworkItem(f"{p.describe().split(',')[0]}, input {b}", list(p.layers),
+                                         golden.inputs[p.index][b], hw, image=p.image,
+                                         golden=golden.layer_outputs[p.index][b], backdoor=backdoor,
+                                         reuse_weights=b > 0, pe_counters=b == 0))
+                runs.append({"pass": p.index, "input": b})
+        predicted = sum(sum(q["model_cycles"]) for q in passes) * run.acts.shape[0]
+        info = {"runs": runs, "passes": passes, "pes_needed": {str(k): v for k, v in plan.pes_needed.items()},
+                "fo_last": int(run.net.layers[-1].desc.fo), "relu": [bool(q.desc.relu) for q in run.net.layers],
+                "formats": [{"fa": q.desc.fa, "fw": q.desc.fw, "fo": q.desc.fo, "shift": q.desc.shift}
+                            for q in run.net.layers],
+                "batch": int(run.acts.shape[0]), "input_saturated": run.input_saturated,
                 "prepare_wall_s": time.perf_counter() - t0}
         Path("run_info.json").write_text(json.dumps(info, indent=1) + "\n")
-        self.item = item
-        total_load = 0 if item.backdoor else len(load_beats(item.image, item.act))
+        total_load = 0 if backdoor else len(load_beats(plan.passes[0].image, run.acts[0]))
         from verif.env.progress import PROGRESS_FILE, ProgressWriter
 
         self.progress = ProgressWriter(Path(os.getcwd()) / PROGRESS_FILE, self.env.net.driver, self.env.load.monitor,
-                                       load_total=total_load, layers=len(item.image.layers),
-                                       predicted_cycles=sum(info["model_cycles"]),
-                                       every_cycles=int(job.get("progress_cycles") or 5000))
-        return ItemsSeq("file network", [item])
+                                       load_total=total_load, layers=len(run.net.layers),
+                                       predicted_cycles=predicted, runs=len(items), inputs=int(run.acts.shape[0]),
+                                       passes=len(plan.passes), every_cycles=int(job.get("progress_cycles") or 5000))
+        return ItemsSeq("file network", items)
 
     async def run_phase(self) -> None:
         self.raise_objection()

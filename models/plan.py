@@ -1,0 +1,288 @@
+"""Execution plan: a compressed network cut into passes that fit the chip (docs/network-format.md).
+
+A *pass* is what one load of the PE memories holds: either consecutive whole layers (run back to
+back on the chip, the hidden activations staying in the PEs' ping-pong buffers), or one row tile of a
+layer too big for the sparse-matrix (or output activation) memory. Between passes the host reads the
+last layer's outputs from the output stream and loads them as the next pass's input activations;
+the formats need no conversion (layer l's FO is layer l+1's FA, docs/numerics.md).
+
+A row tile [r0, r1) is the layer restricted to those output rows: same input, same descriptor fields
+(formats, codebook, ReLU), out_len = r1 - r0. Every row's accumulation is independent of the other
+rows, so the tiles' outputs stitched in row order equal the whole layer's outputs bit for bit
+(tested in models/tests/test_plan.py). The paper's own answer to a model larger than on-chip memory
+is more PEs (section VI); `pes_needed` says how many would hold each tiled layer in one pass.
+
+With a batch, every pass runs all inputs before the next pass is loaded (weights loaded once per
+pass); `Pass.load_words` counts the words each load sends (sparse-matrix + pointer words, over all
+PEs), the input activations of every run are counted separately (`act_words`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from models.compress import QuantizedNetwork, QuantLayer, compress_network
+from models.encode import NetworkImage, extract_layer, place_network
+from models.errors import CapacityError, EieInputError
+from models.golden import run_encoded
+from models.hwparams import HwParams
+from models.network import Network
+from models.numerics import int_range
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One load of the chip. ``layers``: QuantLayers run back to back; ``first_layer``: the network
+    index of layers[0]; ``rows``: the row tile [r0, r1) of that layer when the pass is a tile (then
+    len(layers) == 1), else None; ``image``: the placed memories."""
+
+    index: int
+    first_layer: int
+    layers: tuple[QuantLayer, ...]
+    rows: tuple[int, int] | None
+    image: NetworkImage
+
+    @property
+    def last_layer(self) -> int:
+        return self.first_layer + len(self.layers) - 1
+
+    @property
+    def load_words(self) -> int:
+        """Words the load stream carries for this pass's weights: every PE's sparse-matrix words and
+        pointers (one 64-bit beat each), input activations excluded."""
+        return int(self.image.spm.shape[0] * (self.image.spm.shape[1] + self.image.ptr.shape[1]))
+
+    @property
+    def act_words(self) -> int:
+        """Input activation words per run (one per input value)."""
+        return int(self.layers[0].desc.in_len)
+
+    def describe(self) -> str:
+        what = (f"layer {self.first_layer} rows {self.rows[0]}..{self.rows[1] - 1}" if self.rows else
+                f"layer{'s' if len(self.layers) > 1 else ''} {self.first_layer}"
+                + (f"..{self.last_layer}" if len(self.layers) > 1 else ""))
+        return f"pass {self.index}: {what}, {self.load_words:,} load words"
+
+
+@dataclass(frozen=True)
+class ExecutionPlan:
+    """``passes`` in execution order; ``pes_needed``: for each layer that had to be tiled (network
+    index), the smallest PE count N' >= hw.num_pe that holds it in one pass."""
+
+    network: QuantizedNetwork
+    hw: HwParams
+    passes: tuple[Pass, ...]
+    pes_needed: dict[int, int]
+
+    @property
+    def load_words(self) -> int:
+        return sum(p.load_words for p in self.passes)
+
+    def run_golden(self, acts: np.ndarray) -> GoldenRun:
+        """Bit-exact run of every pass for a batch of layer-0 activations ``acts`` (int [B, in]),
+        passes in order, each on every input (the tiles of a layer stitched before the next layer).
+        Raises EieInputError on activations out of range."""
+        acts = np.atleast_2d(np.asarray(acts, np.int64))
+        pass_inputs: list[list[np.ndarray]] = []
+        pass_outputs: list[list[list[np.ndarray]]] = []
+        cur = list(acts)                       # input of the next whole layer, per input
+        tiles: list[list[np.ndarray]] = []      # tile outputs of the layer being tiled
+        for k, p in enumerate(self.passes):
+            encs = [extract_layer(p.image, i) for i in range(len(p.layers))]
+            outs = []
+            for a in cur:
+                per_layer = []
+                for enc, pl in zip(encs, p.image.layers, strict=True):
+                    a = run_encoded(enc, pl.desc, a, self.hw)
+                    per_layer.append(a)
+                outs.append(per_layer)
+            pass_inputs.append(cur)
+            pass_outputs.append(outs)
+            last = [o[-1] for o in outs]
+            if p.rows is None:
+                cur = last
+                continue
+            tiles.append(last)
+            nxt = self.passes[k + 1] if k + 1 < len(self.passes) else None
+            if nxt is None or nxt.first_layer != p.first_layer:    # the layer's last tile: stitch
+                cur = [np.concatenate([t[b] for t in tiles]) for b in range(len(acts))]
+                tiles = []
+        return GoldenRun(pass_inputs, pass_outputs, self.outputs([[o[-1] for o in outs] for outs in pass_outputs]))
+
+    def outputs(self, results: list[list[np.ndarray]]) -> np.ndarray:
+        """The network outputs [B, out_L] from each pass's last-layer outputs results[p][b] (the
+        golden model's or the RTL's output stream): the last layer's pass, or its tiles stitched
+        in row order. Raises EieInputError when the pieces do not add up to the output length."""
+        last = self.network.layers[-1]
+        n_last = len(self.network.layers) - 1
+        parts = [r for p, r in zip(self.passes, results, strict=True) if p.last_layer == n_last]
+        out = np.stack([np.concatenate([np.asarray(part[b], np.int64) for part in parts])
+                        for b in range(len(parts[0]))])
+        if out.shape[1] != last.desc.out_len:
+            raise EieInputError(f"plan: stitched {out.shape[1]} outputs, the last layer has {last.desc.out_len}")
+        return out
+
+
+@dataclass(frozen=True)
+class GoldenRun:
+    """The model's run of a plan on a batch: ``inputs[p][b]`` the int input activations of pass p for
+    input b; ``layer_outputs[p][b][i]`` the int outputs of the pass's layer i; ``outputs`` int64
+    [B, out_L] the network outputs (stitched)."""
+
+    inputs: list[list[np.ndarray]]
+    layer_outputs: list[list[list[np.ndarray]]]
+    outputs: np.ndarray
+
+
+def tile_layer(ql: QuantLayer, r0: int, r1: int) -> QuantLayer:
+    """Rows [r0, r1) of a layer as a layer of its own (same descriptor fields, out_len r1 - r0)."""
+    if not 0 <= r0 < r1 <= ql.desc.out_len:
+        raise EieInputError(f"tile_layer: rows {r0}..{r1} outside 0..{ql.desc.out_len}")
+    return QuantLayer(np.ascontiguousarray(ql.codes[r0:r1]), replace(ql.desc, out_len=r1 - r0))
+
+
+def _fits(layers: Sequence[QuantLayer], hw: HwParams) -> NetworkImage | None:
+    try:
+        return place_network(list(layers), hw)
+    except CapacityError as exc:
+        if exc.memory == "act" and "input vector" in str(exc):
+            raise EieInputError(f"{exc}: an input longer than the activation memories cannot be cut into "
+                                "passes (tiles split rows, not columns)") from None
+        return None
+
+
+def _tiles(ql: QuantLayer, hw: HwParams, index: int, force_rows: int | None) -> list[tuple[int, int, NetworkImage]]:
+    """Greedy row tiles of one layer, each as many rows (a multiple of num_pe) as fit."""
+    n, rows = hw.num_pe, ql.desc.out_len
+    if force_rows is not None:
+        out = []
+        for r0 in range(0, rows, force_rows):
+            r1 = min(rows, r0 + force_rows)
+            image = _fits([tile_layer(ql, r0, r1)], hw)
+            if image is None:
+                raise EieInputError(f"layer {index}: a forced tile of {force_rows} rows does not fit")
+            out.append((r0, r1, image))
+        return out
+    # entries per row (+1 per column a row's PE must pad is ignored here: the fit check is exact)
+    per_row = np.count_nonzero(ql.codes, axis=1).astype(np.int64)
+    budget = hw.spm_entries * n
+    out, r0 = [], 0
+    while r0 < rows:
+        cum = np.cumsum(per_row[r0:])
+        guess = int(np.searchsorted(cum, 0.97 * budget, side="right"))
+        guess = min(rows - r0, max(n, guess // n * n), hw.act_depth * n)
+        r1 = r0 + guess
+        while True:
+            image = _fits([tile_layer(ql, r0, r1)], hw)
+            if image is not None:
+                break
+            if r1 - r0 <= 1:
+                raise EieInputError(f"layer {index}: row {r0} alone does not fit one PE's sparse-matrix memory "
+                                    f"({hw.spm_entries} entries)")
+            step = max(1, (r1 - r0) // 10)
+            r1 = r0 + max(1, ((r1 - r0 - step) // n) * n or (r1 - r0 - step))
+        out.append((r0, r1, image))
+        r0 = r1
+    return out
+
+
+def pes_needed(ql: QuantLayer, hw: HwParams, limit: int = 4096) -> int:
+    """The smallest PE count N' >= hw.num_pe for which the layer fits one pass (other parameters
+    unchanged); `limit` + 1 when even `limit` PEs do not hold it."""
+    from models.encode import encode_layer
+
+    def fits(n: int) -> bool:
+        h = replace(hw, num_pe=n)
+        enc = encode_layer(ql.codes, n)
+        return (int(enc.entries.max()) <= h.spm_entries and -(-ql.desc.out_len // n) <= h.act_depth
+                and -(-ql.desc.in_len // n) <= h.act_depth)
+
+    lo = hw.num_pe
+    if fits(lo):
+        return lo
+    hi = lo
+    while not fits(hi):
+        if hi >= limit:
+            return limit + 1
+        lo, hi = hi, min(limit, hi * 2)
+    while hi - lo > 1:          # fits(hi), not fits(lo)
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if fits(mid) else (mid, hi)
+    return hi
+
+
+def plan_network(net: QuantizedNetwork, hw: HwParams | None = None, max_layers: int = 8, *,
+                 force_tile_rows: dict[int, int] | None = None) -> ExecutionPlan:
+    """Cut ``net`` into passes: one pass when it all fits (and has <= max_layers layers), else
+    greedy groups of consecutive whole layers, and row tiles for a layer that does not fit alone.
+
+    ``force_tile_rows`` {layer: rows} tiles those layers even when they fit (tests). Raises
+    EieInputError when an input vector exceeds the activation memory (rows can be tiled, columns
+    cannot) or a single row does not fit."""
+    hw = hw or net.hw
+    layers = list(net.layers)
+    force = dict(force_tile_rows or {})
+    passes: list[Pass] = []
+    needed: dict[int, int] = {}
+    if not force and len(layers) <= max_layers:
+        image = _fits(layers, hw)
+        if image is not None:
+            return ExecutionPlan(net, hw, (Pass(0, 0, tuple(layers), None, image),), {})
+    i = 0
+    while i < len(layers):
+        image = None if i in force else _fits(layers[i : i + 1], hw)
+        if image is None:
+            for r0, r1, tile_image in _tiles(layers[i], hw, i, force.get(i)):
+                passes.append(Pass(len(passes), i, (tile_layer(layers[i], r0, r1),), (r0, r1), tile_image))
+            if i not in force:
+                needed[i] = pes_needed(layers[i], hw)
+            i += 1
+            continue
+        j = i + 1
+        while j < len(layers) and j - i < max_layers and j not in force:
+            bigger = _fits(layers[i : j + 1], hw)
+            if bigger is None:
+                break
+            image, j = bigger, j + 1
+        passes.append(Pass(len(passes), i, tuple(layers[i:j]), None, image))
+        i = j
+    return ExecutionPlan(net, hw, tuple(passes), needed)
+
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """Everything the model knows about a run of a network on a batch (what `make run` and its
+    test share): ``net`` the compressed network, ``plan`` its passes, ``acts`` int64 [B, in_0] the
+    quantized inputs, ``input_saturated`` how many input values were saturated to the activation
+    range (reported, never silent), ``golden`` the bit-exact run."""
+
+    network: Network
+    net: QuantizedNetwork
+    plan: ExecutionPlan
+    acts: np.ndarray
+    input_saturated: int
+    golden: GoldenRun
+
+
+def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max_layers: int = 8,
+                force_tile_rows: dict[int, int] | None = None) -> PreparedRun:
+    """Compress ``network`` (formats from its `calibration` inputs, else its inputs; each layer's
+    own ReLU unless ``relu`` overrides all: the returned `network` then carries the override), plan
+    its passes for ``hw`` and run the golden model on every input. Raises EieInputError (bad input,
+    nothing fits)."""
+    network = network.with_relu(relu)
+    flags = list(network.relu)
+    calibration = network.calibration if network.calibration is not None else network.inputs
+    net = compress_network(list(network.layers), calibration=calibration, relu=flags, hw=hw)
+    plan = plan_network(net, hw, max_layers, force_tile_rows=force_tile_rows)
+    lo, hi = int_range(hw.act_width)
+    acts_arr = np.stack([np.asarray(net.quantize_input(x, allow_saturation=True), np.int64)
+                         for x in network.inputs])
+    fa = net.layers[0].desc.fa
+    scaled = np.floor(np.asarray(network.inputs, np.float64) * 2.0 ** fa + 0.5)
+    saturated = int(np.count_nonzero((scaled < lo) | (scaled > hi)))
+    return PreparedRun(network, net, plan, acts_arr, saturated, plan.run_golden(acts_arr))

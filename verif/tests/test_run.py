@@ -1,0 +1,76 @@
+"""`make run` end to end (scripts/run_layer.py -> FileNetworkTest), on each simulator: a two-layer
+network file (per-layer ReLU, bias columns) with a batch of inputs, its first layer forced into row
+tiles (passes), every run checked by the scoreboard; the report's counts, cycles, accuracy and error
+against `expected`; a wrong `expected` fails the run (exit 1); bad input exits 2 with one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from models.layerfile import FloatLayer
+from models.network import save_network
+
+REPO = Path(__file__).resolve().parents[2]
+BATCH = 8
+
+
+def _network(path: Path, seed: int, *, wrong_expected: bool = False) -> np.ndarray:
+    """A 40 -> 24 (ReLU) -> 6 network on 15 shared weight values (kept exactly by the compressor),
+    `BATCH` signed inputs, its float64 output as `expected`, its arg-max as `labels`."""
+    rng = np.random.default_rng([seed, 11])
+    cb = np.round(rng.normal(size=15), 3).astype(np.float32)
+
+    def mat(o: int, i: int, d: float) -> np.ndarray:
+        return (cb[rng.integers(0, 15, (o, i))] * (rng.random((o, i)) < d)).astype(np.float32)
+
+    w1, w2 = mat(24, 41, 0.4), mat(6, 25, 0.6)
+    x = (rng.normal(size=(BATCH, 40)) * (rng.random((BATCH, 40)) < 0.7)).astype(np.float32)
+    h = np.maximum(x @ w1[:, :-1].T.astype(np.float64) + w1[:, -1], 0)
+    y = h @ w2[:, :-1].T.astype(np.float64) + w2[:, -1]
+    expected = y * (1.5 if wrong_expected else 1.0)
+    save_network(path, [FloatLayer(w1, x, True, relu=True), FloatLayer(w2, np.zeros((0, 24), np.float32), True,
+                                                                        relu=False)],
+                 x, expected=expected, labels=np.argmax(y, 1), name="two-layer test network")
+    return y
+
+
+def _run(sim: str, out: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, str(REPO / "scripts" / "run_layer.py"), *args, "--pes", "4", "--sim", sim,
+           "--out", str(out)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=900)
+
+
+def test_run_network_batch_in_passes(sim: str, seed: int, tmp_path: Path) -> None:
+    y = _network(tmp_path / "net.npz", seed)
+    out = tmp_path / f"run_{sim}"
+    res = _run(sim, out, str(tmp_path / "net.npz"), "--tile-rows", "0=10", "--seed", str(seed))
+    assert res.returncode == 0, f"make run failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["outputs_match_model"] and rep["batch"] == BATCH
+    passes = rep["passes"]
+    assert passes["count"] == 4          # layer 0: rows 0..9, 10..19, 20..23; layer 1
+    sb = rep["scoreboard"]
+    assert sb["errors"] == 0 and sb["runs_checked"] == 4 * BATCH
+    # every write-back of every run: 24 hidden values in tiles + 6 outputs, each also streamed out
+    assert sb["output_beats_checked"] == BATCH * (24 + 6)
+    assert sb["values_checked"] == 2 * BATCH * (24 + 6)
+    assert rep["cycles_per_input"]["min"] > 0 and rep["frames_per_s_at_800mhz"] > 0
+    assert rep["expected"]["inputs_compared"] == BATCH and rep["expected"]["rel_err"]["max"] < 1e-3
+    assert rep["accuracy"]["rtl"] == rep["accuracy"]["golden"] == 1.0
+    got = np.load(out / "outputs.npz")["value"]
+    assert got.shape == (BATCH, 6) and np.allclose(got, y, rtol=1e-2, atol=1e-2)
+    assert (out / "classification.png").stat().st_size > 0
+
+
+def test_run_fails_on_a_wrong_expected_and_on_bad_input(tmp_path: Path) -> None:
+    sim = "icarus"
+    _network(tmp_path / "bad.npz", 1, wrong_expected=True)
+    res = _run(sim, tmp_path / "out", str(tmp_path / "bad.npz"), "--batch", "2")
+    assert res.returncode == 1 and "differs from the file's 'expected'" in res.stderr, res.stderr[-2000:]
+    res = _run(sim, tmp_path / "out2", str(tmp_path / "missing.npz"))
+    assert res.returncode == 2 and "missing.npz" in res.stderr and "Traceback" not in res.stderr

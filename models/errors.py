@@ -30,3 +30,9 @@ class CapacityError(EieInputError):
         self.layer = layer
         self.needed = needed
         self.available = available
+
+
+class EieAccuracyWarning(UserWarning):
+    """A lossy step (weight sharing, fixed point, saturation) exceeded its documented bound
+    (docs/numerics.md, "Error reports and bounds"); ``compress_network(strict=True)`` raises
+    EieInputError instead."""

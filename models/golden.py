@@ -51,6 +51,20 @@ def accumulate(
 
     ``rows``, ``cols``, ``w``: the kept entries (global row, column, decoded weight).
     """
+    return accumulate_saturating(rows, cols, w, act_in, desc, hw)[0]
+
+
+def accumulate_saturating(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    w: np.ndarray,
+    act_in: np.ndarray,
+    desc: LayerDesc,
+    hw: HwParams,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(accumulators int64 [out_len], saturated bool [out_len]): as ``accumulate``, and which
+    rows' accumulators hit the acc_width range at least once (any prefix sum in broadcast
+    order outside it; the compressor uses this to check its formats, docs/numerics.md)."""
     a_col = np.zeros(desc.cols, np.int64)
     bj, ba = broadcast_columns(act_in, desc)
     a_col[bj] = ba
@@ -58,6 +72,7 @@ def accumulate(
     rows, cols, w = rows[live], cols[live], w[live]
     q = round_shift(a_col[cols] * w, desc.shift)
     lo, hi = int_range(hw.acc_width)
+    saturated = np.zeros(desc.out_len, bool)
     # If sum |q| of a row fits the accumulator, no prefix sum of that row can overflow, so
     # the saturating sum equals the plain sum (docs/numerics.md). bincount sums in float64,
     # which is exact while every partial sum stays below 2^53: checked first.
@@ -78,8 +93,10 @@ def accumulate(
         edges = np.flatnonzero(np.diff(c)) + 1
         for rr, q_col in zip(np.split(r, edges), np.split(qq, edges), strict=True):
             # each row appears at most once per column, so this column's adds are independent
-            acc[rr] = np.clip(acc[rr] + q_col, lo, hi)
-    return acc
+            total = acc[rr] + q_col
+            acc[rr] = np.clip(total, lo, hi)
+            saturated[rr] |= (total < lo) | (total > hi)
+    return acc, saturated
 
 
 def run_encoded(

@@ -69,23 +69,51 @@ def quantize(
     return np.clip(scaled, lo, hi).astype(np.int64), n_sat
 
 
-def frac_bits_for(max_abs: float, width: int) -> int | None:
-    """Most fraction bits F such that round(max_abs * 2^F) fits a signed ``width``-bit value.
+def frac_bits_for(lo: float, hi: float, width: int) -> int | None:
+    """Most fraction bits F such that every value in [lo, hi] fits a signed ``width``-bit number
+    after rounding: -2^(width-1) <= round(lo * 2^F) and round(hi * 2^F) <= 2^(width-1) - 1,
+    with round(x) = floor(x + 0.5) as in ``quantize``.
 
-    None when ``max_abs`` is 0 (any F fits).
+    Uses the full two's-complement range: the negative side allows one more step (an int16 value
+    -32768 gets F = 0). None when lo = hi = 0 (any F fits). Raises EieInputError for NaN/inf or
+    lo > hi.
     """
-    if not math.isfinite(max_abs) or max_abs < 0:
-        raise EieInputError(f"frac_bits_for: range must be finite and >= 0, got {max_abs}")
-    if max_abs == 0:
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
+        raise EieInputError(f"frac_bits_for: need finite lo <= hi, got {lo}, {hi}")
+    neg, pos = min(lo, 0.0), max(hi, 0.0)
+    if neg == 0 and pos == 0:
         return None
-    hi = (1 << (width - 1)) - 1
-    f = math.floor(math.log2(hi / max_abs))
-    # log2 is inexact near powers of two: settle on the exact condition.
-    while math.floor(math.ldexp(max_abs, f + 1) + 0.5) <= hi:
+    imin, imax = int_range(width)
+
+    def fits(f: int) -> bool:
+        return (math.floor(math.ldexp(pos, f) + 0.5) <= imax
+                and math.floor(math.ldexp(neg, f) + 0.5) >= imin)
+
+    f = math.floor(math.log2(imax / max(pos, -neg)))
+    # log2 is inexact near powers of two, and the negative side holds one more step: settle on
+    # the exact condition.
+    while fits(f + 1):
         f += 1
-    while math.floor(math.ldexp(max_abs, f) + 0.5) > hi:
+    while not fits(f):
         f -= 1
     return f
+
+
+def rel_l2_error(got: np.ndarray, ref: np.ndarray) -> float:
+    """Relative L2 error ||got - ref|| / ||ref|| (float64, over all elements).
+
+    0 when both are all zero; inf when only ``ref`` is. The one error measure of the reports
+    and of the accuracy bounds (docs/numerics.md).
+    """
+    g = np.asarray(got, np.float64)
+    r = np.asarray(ref, np.float64)
+    if g.shape != r.shape:
+        raise EieInputError(f"rel_l2_error: shapes differ, {g.shape} vs {r.shape}")
+    diff = float(np.linalg.norm(g - r))
+    norm = float(np.linalg.norm(r))
+    if norm == 0:
+        return 0.0 if diff == 0 else math.inf
+    return diff / norm
 
 
 def writeback(acc: np.ndarray, hw: HwParams, relu: bool) -> np.ndarray:

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from models.compress import (
+    EXPECTED_REL_ERR_BOUND,
+    FIXED_POINT_ERR_BOUND,
+    SHARE_BIAS_ERR_BOUND,
+    SHARE_OUTPUT_ERR_BOUND,
+    SHARE_WEIGHT_ERR_BOUND,
     compress_layer,
     compress_network,
     float_forward,
+    partial_sum_range,
     prune,
     share_weights,
 )
-from models.errors import EieInputError
+from models.encode import place_network
+from models.errors import EieAccuracyWarning, EieInputError
+from models.golden import accumulate_saturating, outputs_to_float, run_network
 from models.hwparams import HwParams
 from models.layerfile import validate_layer
+from models.numerics import frac_bits_for, rel_l2_error
 
 
 def test_prune_keeps_largest_magnitudes(rng: np.random.Generator) -> None:
@@ -117,6 +128,7 @@ def _net(rng: np.random.Generator, sizes: list[int], biases: list[bool]) -> list
     ]
 
 
+@pytest.mark.filterwarnings("ignore::models.errors.EieAccuracyWarning")  # k-means of random weights
 @pytest.mark.parametrize("trial", range(5))
 def test_network_formats_satisfy_constraints(rng: np.random.Generator, trial: int) -> None:
     hw = HwParams()
@@ -139,13 +151,17 @@ def test_network_formats_satisfy_constraints(rng: np.random.Generator, trial: in
         assert np.allclose(np.array(d.codebook_q) / 2.0**d.fw, cb, atol=2.0 ** -(d.fw + 1))
         # the calibration outputs fit the output format (no saturation at write-back)
         assert np.max(np.abs(ref[i])) * 2.0**d.fo < 32767.5
+        r = net.report[i]
+        assert (r.fa, r.fw, r.fo, r.shift) == (d.fa, d.fw, d.fo, d.shift)
+        assert r.acc_saturated == 0 and r.out_saturated == 0 and r.acc_headroom_bits >= 0
     net.quantize_input(x[0])  # the calibration input does not saturate
 
 
 def test_shift_never_negative_tiny_outputs() -> None:
     # outputs far below one product LSB: s would be negative, so FO drops to FA + FW - G
     w = np.array([[1e-3, -1e-3]], np.float32)
-    net = compress_network([w], np.array([1.0, 1.0 - 2**-14]), relu=False)
+    with pytest.warns(EieAccuracyWarning, match="fixed point changes the layer's output"):
+        net = compress_network([w], np.array([1.0, 1.0 - 2**-14]), relu=False)
     d = net.layers[0].desc
     assert (d.fa, d.fw, d.shift) == (14, 24, 0) and d.fo == 14 + 24 - 8
 
@@ -156,7 +172,9 @@ def test_shift_capped_by_lowering_fw() -> None:
     # hence FW drops by two to 39.
     w0 = np.full((2, 2), 1e-8, np.float32)
     w1 = np.ones((1, 3), np.float32)
-    net = compress_network([w0, w1], np.array([1.0, 1.0]), relu=False)
+    with pytest.warns(EieAccuracyWarning) as rec:  # 2e-8 at FO 14: the outputs are all lost
+        net = compress_network([w0, w1], np.array([1.0, 1.0]), relu=False)
+    assert any("fixed point changes the layer's output by 1 " in str(r.message) for r in rec)
     d0 = net.layers[0].desc
     assert (d0.fa, d0.fo, d0.shift, d0.fw) == (14, 14, 31, 39)
 
@@ -171,5 +189,152 @@ def test_network_rejects() -> None:
         compress_network([w], np.array([1.0, np.nan, 1.0, 1.0]))
     with pytest.raises(EieInputError, match="2 flag"):
         compress_network([w], np.ones(4), relu=[True, False])
-    with pytest.raises(EieInputError, match="need FA = -2 < 0, but a bias"):
+    with pytest.raises(EieInputError, match=r"need FA = -2 < 0 .*but a bias input of 1.0 needs FA >= 0"):
         compress_network([w], np.full(3, 1e5))
+
+
+# --------------------------------------------------------------------------- issue 11: fault kinds
+
+
+def _golden(net, x: np.ndarray, num_pe: int = 4) -> np.ndarray:
+    """Float outputs of the golden model for each input row: [batch, out]."""
+    image = place_network(net, HwParams(num_pe=num_pe))
+    acts = net.quantize_input(np.atleast_2d(x))
+    return np.stack([outputs_to_float(run_network(image, a), image)[-1] for a in acts])
+
+
+def test_partial_sum_range_matches_brute_force(rng: np.random.Generator) -> None:
+    codes = np.where(rng.random((23, 41)) < 0.4, rng.integers(1, 16, (23, 41)), 0).astype(np.uint8)
+    cb = np.concatenate([[0.0], rng.normal(size=15)]).astype(np.float32)
+    x = np.where(rng.random((5, 41)) < 0.6, rng.normal(size=(5, 41)) * 3, 0.0)  # zeros and negatives
+    w = cb[codes].astype(np.float64)
+    prefixes = np.cumsum(x[:, None, :] * w[None, :, :], axis=2)  # every prefix in increasing j
+    lo, hi = partial_sum_range(codes, cb, x)
+    assert lo == pytest.approx(min(0.0, prefixes.min()), rel=1e-12)
+    assert hi == pytest.approx(max(0.0, prefixes.max()), rel=1e-12)
+    assert partial_sum_range(np.zeros((3, 4), np.uint8), cb, x[:, :4]) == (0.0, 0.0)
+
+
+def _cancelling_layer(rng: np.random.Generator, rows: int = 16, cols: int = 256):
+    """Rows +c on the first half of the inputs and -c on the second; inputs share a large offset:
+    partial sums up to cols/2 * offset * c, outputs ~ sqrt(cols) * noise * c."""
+    w = np.zeros((rows, cols), np.float32)
+    w[:, : cols // 2] = 0.5
+    w[:, cols // 2 :] = -0.5
+    x = 1.5 + 0.01 * rng.normal(size=(3, cols))  # partial sums ~1000x the outputs
+    return w, x
+
+
+def test_accumulator_range_sets_fo(rng: np.random.Generator) -> None:
+    w, x = _cancelling_layer(rng)
+    hw = HwParams(num_pe=4)
+    net = compress_network([w], x, relu=False, hw=hw)
+    r = net.report[0]
+    assert r.fo_limit == "accumulator" and r.acc_saturated == 0 and 0 <= r.acc_headroom_bits < 1
+    got = _golden(net, x)
+    ref = x @ w.T.astype(np.float64)
+    assert rel_l2_error(got, ref) < EXPECTED_REL_ERR_BOUND
+    # the formats from the outputs alone (the old rule) saturate the accumulators: the test can fail
+    fo_out = frac_bits_for(float(ref.min()), float(ref.max()), hw.act_width)
+    d = net.layers[0].desc
+    old = replace(d, fo=fo_out, shift=d.fa + d.fw - fo_out - hw.guard_bits)
+    act = net.quantize_input(x[0])
+    rows, cols = np.nonzero(net.layers[0].codes)
+    wq = np.asarray(d.codebook_q)[net.layers[0].codes[rows, cols]]
+    _, sat = accumulate_saturating(rows, cols, wq, act, old, hw)
+    assert sat.any()
+
+
+def test_exact_check_lowers_fo_when_float_range_is_short(rng: np.random.Generator, monkeypatch) -> None:
+    # a float pass that under-estimates the partial sums: the exact integer check must catch it
+    import models.compress as compress
+
+    w, x = _cancelling_layer(rng)
+    true = compress_network([w], x, relu=False)
+    monkeypatch.setattr(compress, "partial_sum_range", lambda *a: (0.0, 0.0))
+    net = compress_network([w], x, relu=False)
+    r = net.report[0]
+    assert r.fo_check_bits > 0 and r.acc_saturated == 0 and r.out_saturated == 0
+    assert r.fo <= true.report[0].fo
+
+
+def test_int16_full_scale_input_with_bias(rng: np.random.Generator) -> None:
+    x = rng.integers(-32768, 32768, 64).astype(np.float64)
+    x[5], x[9] = -32768, 32767
+    cb = np.array([0, 2**-16, -(2**-15), 3 * 2**-16], np.float32)
+    w = cb[rng.integers(0, 4, (8, 65))]
+    net = compress_network([w], x, relu=False)
+    assert net.layers[0].desc.fa == 0 and net.layers[0].desc.bias_act == 1
+    assert net.quantize_input(x).min() == -32768
+    ref = x @ w[:, :-1].T.astype(np.float64) + w[:, -1]
+    assert rel_l2_error(_golden(net, x)[0], ref) < 1e-3
+    with pytest.raises(EieInputError, match=r"need FA = -1 < 0"):  # one step beyond: a clean error
+        x2 = x.copy()
+        x2[0] = -32769
+        compress_network([w], x2, relu=False)
+
+
+def test_float_bias_never_moves_exact_weights(rng: np.random.Generator) -> None:
+    values = np.array([-0.5, -0.25, 0.125, 0.375, 0.75], np.float32)
+    w = np.where(rng.random((200, 40)) < 0.3, rng.choice(values, (200, 40)), 0).astype(np.float32)
+    bias = rng.normal(size=200).astype(np.float32) * 0.2  # 200 distinct values
+    layer = np.concatenate([w, bias[:, None]], axis=1)
+    comp = compress_layer(layer, has_bias=True)
+    assert comp.weights_kind == "exact" and np.array_equal(comp.weight[:, :-1], w)
+    assert comp.bias_kind == "shared" and comp.bias_entries == 15 - values.size
+    assert 0 < comp.bias_err < SHARE_BIAS_ERR_BOUND and comp.weight_err == 0
+    # each bias value takes its nearest codebook entry; each free entry is the mean of its members
+    got = comp.weight[:, -1]
+    dist = np.abs(bias[:, None].astype(np.float64) - comp.codebook[None, :])
+    assert np.allclose(np.abs(got - bias), dist.min(axis=1))
+    for v in comp.codebook[1 + values.size :]:
+        members = bias[got == v]
+        if members.size and v not in values:
+            assert v == pytest.approx(members.mean(), rel=1e-5)
+    # a bias whose new values fit the free entries stays exact
+    few = np.concatenate([w, rng.choice(np.array([0.5, -0.0625, 0.0, 2.0], np.float32), (200, 1))], axis=1)
+    comp = compress_layer(few, has_bias=True)
+    assert comp.bias_kind == "exact" and np.array_equal(comp.weight, few)
+
+
+@pytest.mark.filterwarnings("ignore::models.errors.EieAccuracyWarning")  # k-means of random weights
+def test_bias_gets_reserved_entries_when_weights_need_kmeans(rng: np.random.Generator) -> None:
+    w = np.where(rng.random((64, 50)) < 0.5, rng.normal(size=(64, 50)) * 0.1, 0).astype(np.float32)
+    bias = (3.0 + rng.normal(size=(64, 1))).astype(np.float32)  # far from every weight
+    x = rng.normal(size=(20, 50))
+    net = compress_network([np.concatenate([w, bias], axis=1)], x, relu=False)
+    r = net.report[0]
+    assert r.weights_kind == "kmeans" and r.bias_kind == "shared" and r.bias_entries >= 1
+    codes = net.layers[0].codes
+    assert codes[:, :-1].max() <= 15 - r.bias_entries  # the weights use their own entries only
+    assert r.bias_err < 0.1  # vs about 0.7 if the bias had to use the weights' centroids
+    assert r.weight_err < SHARE_WEIGHT_ERR_BOUND
+
+
+def test_report_of_an_exact_layer_is_clean(rng: np.random.Generator) -> None:
+    import warnings
+
+    cb = np.array([0, 0.5, -0.25, 1.0], np.float32)
+    w = cb[rng.integers(0, 4, (12, 9))]
+    x = rng.normal(size=(4, 8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net = compress_network([w, w[:, :-1].T[:, :12]], x, relu=[True, False], strict=True)
+    assert net.warnings == [] and len(net.report) == 2
+    r = net.report[0]
+    assert (r.weight_err, r.bias_err, r.share_output_err) == (0.0, 0.0, 0.0)
+    assert r.calibration_rows == 4 and r.fixed_point_err < FIXED_POINT_ERR_BOUND
+    assert net.report[1].bias_err is None and "layer 1" in net.summary()
+
+
+def test_warning_above_bound_and_strict_raises(rng: np.random.Generator) -> None:
+    w = rng.normal(size=(30, 40)).astype(np.float32)  # 1200 distinct values into 15 entries
+    x = rng.normal(size=(8, 40))
+    with pytest.warns(EieAccuracyWarning) as rec:
+        net = compress_network([w], x, relu=False)
+    assert any("layer 0 (layer 0): weight sharing changes the layer's float output" in str(m.message) for m in rec)
+    r = net.report[0]
+    assert r.share_output_err > SHARE_OUTPUT_ERR_BOUND and r.warnings and "WARNING" in net.summary()
+    assert r.weight_err > 0 and r.network_err > r.share_output_err / 2
+    with pytest.raises(EieInputError, match=r"accuracy bounds exceeded \(strict\).*weight sharing"):
+        compress_network([w], x, relu=False, strict=True)

@@ -9,7 +9,15 @@ import pytest
 
 from models.errors import EieInputError
 from models.hwparams import HwParams
-from models.numerics import frac_bits_for, quantize, round_shift, saturate, to_float, writeback
+from models.numerics import (
+    frac_bits_for,
+    quantize,
+    rel_l2_error,
+    round_shift,
+    saturate,
+    to_float,
+    writeback,
+)
 
 
 def test_hwparams_defaults_match_design_contract() -> None:
@@ -89,13 +97,42 @@ def test_quantize_rounds_and_reports_saturation() -> None:
 
 
 @pytest.mark.parametrize(
-    ("m", "width", "expected"),
-    [(1.0, 16, 14), (0.99999, 16, 14), (0.9999, 16, 15), (32767.0, 16, 0), (32767.6, 16, -1),
-     (3.0, 8, 5), (1e-3, 16, 24)],
+    ("lo", "hi", "width", "expected"),
+    [(0.0, 1.0, 16, 14), (0.0, 0.99999, 16, 14), (0.0, 0.9999, 16, 15), (0.0, 32767.0, 16, 0),
+     (0.0, 32767.6, 16, -1), (0.0, 3.0, 8, 5), (0.0, 1e-3, 16, 24), (0.5, 1.0, 16, 14),
+     # the negative side holds one more step: -2^15 fits 16 bits at F = 0, -1.0 at F = 15
+     (-32768.0, 0.0, 16, 0), (-32768.0, 32767.0, 16, 0), (-32768.4, 0.0, 16, 0), (-32768.6, 0.0, 16, -1),
+     (-1.0, 0.0, 16, 15), (-1.0, 1.0, 16, 14), (-2.0, 0.5, 16, 14), (-1.0 - 2**-16, 0.0, 16, 15),
+     (-1.0 - 2**-15, 0.0, 16, 14), (-4.0, -1.0, 8, 5)],
 )
-def test_frac_bits_for(m: float, width: int, expected: int) -> None:
-    assert frac_bits_for(m, width) == expected
-    assert frac_bits_for(0.0, width) is None
+def test_frac_bits_for_full_range(lo: float, hi: float, width: int, expected: int) -> None:
+    f = frac_bits_for(lo, hi, width)
+    assert f == expected
+    # the definition, checked with the quantizer itself: F fits, F + 1 does not
+    _, n = quantize(np.array([lo, hi]), f, width, allow_saturation=True)
+    assert n == 0
+    assert quantize(np.array([lo, hi]), f + 1, width, allow_saturation=True)[1] > 0
+
+
+def test_frac_bits_for_zero_and_bad_range() -> None:
+    assert frac_bits_for(0.0, 0.0, 16) is None
+    with pytest.raises(EieInputError, match="lo <= hi"):
+        frac_bits_for(1.0, -1.0, 16)
+    with pytest.raises(EieInputError, match="finite"):
+        frac_bits_for(float("nan"), 1.0, 16)
+
+
+def test_quantize_accepts_most_negative() -> None:
+    q, n = quantize(np.array([-32768.0, 32767.0, 1.0]), 0, 16)
+    assert q.tolist() == [-32768, 32767, 1] and n == 0
+
+
+def test_rel_l2_error() -> None:
+    assert rel_l2_error(np.array([3.0, 4.0]), np.array([0.0, 4.0])) == pytest.approx(0.75)
+    assert rel_l2_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert rel_l2_error(np.ones(3), np.zeros(3)) == float("inf")
+    with pytest.raises(EieInputError, match="shapes differ"):
+        rel_l2_error(np.ones(3), np.ones(4))
 
 
 def test_to_float() -> None:

@@ -110,7 +110,8 @@ def cmd_compress(args: argparse.Namespace) -> int:
     save_layer(args.out, out)
     print(f"{args.layer}: {comp.out_len}x{comp.cols} (bias: {comp.has_bias}), density "
           f"{np.count_nonzero(layer.weight) / layer.weight.size:.4f} -> {comp.density:.4f}, "
-          f"codebook {'kept as given' if comp.kept_exact else 'k-means'} (FW={comp.fw}); "
+          f"weights {comp.weights_kind}, bias {comp.bias_kind} (weights err {comp.weight_err:.3e}, bias err "
+          f"{comp.bias_err:.3e}; FW={comp.fw}); "
           f"float output rel L2 change {err:.3e}; wrote {args.out}")
     return 0
 

@@ -69,13 +69,15 @@ lint-py: $(STAMP)
 	$(VENV)/bin/ruff check models verif scripts conftest.py
 
 # `make run` is FileNetworkTest of the pyuvm environment (scripts/run_layer.py --help): the scoreboard judges it.
-run: $(STAMP) ## run LAYER="<f.npz> [...]" (default: generated Alex-7) on the RTL, checked by the scoreboard: PES=64 SIM=verilator FIFO=8 RELU=0|1 (default: each file's own flag) LOAD=backdoor|stream OUT=results/run WATCHDOG=10000
+run: $(STAMP) ## run a network on the RTL, checked by the scoreboard: LAYER="<network.npz> | <layer.npz ...>" (default: the digits MLP, docs/digits.md) PES=64 SIM=verilator FIFO=8 BATCH=<first n inputs> RELU=0|1 (override) STRICT=1 LOAD=backdoor|stream OUT=results/run WATCHDOG=10000
 	$(PY) scripts/run_layer.py $(LAYER) --pes $(or $(PES),64) --sim $(or $(SIM),verilator) \
 	    --fifo $(or $(FIFO),8) $(if $(RELU),--relu $(RELU)) --out $(or $(OUT),results/run) $(if $(filter 1,$(WAVES)),--waves) \
-	    --load $(or $(LOAD),backdoor) $(if $(WATCHDOG),--watchdog $(WATCHDOG))
+	    --load $(or $(LOAD),backdoor) $(if $(WATCHDOG),--watchdog $(WATCHDOG)) $(if $(BATCH),--batch $(BATCH)) \
+	    $(if $(filter 1,$(STRICT)),--strict)
 
 # The reference model's command line (scripts/eie_model.py <cmd> --help for every option).
-MODEL_RELU = $(if $(filter 0,$(RELU)),--no-relu,--relu)
+# RELU=0|1 overrides every layer's flag; without it each layer keeps its own (the file's `relu`, else on)
+MODEL_RELU = $(if $(filter 0,$(RELU)),--no-relu,$(if $(filter 1,$(RELU)),--relu))
 compress: $(STAMP) ## models: prune + weight-share LAYER=<f.npz> [DENSITY=0.1] into OUT=<f.npz>
 	$(PY) scripts/eie_model.py compress $(LAYER) --out $(or $(OUT),results/compressed.npz) $(if $(DENSITY),--density $(DENSITY))
 encode: $(STAMP) ## models: encode LAYER=<f.npz ...> for PES=<n> into OUT=<dir> (hex images, manifest)

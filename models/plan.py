@@ -269,15 +269,19 @@ class PreparedRun:
 
 
 def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max_layers: int = 8,
-                force_tile_rows: dict[int, int] | None = None) -> PreparedRun:
+                strict: bool = False, force_tile_rows: dict[int, int] | None = None,
+                **compress_options) -> PreparedRun:
     """Compress ``network`` (formats from its `calibration` inputs, else its inputs; each layer's
     own ReLU unless ``relu`` overrides all: the returned `network` then carries the override), plan
-    its passes for ``hw`` and run the golden model on every input. Raises EieInputError (bad input,
-    nothing fits)."""
+    its passes for ``hw`` and run the golden model on every input. ``strict`` and
+    ``compress_options`` (density, codebook, ...) go to compress_network, whose per-layer error
+    report is ``net.report`` (it warns with EieAccuracyWarning above the bounds of docs/numerics.md;
+    strict raises instead). Raises EieInputError (bad input, nothing fits, strict bounds)."""
     network = network.with_relu(relu)
     flags = list(network.relu)
     calibration = network.calibration if network.calibration is not None else network.inputs
-    net = compress_network(list(network.layers), calibration=calibration, relu=flags, hw=hw)
+    net = compress_network(list(network.layers), calibration=calibration, relu=flags, hw=hw, strict=strict,
+                           **compress_options)
     plan = plan_network(net, hw, max_layers, force_tile_rows=force_tile_rows)
     lo, hi = int_range(hw.act_width)
     acts_arr = np.stack([np.asarray(net.quantize_input(x, allow_saturation=True), np.int64)

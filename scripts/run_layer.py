@@ -31,6 +31,8 @@ import shutil
 import sys
 import threading
 import time
+import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,7 +40,7 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from models.errors import EieInputError  # noqa: E402
+from models.errors import EieAccuracyWarning, EieInputError  # noqa: E402
 from models.hwparams import HwParams  # noqa: E402
 from models.network import load_network  # noqa: E402
 from models.plan import PreparedRun, prepare_run  # noqa: E402
@@ -153,6 +155,9 @@ def main() -> int:
     parser.add_argument("--watchdog", type=int, default=10_000, metavar="K",
                         help="end the run with an error when no broadcast, write-back or output beat happened "
                              "for K cycles (default 10000)")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail (exit 2) when a lossy step exceeds its error bound (docs/numerics.md) instead "
+                             "of warning")
     parser.add_argument("--tile-rows", action="append", default=[], metavar="LAYER=ROWS",
                         help="cut LAYER into row tiles of ROWS rows even when it fits (tests the passes)")
     args = parser.parse_args()
@@ -169,8 +174,10 @@ def main() -> int:
         network = load_network(files)
         if args.batch is not None and args.batch < network.batch:
             network = network.limit(args.batch)
-        prep = prepare_run(network, hw, relu=None if args.relu is None else bool(args.relu),
-                           max_layers=MAX_LAYERS, force_tile_rows=tile_rows or None)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", EieAccuracyWarning)
+            prep = prepare_run(network, hw, relu=None if args.relu is None else bool(args.relu),
+                               max_layers=MAX_LAYERS, strict=args.strict, force_tile_rows=tile_rows or None)
     except (EieInputError, OSError) as exc:
         print(f"run: {exc}", file=sys.stderr)
         return 2
@@ -179,6 +186,10 @@ def main() -> int:
           f"load {args.load}, {network.batch} input(s): "
           + "; ".join(f"layer {i} {q.desc.out_len}x{q.desc.cols}{' relu' if q.desc.relu else ''}"
                       for i, q in enumerate(net.layers)), flush=True)
+    print("run: compression (docs/numerics.md):\n" + "\n".join("  " + line for line in net.summary().splitlines()))
+    for w in caught:
+        if issubclass(w.category, EieAccuracyWarning):
+            print(f"run: WARNING: {w.message}", flush=True)
     if len(plan.passes) > 1:
         why = "forced row tiles" if tile_rows else f"the network does not fit {hw.num_pe} PEs at once"
         print(f"run: {len(plan.passes)} passes (loads of the chip; {why}): "
@@ -225,6 +236,17 @@ def _expected_bound() -> float:
     import models.compress as compress
 
     return float(getattr(compress, "EXPECTED_REL_ERR_BOUND", 1e-2))
+
+
+def _finite(value):
+    """The report as strict JSON: inf/NaN (e.g. the headroom of an all-zero accumulator) -> None."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _stat(values) -> dict:
@@ -302,6 +324,8 @@ def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str) 
             "pes_needed_for_one_pass": info["pes_needed"],
         },
         "input_values_saturated": int(info["input_saturated"]),
+        "compression": [asdict(r) for r in prep.net.report],
+        "warnings": list(prep.net.warnings),
         "pe_busy_cycles_max_input0": max(first["busy_cycles"], default=0),
         "pe_starved_cycles_mean_input0": float(np.mean(first["starved_cycles"])) if first["starved_cycles"] else 0.0,
         "broadcasts_input0": first["broadcasts"],
@@ -345,7 +369,7 @@ def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str) 
         rep["accuracy"] = acc
         picture = plot_classification(args.out / "classification.png", network, value, labels)
         rep["picture"] = str(picture) if picture else None
-    (args.out / "report.json").write_text(json.dumps(rep, indent=2) + "\n")
+    (args.out / "report.json").write_text(json.dumps(_finite(rep), indent=2, allow_nan=False) + "\n")
     np.savez(args.out / "outputs.npz", raw=(rtl if rtl is not None else np.zeros((0,))),
              golden=golden, value=value, float_reference=ref_float)
     print_report(rep)
@@ -387,6 +411,8 @@ def print_report(rep: dict) -> None:
                           ("golden", "accuracy: fixed-point golden"), ("rtl", "accuracy: RTL")):
             if a.get(key) is not None:
                 rows.append((name, f"{100 * a[key]:.2f} %"))
+    if rep["warnings"]:
+        rows.append(("accuracy warnings", f"{len(rep['warnings'])} (see above; STRICT=1 makes them errors)"))
     if rep["input_values_saturated"]:
         rows.append(("input values saturated", str(rep["input_values_saturated"])))
     s = rep["scoreboard"]

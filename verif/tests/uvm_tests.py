@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import cocotb
@@ -190,6 +191,7 @@ class FileNetworkTest(EieBaseTest):
 
     def sequence(self):
         from models.cycles import predict_layer_cycles
+        from models.errors import EieAccuracyWarning
         from models.network import load_network
         from models.plan import prepare_run
         from verif.agents.network_agent import ItemsSeq, NetworkItem
@@ -202,6 +204,7 @@ class FileNetworkTest(EieBaseTest):
         network = load_network(job["layers"])
         if job.get("batch"):
             network = network.limit(int(job["batch"]))
+        warnings.simplefilter("ignore", EieAccuracyWarning)    # the host script reports them
         run = prepare_run(network, hw, relu=relu, max_layers=self.max_layers,
                           force_tile_rows=tile_rows or None)
         plan, golden = run.plan, run.golden

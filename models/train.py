@@ -323,7 +323,6 @@ def _run_pipeline(cfg: TrainConfig | None, data: DigitsData | None) -> PipelineR
     sec["float"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    masks = None
     for r in range(1, cfg.prune_rounds + 1):
         dens = [d ** (r / cfg.prune_rounds) for d in cfg.densities]
         masks = magnitude_masks(layer_matrices(clf), dens)

@@ -338,3 +338,16 @@ def test_warning_above_bound_and_strict_raises(rng: np.random.Generator) -> None
     assert r.weight_err > 0 and r.network_err > r.share_output_err / 2
     with pytest.raises(EieInputError, match=r"accuracy bounds exceeded \(strict\).*weight sharing"):
         compress_network([w], x, relu=False, strict=True)
+
+
+def test_bias_with_no_free_entry_warns(rng: np.random.Generator) -> None:
+    values = np.linspace(-1.0, 1.0, 16)[:15].astype(np.float32)  # 15 non-zero values, max 13/15
+    w = rng.choice(values, (40, 30))
+    bias = (5.0 + rng.normal(size=(40, 1))).astype(np.float32)  # no entry left, far from every weight
+    comp = compress_layer(np.concatenate([w, bias], axis=1), has_bias=True)
+    assert comp.weights_kind == "exact" and comp.bias_entries == 0 and comp.bias_kind == "shared"
+    assert np.all(comp.weight[:, -1] == values.max())  # the nearest weight value
+    assert comp.bias_err > SHARE_BIAS_ERR_BOUND
+    with pytest.warns(EieAccuracyWarning) as rec:
+        compress_network([comp], rng.normal(size=(4, 30)), relu=False)
+    assert any("weight sharing changes the bias by" in str(m.message) for m in rec)

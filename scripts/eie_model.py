@@ -1,22 +1,25 @@
 #!/usr/bin/env python3
 """EIE reference model on the command line: compress, encode, golden, cycles.
 
-Layers are .npz layer files (docs/layer-format.md); several files form a network, the first
-file's input being the network input. Encoded folders are those written by `encode`
-(docs/memory-format.md). Run `eie_model.py <command> --help` for each command.
+A network is one network file or layer files in order (docs/network-format.md, docs/layer-format.md),
+each layer keeping its own ReLU unless --relu/--no-relu; `golden` runs it on every input of its
+batch and compares with its `expected` (exit 1 outside models.compress.EXPECTED_REL_ERR_BOUND) and
+`labels`. Encoded folders are those written by `encode` (docs/memory-format.md). Run
+`eie_model.py <command> --help` for each command.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-from models.compress import CODEBOOK_MODES, QuantLayer, compress_layer, compress_network, float_forward
+from models.compress import CODEBOOK_MODES, EXPECTED_REL_ERR_BOUND, QuantLayer, compress_layer
 from models.cycles import CycleParams, predict_layer_cycles
 from models.encode import (
     MANIFEST,
@@ -24,13 +27,14 @@ from models.encode import (
     PlacedLayer,
     decode_layer,
     load_images,
-    place_network,
     write_images,
 )
-from models.errors import EieInputError
+from models.errors import EieAccuracyWarning, EieInputError
 from models.golden import outputs_to_float, run_network
 from models.hwparams import HwParams
 from models.layerfile import FloatLayer, load_layer, save_layer
+from models.network import load_network
+from models.plan import PreparedRun, prepare_run
 
 PROG = "eie_model.py"
 
@@ -53,8 +57,17 @@ def _hw(args: argparse.Namespace) -> HwParams:
     return HwParams(**data)
 
 
-def _load_network(args: argparse.Namespace, hw: HwParams) -> tuple[NetworkImage, np.ndarray, list]:
-    """(image, layer-0 int activations, layer files or []) from layer files or a folder."""
+def _prepare(args: argparse.Namespace, hw: HwParams) -> PreparedRun:
+    """A network (one network file, or layer files in order: docs/network-format.md) compressed
+    with formats from its calibration inputs, each layer's own ReLU unless --relu/--no-relu, cut
+    into passes and run by the golden model on every input."""
+    network = load_network(args.layers)
+    return prepare_run(network, hw, relu=args.relu, strict=args.strict, density=args.density,
+                       codebook=args.codebook)
+
+
+def _load_network(args: argparse.Namespace, hw: HwParams) -> tuple[NetworkImage, np.ndarray]:
+    """(image, layer-0 int activations of the first input) from files (one pass) or a folder."""
     sources = [Path(s) for s in args.layers]
     if len(sources) == 1 and sources[0].is_dir():
         if not (sources[0] / MANIFEST).is_file():
@@ -62,23 +75,16 @@ def _load_network(args: argparse.Namespace, hw: HwParams) -> tuple[NetworkImage,
         image, act = load_images(sources[0])
         if act is None:
             raise EieInputError(f"{sources[0]}: the image holds no input activations")
-        return image, act, []
-    layers = [load_layer(p) for p in sources]
-    net = compress_network(layers, relu=args.relu, hw=hw, density=args.density, codebook=args.codebook)
-    image = place_network(net, hw)
-    return image, net.quantize_input(layers[0].input), layers
+        return image, act
+    prep = _prepare(args, hw)
+    if len(prep.plan.passes) > 1:
+        raise EieInputError(f"{', '.join(args.layers)}: does not fit {hw.num_pe} PEs in one load ("
+                            f"{len(prep.plan.passes)} passes; `make run` runs it in passes, docs/network-format.md)")
+    return prep.plan.passes[0].image, prep.acts[0]
 
 
-def _compare(y: np.ndarray, layer: FloatLayer, relu: bool) -> str:
-    for key in ("groundtruth", "expected"):
-        if key in layer.extra and layer.extra[key].shape == y.shape:
-            ref = layer.extra[key].astype(np.float64)
-            if relu:
-                ref = np.maximum(ref, 0)
-            err = np.linalg.norm(y - ref) / max(np.linalg.norm(ref), 1e-300)
-            same = int(np.argmax(y)) == int(np.argmax(ref))
-            return f"; vs '{key}': rel L2 error {err:.3e}, arg-max {'same' if same else 'DIFFERS'}"
-    return ""
+def _rel(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b) / max(float(np.linalg.norm(b)), 1e-300))
 
 
 def _add_layer_args(p: argparse.ArgumentParser, folder_ok: bool) -> None:
@@ -91,6 +97,8 @@ def _add_layer_args(p: argparse.ArgumentParser, folder_ok: bool) -> None:
     p.add_argument("--density", type=float, help="prune each layer to this weight density first")
     p.add_argument("--codebook", choices=CODEBOOK_MODES, default="auto",
                    help="keep the weights' values, cluster them (k-means), or auto (default)")
+    p.add_argument("--strict", action="store_true",
+                   help="an error bound exceeded (docs/numerics.md) is an error (exit 2), not a warning")
 
 
 # --------------------------------------------------------------------------- commands
@@ -118,10 +126,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
 
 def cmd_encode(args: argparse.Namespace) -> int:
     hw = _hw(args)
-    layers = [load_layer(p) for p in args.layers]
-    net = compress_network(layers, relu=args.relu, hw=hw, density=args.density, codebook=args.codebook)
-    image = place_network(net, hw)
-    act = net.quantize_input(layers[0].input)
+    image, act = _load_network(args, hw)
     outs = run_network(image, act)
     out = Path(args.out)
     write_images(image, out, act)
@@ -137,26 +142,66 @@ def cmd_encode(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_golden(args: argparse.Namespace) -> int:
-    image, act, layers = _load_network(args, _hw(args))
+def _golden_folder(args: argparse.Namespace) -> int:
+    image, act = _load_network(args, _hw(args))
     outs = run_network(image, act)
     ys = outputs_to_float(outs, image)
+    top = (1 << (image.hw.act_width - 1)) - 1
     for i, (b, y) in enumerate(zip(outs, ys, strict=True)):
         d = image.layers[i].desc
-        note = _compare(y, layers[i], d.relu) if i < len(layers) else ""
-        top = (1 << (image.hw.act_width - 1)) - 1
         at_limit = int(np.sum(np.abs(b.astype(np.int64)) >= top))
         print(f"layer {i}: {d.out_len} outputs (FO={d.fo}), {np.count_nonzero(b)} non-zero, "
-              f"{at_limit} at the saturation limit, arg-max {int(np.argmax(y))}{note}")
-    if len(layers) == len(image.layers) and layers:
-        ref = float_forward([_ql(pl) for pl in image.layers], layers[0].input)[-1]
-        err = np.linalg.norm(ys[-1] - ref) / max(np.linalg.norm(ref), 1e-300)
-        print(f"fixed point vs float (compressed weights): rel L2 error {err:.3e}")
+              f"{at_limit} at the saturation limit, arg-max {int(np.argmax(y))}")
     if args.out:
         np.savez(args.out, act_in=act, **{f"out{i}": o for i, o in enumerate(outs)},
                  **{f"out{i}_float": y for i, y in enumerate(ys)})
         print(f"wrote {args.out}")
     return 0
+
+
+def cmd_golden(args: argparse.Namespace) -> int:
+    if len(args.layers) == 1 and Path(args.layers[0]).is_dir():
+        return _golden_folder(args)
+    hw = _hw(args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EieAccuracyWarning)       # the summary below lists them
+        prep = _prepare(args, hw)
+    net, network, golden = prep.net, prep.network, prep.golden
+    print(f"{network.name}: {len(net.layers)} layer(s), {network.batch} input(s), {hw.num_pe} PEs, "
+          f"{len(prep.plan.passes)} pass(es)")
+    print(net.summary())
+    top = (1 << (hw.act_width - 1)) - 1
+    if len(prep.plan.passes) == 1:
+        for i, (b, q) in enumerate(zip(golden.layer_outputs[0][0], net.layers, strict=True)):
+            at_limit = int(np.sum(np.abs(b.astype(np.int64)) >= top))
+            print(f"layer {i}: {q.desc.out_len} outputs (FO={q.desc.fo}), input 0: {np.count_nonzero(b)} non-zero, "
+                  f"{at_limit} at the saturation limit")
+    value = golden.outputs / 2.0 ** net.layers[-1].desc.fo
+    ref = network.float_forward()
+    print(f"output vs the float network: rel L2 error median "
+          f"{np.median([_rel(v, r) for v, r in zip(value, ref, strict=True)]):.3e}; arg-max input 0: "
+          f"{int(np.argmax(value[0]))}")
+    status = 0
+    if network.expected is not None:
+        exp = network.reference()
+        errs = [_rel(v, e) for v, e in zip(value, exp, strict=False)]
+        agree = sum(int(np.argmax(v)) == int(np.argmax(e)) for v, e in zip(value, exp, strict=False))
+        ok = max(errs) <= EXPECTED_REL_ERR_BOUND
+        print(f"vs 'expected' ({len(errs)} input(s)): rel L2 error max {max(errs):.3e} (bound "
+              f"{EXPECTED_REL_ERR_BOUND:g}: {'within' if ok else 'OUTSIDE'}), arg-max agrees {agree}/{len(errs)}")
+        status = 0 if ok else 1
+    gt = network.extra.get("groundtruth")
+    if gt is not None and np.shape(gt) == value.shape[1:]:
+        print(f"vs 'groundtruth': rel L2 error {_rel(value[0], np.asarray(gt, np.float64)):.3e}")
+    if network.labels is not None:
+        acc = float(np.mean(np.argmax(value, 1) == network.labels))
+        acc_f = float(np.mean(np.argmax(ref, 1) == network.labels))
+        print(f"accuracy on {network.batch} inputs: fixed-point golden {100 * acc:.2f} %, float network "
+              f"{100 * acc_f:.2f} %")
+    if args.out:
+        np.savez(args.out, act_in=prep.acts, out=golden.outputs, out_float=value)
+        print(f"wrote {args.out}")
+    return status
 
 
 def _ql(pl: PlacedLayer) -> QuantLayer:
@@ -180,7 +225,7 @@ def _cycle_params(args: argparse.Namespace) -> CycleParams:
 def cmd_cycles(args: argparse.Namespace) -> int:
     hw = _hw(args)
     params = _cycle_params(args)
-    image, act, _ = _load_network(args, hw)
+    image, act = _load_network(args, hw)
     hw = image.hw
     outs = run_network(image, act)
     inputs = [act, *outs[:-1]]

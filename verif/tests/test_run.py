@@ -1,7 +1,8 @@
 """`make run` end to end (scripts/run_layer.py -> FileNetworkTest), on each simulator: a two-layer
 network file (per-layer ReLU, bias columns) with a batch of inputs, its first layer forced into row
 tiles (passes), every run checked by the scoreboard; the report's counts, cycles, accuracy and error
-against `expected`; a wrong `expected` fails the run (exit 1); bad input exits 2 with one line."""
+against `expected`; a wrong `expected` fails the run (exit 1); bad input exits 2 with one line;
+every case of ../shared/cases within the bound of its own `expected`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from models.compress import EXPECTED_REL_ERR_BOUND
 from models.layerfile import FloatLayer
 from models.network import save_network
 
@@ -74,3 +77,30 @@ def test_run_fails_on_a_wrong_expected_and_on_bad_input(tmp_path: Path) -> None:
     assert res.returncode == 1 and "differs from the file's 'expected'" in res.stderr, res.stderr[-2000:]
     res = _run(sim, tmp_path / "out2", str(tmp_path / "missing.npz"))
     assert res.returncode == 2 and "missing.npz" in res.stderr and "Traceback" not in res.stderr
+
+
+CASES = REPO.parent / "shared" / "cases"
+CASE_RUNS = {
+    "mnist-fc1-rawpixels": ["mnist-fc1-rawpixels.npz"],
+    "mnist-network": ["mnist-fc1-rawpixels.npz", "mnist-fc2-logits.npz"],
+    "mnist-fc1-float-bias": ["mnist-fc1-float-bias.npz"],
+    "accumulator-cancellation": ["accumulator-cancellation.npz"],
+    "int16-fullscale-bias": ["int16-fullscale-bias.npz"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASE_RUNS))
+def test_shared_cases_through_make_run(sim: str, case: str, tmp_path: Path) -> None:
+    """Every case of ../shared/cases (README there) on the RTL: bit-exact with the model, and the
+    result within the documented bound of the file's own `expected` (computed independently in
+    float64); the MNIST network names digit 7 like `expected`."""
+    out = tmp_path / case
+    res = _run(sim, out, *[str(CASES / f) for f in CASE_RUNS[case]])
+    assert res.returncode == 0, f"{case}:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["outputs_match_model"] and rep["scoreboard"]["errors"] == 0
+    assert rep["expected"]["rel_err"]["max"] <= EXPECTED_REL_ERR_BOUND
+    assert rep["expected"]["argmax_agrees"] == 1
+    if case == "mnist-network":
+        assert int(np.argmax(np.load(out / "outputs.npz")["value"][0])) == 7
+        assert len(rep["scoreboard"]["writebacks_checked_per_layer_input0"]) == 2

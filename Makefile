@@ -30,7 +30,7 @@ ifeq ($(WAVES),1)
 PYTEST_FLAGS += --waves
 endif
 
-.PHONY: help setup test lint lint-hdl lint-py run compress encode golden cycles synth bench-pe bench-sim mutants clean
+.PHONY: help setup test lint lint-hdl lint-py run digits compress encode golden cycles synth bench-pe bench-sim mutants clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ run: $(STAMP) ## run a network on the RTL, checked by the scoreboard: LAYER="<ne
 	    --fifo $(or $(FIFO),8) $(if $(RELU),--relu $(RELU)) --out $(or $(OUT),results/run) $(if $(filter 1,$(WAVES)),--waves) \
 	    --load $(or $(LOAD),backdoor) $(if $(WATCHDOG),--watchdog $(WATCHDOG)) $(if $(BATCH),--batch $(BATCH)) \
 	    $(if $(filter 1,$(STRICT)),--strict)
+
+digits: $(STAMP) ## retrain + Deep-Compress the main job's network into models/networks/digits-mlp.npz (scripts/train_digits.py, docs/digits.md)
+	$(PY) scripts/train_digits.py --out models/networks/digits-mlp.npz
 
 # The reference model's command line (scripts/eie_model.py <cmd> --help for every option).
 # RELU=0|1 overrides every layer's flag; without it each layer keeps its own (the file's `relu`, else on)

@@ -254,6 +254,20 @@ def _stat(values) -> dict:
     return {"min": float(v.min()), "median": float(np.median(v)), "max": float(v.max()), "mean": float(v.mean())}
 
 
+def saturated_outputs(prep: PreparedRun) -> list[int]:
+    """Per network layer, how many outputs over the whole batch sit at the activation range's limits
+    (a saturated write-back: the calibration inputs chose the formats, the run's inputs may go
+    further); reported, and warned about, never silent."""
+    hw = prep.plan.hw
+    lo, hi = -(1 << (hw.act_width - 1)), (1 << (hw.act_width - 1)) - 1
+    counts = [0] * len(prep.net.layers)
+    for p, outs in zip(prep.plan.passes, prep.golden.layer_outputs, strict=True):
+        for per_input in outs:
+            for i, out in enumerate(per_input):
+                counts[p.first_layer + i] += int(np.count_nonzero((out == lo) | (out == hi)))
+    return counts
+
+
 def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str) -> int:
     sb_file, info_file = run_dir / "scoreboard.json", run_dir / "run_info.json"
     if not sb_file.is_file() or not info_file.is_file():
@@ -324,6 +338,7 @@ def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str) 
             "pes_needed_for_one_pass": info["pes_needed"],
         },
         "input_values_saturated": int(info["input_saturated"]),
+        "outputs_saturated_per_layer": saturated_outputs(prep),
         "compression": [asdict(r) for r in prep.net.report],
         "warnings": list(prep.net.warnings),
         "pe_busy_cycles_max_input0": max(first["busy_cycles"], default=0),
@@ -415,6 +430,9 @@ def print_report(rep: dict) -> None:
         rows.append(("accuracy warnings", f"{len(rep['warnings'])} (see above; STRICT=1 makes them errors)"))
     if rep["input_values_saturated"]:
         rows.append(("input values saturated", str(rep["input_values_saturated"])))
+    if any(rep["outputs_saturated_per_layer"]):
+        rows.append(("outputs at the range limit", f"{rep['outputs_saturated_per_layer']} per layer over the batch "
+                     "(the calibration inputs chose the formats; see docs/numerics.md)"))
     s = rep["scoreboard"]
     rows.append(("scoreboard", f"{s['runs_checked']} runs, {s['values_checked']:,} values checked, "
                  f"{s['errors']} errors"))

@@ -1,5 +1,5 @@
 """`make run` end to end (scripts/run_layer.py -> FileNetworkTest), on each simulator: a two-layer
-network file (per-layer ReLU, bias columns) with a batch of inputs, its first layer forced into row
+network as two layer files (per-layer ReLU, bias columns) with a batch of 32 inputs, its first layer forced into row
 tiles (passes), every run checked by the scoreboard; the report's counts, cycles, accuracy and error
 against `expected`; a wrong `expected` fails the run (exit 1); bad input exits 2 with one line;
 every case of ../shared/cases within the bound of its own `expected`."""
@@ -15,16 +15,17 @@ import numpy as np
 import pytest
 
 from models.compress import EXPECTED_REL_ERR_BOUND
-from models.layerfile import FloatLayer
+from models.layerfile import FloatLayer, save_layer
 from models.network import save_network
 
 REPO = Path(__file__).resolve().parents[2]
-BATCH = 8
+BATCH = 32
 
 
-def _network(path: Path, seed: int, *, wrong_expected: bool = False) -> np.ndarray:
-    """A 40 -> 24 (ReLU) -> 6 network on 15 shared weight values (kept exactly by the compressor),
-    `BATCH` signed inputs, its float64 output as `expected`, its arg-max as `labels`."""
+def _network(folder: Path, seed: int, *, wrong_expected: bool = False, as_layer_files: bool = True) -> list[str]:
+    """A 40 -> 24 (ReLU) -> 6 (logits) network on 15 shared weight values (kept exactly by the
+    compressor), `BATCH` signed inputs, its float64 output as `expected`, its arg-max as `labels`:
+    two layer files (a.npz, b.npz: each with its own `relu`) or one network file. Returns the paths."""
     rng = np.random.default_rng([seed, 11])
     cb = np.round(rng.normal(size=15), 3).astype(np.float32)
 
@@ -36,10 +37,15 @@ def _network(path: Path, seed: int, *, wrong_expected: bool = False) -> np.ndarr
     h = np.maximum(x @ w1[:, :-1].T.astype(np.float64) + w1[:, -1], 0)
     y = h @ w2[:, :-1].T.astype(np.float64) + w2[:, -1]
     expected = y * (1.5 if wrong_expected else 1.0)
-    save_network(path, [FloatLayer(w1, x, True, relu=True), FloatLayer(w2, np.zeros((0, 24), np.float32), True,
-                                                                        relu=False)],
+    if as_layer_files:
+        save_layer(folder / "a.npz", FloatLayer(w1, x, True, relu=True))
+        save_layer(folder / "b.npz", FloatLayer(w2, h.astype(np.float32), True, relu=False,
+                                                extra={"expected": expected, "labels": np.argmax(y, 1)}))
+        return [str(folder / "a.npz"), str(folder / "b.npz")]
+    save_network(folder / "net.npz", [FloatLayer(w1, x, True, relu=True),
+                                      FloatLayer(w2, np.zeros((0, 24), np.float32), True, relu=False)],
                  x, expected=expected, labels=np.argmax(y, 1), name="two-layer test network")
-    return y
+    return [str(folder / "net.npz")]
 
 
 def _run(sim: str, out: Path, *args: str) -> subprocess.CompletedProcess:
@@ -49,31 +55,33 @@ def _run(sim: str, out: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_run_network_batch_in_passes(sim: str, seed: int, tmp_path: Path) -> None:
-    y = _network(tmp_path / "net.npz", seed)
+    files = _network(tmp_path, seed)
     out = tmp_path / f"run_{sim}"
-    res = _run(sim, out, str(tmp_path / "net.npz"), "--tile-rows", "0=10", "--seed", str(seed))
+    res = _run(sim, out, *files, "--tile-rows", "0=10", "--seed", str(seed))
     assert res.returncode == 0, f"make run failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
     rep = json.loads((out / "report.json").read_text())
-    assert rep["outputs_match_model"] and rep["batch"] == BATCH
+    assert rep["outputs_match_model"] and rep["batch"] == BATCH and rep["relu"] == [True, False]
     passes = rep["passes"]
     assert passes["count"] == 4          # layer 0: rows 0..9, 10..19, 20..23; layer 1
     sb = rep["scoreboard"]
     assert sb["errors"] == 0 and sb["runs_checked"] == 4 * BATCH
-    # every write-back of every run: 24 hidden values in tiles + 6 outputs, each also streamed out
+    # every write-back of every run (24 hidden values in tiles, 6 outputs), each also streamed out
     assert sb["output_beats_checked"] == BATCH * (24 + 6)
     assert sb["values_checked"] == 2 * BATCH * (24 + 6)
     assert rep["cycles_per_input"]["min"] > 0 and rep["frames_per_s_at_800mhz"] > 0
     assert rep["expected"]["inputs_compared"] == BATCH and rep["expected"]["rel_err"]["max"] < 1e-3
     assert rep["accuracy"]["rtl"] == rep["accuracy"]["golden"] == 1.0
     got = np.load(out / "outputs.npz")["value"]
+    y = np.load(files[1])["expected"]
     assert got.shape == (BATCH, 6) and np.allclose(got, y, rtol=1e-2, atol=1e-2)
+    assert got.min() < 0                 # the logits layer kept its own flag: no ReLU
     assert (out / "classification.png").stat().st_size > 0
 
 
 def test_run_fails_on_a_wrong_expected_and_on_bad_input(tmp_path: Path) -> None:
     sim = "icarus"
-    _network(tmp_path / "bad.npz", 1, wrong_expected=True)
-    res = _run(sim, tmp_path / "out", str(tmp_path / "bad.npz"), "--batch", "2")
+    files = _network(tmp_path, 1, wrong_expected=True, as_layer_files=False)
+    res = _run(sim, tmp_path / "out", *files, "--batch", "2")
     assert res.returncode == 1 and "differs from the file's 'expected'" in res.stderr, res.stderr[-2000:]
     res = _run(sim, tmp_path / "out2", str(tmp_path / "missing.npz"))
     assert res.returncode == 2 and "missing.npz" in res.stderr and "Traceback" not in res.stderr

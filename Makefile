@@ -99,6 +99,13 @@ bench-pe: $(STAMP) ## PE throughput vs entries per column and queue depth (SIM=v
 bench-sim: $(STAMP) ## simulation speed of the 64-PE top on VGG-16 fc7: cold builds, load, cycles/s (cocotb vs SV harness) -> results/bench-sim.json
 	$(PY) scripts/bench_sim.py $(LAYER) $(if $(PES),--pes $(PES)) $(if $(FIFO),--fifo $(FIFO))
 
+# The paper's evaluation (docs/results.md): scripts/paper.py and scripts/sweeps.py (--help for their options).
+.PHONY: paper sweeps
+paper: $(STAMP) ## the paper's nine layers on the RTL (64 PEs, FIFO 8, bit-exact) vs the paper and this CPU -> results/paper/paper.json, docs/results.md
+	$(PY) scripts/paper.py
+sweeps: $(STAMP) ## design-space sweeps (FIFO depth, PE count, padding) on the RTL + cycle model -> results/paper/sweeps.json, docs/img/paper_*.png
+	$(PY) scripts/sweeps.py
+
 mutants: $(STAMP) ## break the RTL on purpose and check the benches catch it (SIM=icarus default)
 	$(PY) scripts/mutants.py --sim $(or $(SIM),icarus) --jobs $(JOBS)
 

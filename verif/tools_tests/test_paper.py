@@ -34,10 +34,14 @@ def test_layer_file_written_once(tmp_path: Path) -> None:
         paper.layer_file("Alex-9", 3, SCALE, tmp_path)
 
 
-def test_cpu_matvec(tmp_path: Path) -> None:
-    layer = load_layer(paper.layer_file("VGG-8", 1, SCALE, tmp_path))
-    cpu = paper.cpu_matvec_us(layer, min_reps=5, min_time_s=0.0)
-    assert cpu["dense_us"] > 0 and cpu["sparse_us"] > 0
+def test_cpu_matvec_and_work(tmp_path: Path) -> None:
+    path = paper.layer_file("VGG-8", 1, SCALE, tmp_path)
+    cpu = paper.cpu_matvec_us(load_layer(path), min_reps=5, min_time_s=0.0)
+    assert 0 < cpu["dense_min_us"] <= cpu["dense_us"] and 0 < cpu["sparse_min_us"] <= cpu["sparse_us"]
+    assert cpu["blas_threads"] in (1, None)
+    work = paper.layer_work(path, 4, 8)
+    assert work["floor"] >= work["mean"] > 0 and work["model_cycles"] >= work["floor"]
+    assert work["entries_broadcast"] == pytest.approx(4 * work["mean"])
     assert cpu["dense_reps"] >= 5 and cpu["sparse_reps"] >= 5
 
 
@@ -47,16 +51,19 @@ def _report(cycles: int, floor: int, model: int, match: bool = True) -> dict:
 
 
 def test_row_table_and_block() -> None:
-    cpu = {"dense_us": 80.0, "sparse_us": 40.0, "dense_reps": 9, "sparse_reps": 9, "blas_threads": 1,
+    cpu = {"dense_us": 80.0, "sparse_us": 40.0, "dense_min_us": 70.0, "sparse_min_us": 35.0, "dense_reps": 9,
+           "sparse_reps": 9, "blas_threads": 1,
            "load_avg_1min": 0.5}
-    rows = [paper.paper_row("NT-We", _report(4000, 3600, 4100), cpu),
-            paper.paper_row("VGG-8", _report(8000, 7000, 7900, match=False), cpu)]
+    work = {"entries_broadcast": 4 * 3200, "mean": 3200.0, "floor": 3600, "model_cycles": 4100}
+    rows = [paper.paper_row("NT-We", _report(4000, 3600, 4100), cpu, work),
+            paper.paper_row("VGG-8", _report(8000, 7000, 7900, match=False), cpu, work)]
     r = rows[0]
     assert r["us_at_800mhz"] == pytest.approx(5.0)
     assert r["load_efficiency"] == pytest.approx(0.9)
     assert r["model_rel_err"] == pytest.approx(0.025)
     assert r["speedup_vs_cpu_dense"] == pytest.approx(16.0) and r["speedup_vs_cpu_sparse"] == pytest.approx(8.0)
     assert r["vs_paper_theoretical"] == pytest.approx(5.0 / 5.2)
+    assert r["theoretical_us"] == pytest.approx(4.0) and r["entries_broadcast"] == 12800
     assert r["paper_speedup_vs_cpu_dense"] == pytest.approx(605.0 / 8.0)
     text = paper.format_table(rows)
     assert text.splitlines()[1].split()[:2] == ["NT-We", "4,000"]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from models.balance import DENSITY_INPUTS, BalanceReport, balance_plan, unpermute
 from models.compress import QuantizedNetwork, QuantLayer, compress_network
 from models.encode import NetworkImage, extract_layer, place_network
 from models.errors import CapacityError, EieInputError
@@ -70,12 +71,17 @@ class Pass:
 @dataclass(frozen=True)
 class ExecutionPlan:
     """``passes`` in execution order; ``pes_needed``: for each layer that had to be tiled (network
-    index), the smallest PE count N' >= hw.num_pe that holds it in one pass."""
+    index), the smallest PE count N' >= hw.num_pe that holds it in one pass; ``row_perms`` and
+    ``balance``: balanced rows (models.balance.balance_plan), whose outputs `outputs` un-permutes."""
 
     network: QuantizedNetwork
     hw: HwParams
     passes: tuple[Pass, ...]
     pes_needed: dict[int, int]
+    # balanced rows (models/balance.py): row r of layer l as run is row row_perms[l][r] of the
+    # compressed layer (empty: the paper's interleave); `network` and `passes` hold the permuted layers
+    row_perms: tuple[np.ndarray, ...] = ()
+    balance: BalanceReport | None = None
 
     @property
     def load_words(self) -> int:
@@ -115,7 +121,8 @@ class ExecutionPlan:
     def outputs(self, results: list[list[np.ndarray]]) -> np.ndarray:
         """The network outputs [B, out_L] from each pass's last-layer outputs results[p][b] (the
         golden model's or the RTL's output stream): the last layer's pass, or its tiles stitched
-        in row order. Raises EieInputError when the pieces do not add up to the output length."""
+        in row order, back in the compressed network's row order when the rows are balanced. Raises
+        EieInputError when the pieces do not add up to the output length."""
         last = self.network.layers[-1]
         n_last = len(self.network.layers) - 1
         parts = [r for p, r in zip(self.passes, results, strict=True) if p.last_layer == n_last]
@@ -123,7 +130,7 @@ class ExecutionPlan:
                         for b in range(len(parts[0]))])
         if out.shape[1] != last.desc.out_len:
             raise EieInputError(f"plan: stitched {out.shape[1]} outputs, the last layer has {last.desc.out_len}")
-        return out
+        return unpermute(out, self.row_perms[-1]) if self.row_perms else out
 
 
 @dataclass(frozen=True)
@@ -258,7 +265,9 @@ class PreparedRun:
     """Everything the model knows about a run of a network on a batch (what `make run` and its
     test share): ``net`` the compressed network, ``plan`` its passes, ``acts`` int64 [B, in_0] the
     quantized inputs, ``input_saturated`` how many input values were saturated to the activation
-    range (reported, never silent), ``golden`` the bit-exact run."""
+    range (reported, never silent), ``golden`` the bit-exact run. With balanced rows ``plan`` runs
+    the permuted layers (``plan.balance`` says which were chosen and why) while ``net`` keeps the
+    compressed order; ``golden.outputs`` is in the original order either way."""
 
     network: Network
     net: QuantizedNetwork
@@ -269,14 +278,18 @@ class PreparedRun:
 
 
 def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max_layers: int = 8,
-                strict: bool = False, force_tile_rows: dict[int, int] | None = None,
+                strict: bool = False, force_tile_rows: dict[int, int] | None = None, balance: bool = True,
                 **compress_options) -> PreparedRun:
     """Compress ``network`` (formats from its `calibration` inputs, else its inputs; each layer's
     own ReLU unless ``relu`` overrides all: the returned `network` then carries the override), plan
     its passes for ``hw`` and run the golden model on every input. ``strict`` and
     ``compress_options`` (density, codebook, ...) go to compress_network, whose per-layer error
     report is ``net.report`` (it warns with EieAccuracyWarning above the bounds of docs/numerics.md;
-    strict raises instead). Raises EieInputError (bad input, nothing fits, strict bounds)."""
+    strict raises instead). ``balance``: permute each layer's rows (per pass or row tile) to even
+    out the PEs' work where the cycle model predicts fewer cycles on the calibration inputs
+    (models/balance.py); kept only when the golden outputs, un-permuted, equal the interleave's on
+    every input. False: the paper's interleave. Raises EieInputError (bad input, nothing fits,
+    strict bounds)."""
     network = network.with_relu(relu)
     flags = list(network.relu)
     calibration = network.calibration if network.calibration is not None else network.inputs
@@ -289,4 +302,18 @@ def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max
     fa = net.layers[0].desc.fa
     scaled = np.floor(np.asarray(network.inputs, np.float64) * 2.0 ** fa + 0.5)
     saturated = int(np.count_nonzero((scaled < lo) | (scaled > hi)))
-    return PreparedRun(network, net, plan, acts_arr, saturated, plan.run_golden(acts_arr))
+    golden = plan.run_golden(acts_arr)
+    if balance:
+        balanced = balance_plan(plan, net.quantize_input(np.atleast_2d(calibration)[:DENSITY_INPUTS],
+                                                         allow_saturation=True))
+        if balanced.row_perms:
+            run = balanced.run_golden(acts_arr)
+            if np.array_equal(run.outputs, golden.outputs):
+                plan, golden = balanced, run
+            else:   # a saturating accumulator made the next layers' new input order matter
+                plan = replace(plan, balance=replace(balanced.balance, used=False, reason=(
+                    "the balanced order changes a saturating accumulator's result"),
+                    cycles_balanced=balanced.balance.cycles_interleave))
+        else:
+            plan = balanced
+    return PreparedRun(network, net, plan, acts_arr, saturated, golden)

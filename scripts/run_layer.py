@@ -158,6 +158,9 @@ def main() -> int:
     parser.add_argument("--strict", action="store_true",
                         help="fail (exit 2) when a lossy step exceeds its error bound (docs/numerics.md) instead "
                              "of warning")
+    parser.add_argument("--interleave", action="store_true",
+                        help="rows on PE i mod N as in the paper (default: rows balanced over the PEs where the cycle "
+                             "model predicts fewer cycles, models/balance.py; make run BALANCE=0)")
     parser.add_argument("--tile-rows", action="append", default=[], metavar="LAYER=ROWS",
                         help="cut LAYER into row tiles of ROWS rows even when it fits (tests the passes)")
     args = parser.parse_args()
@@ -177,7 +180,8 @@ def main() -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", EieAccuracyWarning)
             prep = prepare_run(network, hw, relu=None if args.relu is None else bool(args.relu),
-                               max_layers=MAX_LAYERS, strict=args.strict, force_tile_rows=tile_rows or None)
+                               max_layers=MAX_LAYERS, strict=args.strict, force_tile_rows=tile_rows or None,
+                               balance=not args.interleave)
     except (EieInputError, OSError) as exc:
         print(f"run: {exc}", file=sys.stderr)
         return 2
@@ -190,6 +194,7 @@ def main() -> int:
     for w in caught:
         if issubclass(w.category, EieAccuracyWarning):
             print(f"run: WARNING: {w.message}", flush=True)
+    print(f"run: {_rows_text(plan)}", flush=True)
     if len(plan.passes) > 1:
         why = "forced row tiles" if tile_rows else f"the network does not fit {hw.num_pe} PEs at once"
         print(f"run: {len(plan.passes)} passes (loads of the chip; {why}): "
@@ -209,7 +214,8 @@ def main() -> int:
         (run_dir / stale).unlink(missing_ok=True)
     job = {"layers": [str(Path(p).resolve()) for p in files], "pes": hw.num_pe, "fifo": hw.fifo_depth,
            "relu": args.relu, "load": args.load, "batch": args.batch, "watchdog_cycles": args.watchdog,
-           "progress_cycles": 1000, "tile_rows": {str(k): v for k, v in tile_rows.items()}}
+           "progress_cycles": 1000, "tile_rows": {str(k): v for k, v in tile_rows.items()},
+           "balance": not args.interleave}
     job_file = run_dir / "job.json"
     job_file.write_text(json.dumps(job, indent=1) + "\n")
     params = {"NUM_PE": hw.num_pe, "FIFO_DEPTH": hw.fifo_depth, "MAX_LAYERS": MAX_LAYERS}
@@ -226,6 +232,27 @@ def main() -> int:
             sim_error = str(exc)
     wall = time.perf_counter() - t0
     return report(args, run_dir, prep, wall, sim_error)
+
+
+def _rows_text(plan) -> str:
+    """Which row assignment the run uses (models/balance.py) and the predicted gain."""
+    b = plan.balance
+    if b is None:
+        return "rows: interleave (paper; --interleave / BALANCE=0)"
+    return b.summary()
+
+
+def _rows_report(plan) -> dict:
+    b = plan.balance
+    if b is None:
+        return {"rows": "interleave", "reason": "--interleave / BALANCE=0"}
+    return {"rows": "balanced" if b.used else "interleave", "reason": b.reason,
+            "predicted_cycles_interleave": round(b.cycles_interleave, 1),
+            "predicted_cycles_balanced": round(b.cycles_balanced, 1), "predicted_gain": round(b.gain, 4),
+            "per_layer": [[{"rows": list(c.rows), "method": c.method,
+                            "cycles_interleave": round(c.cycles_interleave, 1),
+                            "cycles_balanced": round(c.cycles_balanced, 1)} for c in tiles]
+                          for tiles in b.choices]}
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -337,6 +364,7 @@ def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str) 
             "reload_words_per_input_if_batch_1": plan.load_words if len(plan.passes) > 1 else 0,
             "pes_needed_for_one_pass": info["pes_needed"],
         },
+        "balance": _rows_report(plan),
         "input_values_saturated": int(info["input_saturated"]),
         "outputs_saturated_per_layer": saturated_outputs(prep),
         "compression": [asdict(r) for r in prep.net.report],
@@ -408,6 +436,9 @@ def print_report(rep: dict) -> None:
             ("cycles per input min/median/max", f"{c['min']:,.0f} / {c['median']:,.0f} / {c['max']:,.0f}"),
             ("latency at 800 MHz, median", f"{lat['median']:.3f} us"),
             ("frames/s at 800 MHz", f"{rep['frames_per_s_at_800mhz']:,.0f}" if rep["frames_per_s_at_800mhz"] else "-"),
+            ("rows (load balance)", rep["balance"]["rows"] + (
+                f", predicted {100 * rep['balance']['predicted_gain']:.1f}% fewer cycles"
+                if rep["balance"]["rows"] == "balanced" else f" ({rep['balance']['reason']})")),
             ("passes (weight loads)", f"{rep['passes']['count']}: {rep['passes']['weight_load_words_total']:,} words")]
     if rep["passes"]["pes_needed_for_one_pass"]:
         rows.append(("PEs to hold it in one pass", ", ".join(f"layer {k}: {v}" for k, v in

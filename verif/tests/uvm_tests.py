@@ -170,7 +170,8 @@ class FileNetworkTest(EieBaseTest):
     `fifo`, `relu` (0/1 for every layer, or null: each layer's own flag), `batch` (run the first
     inputs only, or null: all), `load` ("backdoor" or
     "stream"), `watchdog_cycles`, `progress_cycles`, optional `tile_rows` ({layer: rows}: force
-    row tiles, for tests). It writes `run_info.json` (the runs' pass and input, the passes, the
+    row tiles, for tests), optional `balance` (false: the paper's row interleave instead of balanced
+    rows, models/balance.py). It writes `run_info.json` (the runs' pass and input, the passes, the
     model's cycles) and `progress.jsonl` to the run folder; the scoreboard writes scoreboard.json
     and scoreboard_outputs.npz. No stalls, no hazard probe, no coverage collector."""
 
@@ -206,7 +207,7 @@ class FileNetworkTest(EieBaseTest):
             network = network.limit(int(job["batch"]))
         warnings.simplefilter("ignore", EieAccuracyWarning)    # the host script reports them
         run = prepare_run(network, hw, relu=relu, max_layers=self.max_layers,
-                          force_tile_rows=tile_rows or None)
+                          force_tile_rows=tile_rows or None, balance=bool(job.get("balance", True)))
         plan, golden = run.plan, run.golden
         backdoor = job.get("load", "backdoor") == "backdoor"
         items, runs, passes = [], [], []

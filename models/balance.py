@@ -1,0 +1,353 @@
+"""Load-balanced rows: the compressor's answer to the paper's ~10% imbalance loss (docs/network-format.md,
+"Balanced rows").
+
+The paper interleaves rows over the PEs (row i on PE i mod N). Here each layer's rows (output neurons)
+are permuted first, and the permuted matrix is interleaved as usual: row r of the permuted layer is row
+``perm[r]`` of the original, on PE r mod N at local row r div N. The RTL is unchanged; it runs the
+permuted network. The next layer's input columns are permuted the same way (its input is the permuted
+output; the bias column stays last), and the host un-permutes the last layer's outputs
+(``ExecutionPlan.outputs``), so a user sees the same outputs, bit for bit, only sooner.
+
+Algorithm (per layer, or per row tile of a layer cut into passes), given the expected broadcast density
+of every column (the fraction of calibration inputs whose activation is non-zero; 1 for the bias):
+
+1. Columns are grouped into blocks of about ``block`` expected broadcasts, and each row becomes a vector
+   of its expected entries per block (``row_vectors``).
+2. Greedy vector assignment: rows in decreasing expected entries each go to the PE, among those with a
+   free row slot (PE k keeps exactly the row count the interleave gives it), whose current per-block
+   load has the smallest dot product with the row's vector.
+3. Swap search: for each PE in turn the best swap of one of its rows with any row of another PE that
+   lowers the sum over PEs and blocks of the squared block load, until no swap helps. Evening out the
+   load block by block, not only in total, is what keeps the activation queues from filling.
+4. Each PE's rows in decreasing expected entries (non-zeros early: fewer padding entries).
+
+Candidates for several block sizes (multiples of the FIFO depth) are scored with
+``models.cycles.predict_layer_cycles`` at the layer's FIFO depth on calibration inputs (padding
+included: the candidates are encoded), and the best is kept only when it predicts fewer cycles than
+the interleave. ``balance_network`` does this layer by layer in network order and keeps the result only
+when the whole network's prediction drops.
+
+Bit-exactness: a row's products and additions are the same; only the order in which the next layer
+adds its inputs changes, which matters only when an accumulator saturates. ``models.plan.prepare_run``
+compares the balanced network's golden outputs (un-permuted) with the interleaved network's on every
+input and falls back to the interleave if they differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+
+from models.compress import QuantLayer, _run_exact
+from models.cycles import CycleParams, predict_layer_cycles
+from models.encode import encode_layer, place_network
+from models.errors import CapacityError, EieInputError
+from models.hwparams import HwParams
+
+if TYPE_CHECKING:
+    from models.plan import ExecutionPlan
+
+BLOCK_FACTORS = (4, 8)  # candidate block sizes, in multiples of the FIFO depth (expected broadcasts)
+MAX_SWEEPS = 20  # swap-search sweeps over the PEs (each sweep tries every PE once)
+SAMPLE_INPUTS = 4  # calibration inputs the cycle model scores each candidate on
+DENSITY_INPUTS = 32  # calibration inputs that give the columns' broadcast density
+
+
+@dataclass(frozen=True)
+class RowChoice:
+    """What balancing chose for one layer or row tile. ``rows``: [r0, r1) of the layer; ``perm``
+    int64 [r1 - r0]: local row r of the result is row r0 + perm[r] (identity for the interleave);
+    ``method``: "interleave" or "balanced (block B)"; ``cycles_interleave`` / ``cycles_balanced``: the
+    cycle model's mean over the sample inputs (float cycles; balanced == interleave when not kept)."""
+
+    rows: tuple[int, int]
+    perm: np.ndarray = field(repr=False)
+    method: str
+    cycles_interleave: float
+    cycles_balanced: float
+
+
+@dataclass(frozen=True)
+class BalanceReport:
+    """``used``: the network runs with balanced rows; ``reason``: why not, or how it was chosen;
+    ``choices[l]``: the RowChoice of every tile of layer l; ``cycles_interleave`` /
+    ``cycles_balanced``: the network's predicted cycles (sum over layers and tiles, mean over the
+    sample inputs) with the paper's interleave and with the rows as run."""
+
+    used: bool
+    reason: str
+    choices: tuple[tuple[RowChoice, ...], ...]
+    cycles_interleave: float
+    cycles_balanced: float
+
+    @property
+    def gain(self) -> float:
+        """Predicted relative cycle saving (0.05 = 5% fewer cycles)."""
+        return 1.0 - self.cycles_balanced / self.cycles_interleave if self.cycles_interleave else 0.0
+
+    def summary(self) -> str:
+        if not self.used:
+            return f"rows: interleave (paper), {self.reason}"
+        return (f"rows: balanced, predicted {self.cycles_interleave:,.0f} -> {self.cycles_balanced:,.0f} cycles "
+                f"({100 * self.gain:.1f}% fewer; interleave: --interleave / BALANCE=0)")
+
+
+# --------------------------------------------------------------------------- one matrix
+
+
+def column_density(acts: np.ndarray, has_bias: bool) -> np.ndarray:
+    """Broadcast density of every column: fraction of the input vectors ``acts`` [K, in_len] with a
+    non-zero activation there, then 1.0 for the bias column. float64 [in_len + has_bias]."""
+    a = np.atleast_2d(np.asarray(acts))
+    if a.ndim != 2 or a.shape[0] == 0:
+        raise EieInputError(f"column_density: expected activations [K >= 1, in_len], got shape {a.shape}")
+    d = np.count_nonzero(a, axis=0) / a.shape[0]
+    return np.append(d, 1.0) if has_bias else d.astype(np.float64)
+
+
+def row_vectors(codes: np.ndarray, density: np.ndarray, block: float) -> np.ndarray:
+    """Expected entries of every row per column block: float64 [rows, blocks]. Columns with density
+    0 are never broadcast and drop out; the others are cut, in column order, into blocks of about
+    ``block`` expected broadcasts each."""
+    d = np.asarray(density, np.float64)
+    if codes.ndim != 2 or d.shape != (codes.shape[1],):
+        raise EieInputError(f"row_vectors: {d.shape} densities for codes of shape {codes.shape}")
+    if block <= 0:
+        raise EieInputError(f"row_vectors: block must be > 0, got {block}")
+    live = np.flatnonzero(d > 0)
+    if live.size == 0:
+        return np.zeros((codes.shape[0], 1))
+    blk = ((np.cumsum(d[live]) - d[live]) // block).astype(np.int64)
+    to_block = sp.csr_matrix((d[live], (live, blk)), shape=(codes.shape[1], int(blk[-1]) + 1))
+    nz = sp.csr_matrix(codes != 0, dtype=np.float64)
+    return np.asarray((nz @ to_block).todense())
+
+
+def _slots(rows: int, num_pe: int) -> np.ndarray:
+    """Rows each PE holds in the interleave of ``rows`` rows: int64 [num_pe]."""
+    return np.array([len(range(k, rows, num_pe)) for k in range(num_pe)], np.int64)
+
+
+def assign_rows(v: np.ndarray, num_pe: int, *, max_sweeps: int = MAX_SWEEPS) -> np.ndarray:
+    """Steps 2 and 3 of the module's algorithm on row vectors ``v`` [rows, blocks]: the PE of every
+    row, int64 [rows], PE k receiving exactly as many rows as the interleave gives it."""
+    rows = v.shape[0]
+    w = v.sum(axis=1)
+    cap = _slots(rows, num_pe)
+    load = np.zeros((num_pe, v.shape[1]))
+    count = np.zeros(num_pe, np.int64)
+    pe = np.empty(rows, np.int64)
+    for r in np.argsort(-w, kind="stable"):
+        score = load @ v[r]
+        score[count >= cap] = np.inf
+        k = int(np.argmin(score))
+        pe[r] = k
+        load[k] += v[r]
+        count[k] += 1
+    if num_pe == 1:
+        return pe
+    v32 = v.astype(np.float32)       # the Gram products in float32: 2x faster, deltas are >> its rounding
+    norm2 = np.einsum("ij,ij->i", v, v)
+    zero = np.flatnonzero(w == 0)
+    tol = 1e-9 * max(1.0, float((load**2).sum()))
+    for _ in range(max_sweeps):
+        swapped = False
+        for k in range(num_pe):
+            # rows without entries are interchangeable: one per PE stands for all of that PE's
+            _, first = np.unique(pe[zero], return_index=True)
+            cand = np.sort(np.concatenate([np.flatnonzero(w > 0), zero[first]]))
+            mine = cand[pe[cand] == k]
+            if mine.size == 0:
+                continue
+            vc = v[cand]
+            own = np.einsum("ij,ij->i", vc, load[pe[cand]])   # v_s . L_g(s)
+            at_k = vc @ load[k]                                  # v_s . L_k
+            at_k_mine = v[mine] @ load[k]
+            cross = v[mine] @ load.T                             # v_r . L_j
+            # swap r (on k) with s (on j = pe[s]): change of sum_k ||L_k||^2
+            delta = (2 * (at_k - own + norm2[cand])[None, :] - 2 * (at_k_mine - norm2[mine])[:, None]
+                     + 2 * cross[:, pe[cand]] - 4 * (v32[mine] @ v32[cand].T))
+            delta[:, pe[cand] == k] = np.inf
+            i, c = np.unravel_index(int(np.argmin(delta)), delta.shape)
+            if delta[i, c] < -tol:
+                r, s = mine[i], cand[c]
+                j = pe[s]
+                load[k] += v[s] - v[r]
+                load[j] += v[r] - v[s]
+                pe[r], pe[s] = j, k
+                swapped = True
+        if not swapped:
+            break
+    return pe
+
+
+def order_rows(pe: np.ndarray, weight: np.ndarray, num_pe: int) -> np.ndarray:
+    """The permutation (int64 [rows]: position p holds row perm[p]) that puts PE k's rows at
+    positions k, k + N, k + 2N, ... in decreasing ``weight`` (ties: original order)."""
+    rows = pe.size
+    perm = np.empty(rows, np.int64)
+    cap = _slots(rows, num_pe)
+    for k in range(num_pe):
+        mine = np.flatnonzero(pe == k)
+        if mine.size != cap[k]:
+            raise EieInputError(f"order_rows: PE {k} has {mine.size} rows, the interleave gives it {cap[k]}")
+        perm[k::num_pe] = mine[np.argsort(-weight[mine], kind="stable")]
+    return perm
+
+
+def balance_rows(codes: np.ndarray, density: np.ndarray, num_pe: int, block: float) -> np.ndarray:
+    """A balanced row permutation of ``codes`` uint8 [rows, cols] for ``num_pe`` PEs with column
+    blocks of ``block`` expected broadcasts: int64 [rows], row p of the result is row perm[p]."""
+    if num_pe < 1:
+        raise EieInputError(f"balance_rows: num_pe must be >= 1, got {num_pe}")
+    v = row_vectors(codes, density, block)
+    pe = assign_rows(v, num_pe)
+    return order_rows(pe, v.sum(axis=1), num_pe)
+
+
+def predicted_cycles(codes: np.ndarray, has_bias: bool, samples: np.ndarray, hw: HwParams,
+                     params: CycleParams | None = None) -> float:
+    """Mean predicted cycles of ``codes`` (interleaved as given) over the input vectors ``samples``
+    [K, in_len] (models.cycles at hw.fifo_depth, padding included)."""
+    enc = encode_layer(codes, hw.num_pe)
+    return float(np.mean([predict_layer_cycles(enc, s, hw, params, has_bias=has_bias).cycles for s in samples]))
+
+
+def choose_rows(codes: np.ndarray, has_bias: bool, density: np.ndarray, samples: np.ndarray, hw: HwParams,
+                rows: tuple[int, int] = (0, 0), params: CycleParams | None = None) -> RowChoice:
+    """The best of the interleave and one balanced permutation per block size (BLOCK_FACTORS x FIFO
+    depth) for ``codes`` [rows, cols], by predicted cycles on ``samples``; the interleave wins ties."""
+    n = codes.shape[0]
+    rows = rows if rows != (0, 0) else (0, n)
+    ident = np.arange(n, dtype=np.int64)
+    base = predicted_cycles(codes, has_bias, samples, hw, params)
+    best = RowChoice(rows, ident, "interleave", base, base)
+    if hw.num_pe == 1 or n <= 1:
+        return best
+    for f in BLOCK_FACTORS:
+        block = float(f * hw.fifo_depth)
+        perm = balance_rows(codes, density, hw.num_pe, block)
+        c = predicted_cycles(codes[perm], has_bias, samples, hw, params)
+        if c < best.cycles_balanced:
+            best = RowChoice(rows, perm, f"balanced (block {block:g})", base, c)
+    return best
+
+
+# --------------------------------------------------------------------------- a network
+
+
+def permute_columns(codes: np.ndarray, perm: np.ndarray, has_bias: bool) -> np.ndarray:
+    """A layer's input columns in the order of the previous layer's permuted outputs: column j of the
+    result is input perm[j]; the bias column stays last."""
+    order = np.append(perm, perm.size) if has_bias else perm
+    if order.size != codes.shape[1]:
+        raise EieInputError(f"permute_columns: {perm.size} inputs for a layer of {codes.shape[1]} columns "
+                            f"(has_bias={has_bias})")
+    return np.ascontiguousarray(codes[:, order])
+
+
+def permute_layers(layers: Sequence[QuantLayer], perms: Sequence[np.ndarray]) -> list[QuantLayer]:
+    """Layers with rows permuted by ``perms[l]`` (row r of the result is row perms[l][r]) and the
+    input columns of layer l > 0 by perms[l - 1]. Descriptors are unchanged."""
+    if len(perms) != len(layers):
+        raise EieInputError(f"permute_layers: {len(perms)} permutations for {len(layers)} layers")
+    out = []
+    for i, (ql, p) in enumerate(zip(layers, perms, strict=True)):
+        p = np.asarray(p, np.int64)
+        if p.shape != (ql.desc.out_len,) or not np.array_equal(np.sort(p), np.arange(ql.desc.out_len)):
+            raise EieInputError(f"permute_layers: layer {i}: not a permutation of {ql.desc.out_len} rows")
+        codes = ql.codes if i == 0 else permute_columns(ql.codes, np.asarray(perms[i - 1]), ql.desc.has_bias)
+        out.append(QuantLayer(np.ascontiguousarray(codes[p]), ql.desc))
+    return out
+
+
+def unpermute(values: np.ndarray, perm: np.ndarray) -> np.ndarray:
+    """Outputs [..., rows] of a permuted layer back in the original row order."""
+    v = np.asarray(values)
+    out = np.empty_like(v)
+    out[..., np.asarray(perm)] = v
+    return out
+
+
+def balance_network(layers: Sequence[QuantLayer], calibration_acts: np.ndarray, hw: HwParams,
+                    tiles: Sequence[Sequence[tuple[int, int]]] | None = None,
+                    params: CycleParams | None = None) -> tuple[list[np.ndarray], BalanceReport]:
+    """Row permutations of every layer (``perms[l]`` int64 [out_len_l]) and the report.
+
+    ``calibration_acts`` int [K, in_0]: quantized calibration inputs of layer 0 (the first
+    DENSITY_INPUTS give the broadcast densities, the first SAMPLE_INPUTS the cycle scores; hidden
+    layers' inputs come from the golden arithmetic on them). ``tiles[l]``: the row ranges [r0, r1)
+    layer l is run in (row tiles of the passes; default: the whole layer), each balanced on its own
+    within its range. Identity permutations everywhere when the network's predicted cycles do not
+    drop."""
+    acts = np.atleast_2d(np.asarray(calibration_acts, np.int64))[:DENSITY_INPUTS]
+    if acts.shape[0] == 0:
+        raise EieInputError("balance_network: no calibration input")
+    perms: list[np.ndarray] = []
+    choices: list[tuple[RowChoice, ...]] = []
+    total_i = total_b = 0.0
+    prev: np.ndarray | None = None
+    orig_acts = acts                      # the paper's network: original rows and columns
+    for li, ql in enumerate(layers):
+        desc = ql.desc
+        codes = ql.codes if prev is None else permute_columns(ql.codes, prev, desc.has_bias)
+        density = column_density(acts, desc.has_bias)
+        ranges = list(tiles[li]) if tiles is not None and tiles[li] else [(0, desc.out_len)]
+        perm = np.arange(desc.out_len, dtype=np.int64)
+        got = []
+        for r0, r1 in ranges:
+            ch = choose_rows(codes[r0:r1], desc.has_bias, density, acts[:SAMPLE_INPUTS], hw, (r0, r1), params)
+            perm[r0:r1] = r0 + ch.perm
+            got.append(ch)
+            total_b += ch.cycles_balanced
+            # layer 0's columns are the original ones: its interleave is the paper's
+            total_i += ch.cycles_interleave if li == 0 else predicted_cycles(
+                ql.codes[r0:r1], desc.has_bias, orig_acts[:SAMPLE_INPUTS], hw, params)
+        perms.append(perm)
+        choices.append(tuple(got))
+        if li + 1 < len(layers):
+            orig_acts = _run_exact(ql.codes, desc, orig_acts, hw)[0]
+            acts = _run_exact(codes[perm], desc, acts, hw)[0]
+        prev = perm
+    used = total_b < total_i and any(not np.array_equal(p, np.arange(p.size)) for p in perms)
+    if not used:
+        perms = [np.arange(ql.desc.out_len, dtype=np.int64) for ql in layers]
+        reason = "balancing predicts no gain"
+        return perms, BalanceReport(False, reason, tuple(choices), total_i, total_i)
+    return perms, BalanceReport(True, "predicted fewer cycles", tuple(choices), total_i, total_b)
+
+
+def balance_plan(plan: ExecutionPlan, calibration_acts: np.ndarray,
+                 params: CycleParams | None = None) -> ExecutionPlan:
+    """``plan`` with balanced rows: every whole layer, and every row tile of a layer cut into passes,
+    balanced on its own (balance_network), the passes re-placed with the permuted layers. Returns
+    ``plan`` unchanged but for its ``balance`` report when balancing predicts no gain or a permuted
+    pass no longer fits its memories (padding entries can grow). ``calibration_acts`` int [K, in_0]."""
+    # imported here: models.plan imports this module
+    from models.plan import ExecutionPlan, Pass, tile_layer
+
+    layers = list(plan.network.layers)
+    tiles: list[list[tuple[int, int]]] = [[] for _ in layers]
+    for p in plan.passes:
+        if p.rows is not None:
+            tiles[p.first_layer].append(p.rows)
+    perms, rep = balance_network(layers, calibration_acts, plan.hw, tiles, params)
+    if not rep.used:
+        return replace(plan, balance=rep)
+    permuted = permute_layers(layers, perms)
+    passes = []
+    for p in plan.passes:
+        run = ((tile_layer(permuted[p.first_layer], *p.rows),) if p.rows is not None
+               else tuple(permuted[p.first_layer : p.last_layer + 1]))
+        try:
+            image = place_network(list(run), plan.hw)
+        except CapacityError as exc:
+            return replace(plan, balance=replace(rep, used=False, reason=f"balanced rows do not fit: {exc}",
+                                                 cycles_balanced=rep.cycles_interleave))
+        passes.append(Pass(p.index, p.first_layer, run, p.rows, image))
+    net = replace(plan.network, layers=tuple(permuted))
+    return ExecutionPlan(net, plan.hw, tuple(passes), plan.pes_needed, tuple(perms), rep)

@@ -117,35 +117,38 @@ sweeps: $(STAMP) ## design-space sweeps (FIFO depth, PE count, padding) on the R
 mutants: $(STAMP) ## break the RTL on purpose and check the benches catch it (SIM=icarus default)
 	$(PY) scripts/mutants.py --sim $(or $(SIM),icarus) --jobs $(JOBS)
 
-# Debugging one failing test: rerun it with FST waves, draw a window of them as a PNG (scripts/waves.py --help).
+# Debugging one test: rerun it with FST waves, draw a window of them as a PNG (scripts/eie_tools.py waves --help).
+# The window: WINDOW=<a:b> ns, else AT=<ns> +-500 ns, else VIEW=auto (first mismatch, else the first layer's work) | mismatch | work | reset.
 .PHONY: waves
-waves: $(STAMP) ## rerun TEST=<name> SEED=<n> [SIM=verilator] [AT=<ns>] [MUTANT=<bug>] with FST waves + a PNG
+waves: $(STAMP) ## rerun TEST=<name> SEED=<n> [SIM=verilator] [AT=<ns> | WINDOW=<a:b> | VIEW=work|reset|mismatch] [MUTANT=<bug>] with FST waves + a PNG
 	$(if $(strip $(TEST)),,$(error make waves: TEST=<name> is missing. Example: make waves TEST=RandomNetworkTest SEED=1 SIM=icarus))
-	$(PY) scripts/waves.py --test $(TEST) --seed $(SEED) --sim $(or $(SIM),verilator) $(if $(AT),--at $(AT)) \
-	    $(if $(MUTANT),--mutant $(MUTANT))
+	$(PY) scripts/eie_tools.py waves --test $(TEST) --seed $(SEED) --sim $(or $(SIM),verilator) $(if $(AT),--at $(AT)) \
+	    $(if $(WINDOW),--window $(WINDOW)) $(if $(VIEW),--view $(VIEW)) $(if $(MUTANT),--mutant $(MUTANT))
 
 # Seeded regression of the pyuvm tests (scripts/regress.py --help): tests x seeds x simulators on JOBS cores.
+# UVM_TESTS=<regex> picks pyuvm tests by name (TESTS is make test's pytest paths: refused here).
+NO_TESTS_HERE = $(if $(filter command line,$(origin TESTS)),$(error make $@: TESTS is the pytest path list of make test; pick pyuvm tests by name with UVM_TESTS=<regex>))
 .PHONY: regress
-regress: $(STAMP) ## pyuvm regression: SEEDS=20 TESTS=<regex> SIM=icarus,verilator [MUTANT=<bug>] -> build/regress/results.xml + table
-	$(PY) scripts/regress.py --seeds $(or $(SEEDS),20) --jobs $(JOBS) $(if $(strip $(SIM)),--sim $(SIM)) \
-	    $(if $(filter command line environment,$(origin TESTS)),--tests '$(TESTS)') $(if $(MUTANT),--mutant $(MUTANT))
+regress: $(STAMP) ## pyuvm regression: SEEDS=20 UVM_TESTS=<regex> SIM=icarus,verilator [MUTANT=<bug>] -> build/regress/results.xml + table
+	$(NO_TESTS_HERE)$(PY) scripts/regress.py --seeds $(or $(SEEDS),20) --jobs $(JOBS) $(if $(strip $(SIM)),--sim $(SIM)) \
+	    $(if $(filter command line environment,$(origin UVM_TESTS)),--tests '$(UVM_TESTS)') $(if $(MUTANT),--mutant $(MUTANT))
 
 # Coverage (docs/verification.md): Verilator line/branch/toggle coverage of a seeded pyuvm regression, merged
 # with its functional bins; BENCHES=1 adds the unit benches (verif/units) to the code
 # coverage. `make testplan` prints verif/testplan.yaml with the results.
 COV_BENCHES := verif/units
 .PHONY: coverage testplan
-coverage: $(STAMP) ## regression on Verilator with line/toggle coverage: HTML + text summary, functional bins (SEEDS=n BENCHES=1)
-	@mkdir -p build/coverage
+coverage: $(STAMP) ## regression on Verilator with line/toggle coverage: HTML + text summary, functional bins (SEEDS=n UVM_TESTS=<regex> BENCHES=1)
+	@mkdir -p build/coverage$(NO_TESTS_HERE)
 	$(PY) scripts/regress.py --sim verilator --seeds $(or $(SEEDS),5) --jobs $(JOBS) --hdl-coverage --out build/coverage/regress \
-	    $(if $(filter command line environment,$(origin TESTS)),--tests '$(TESTS)'); rc=$$?; \
+	    $(if $(filter command line environment,$(origin UVM_TESTS)),--tests '$(UVM_TESTS)'); rc=$$?; \
 	$(if $(filter 1,$(BENCHES)),$(PY) -m pytest $(COV_BENCHES) -n $(JOBS) --sim verilator --hdl-coverage -p no:cacheprovider \
 	    -q --junitxml=build/coverage/benches.xml || rc=1;) \
-	$(PY) scripts/coverage_report.py --results build/coverage/regress/results.xml --out build/coverage \
+	$(PY) scripts/eie_tools.py coverage --results build/coverage/regress/results.xml --out build/coverage \
 	    $(if $(filter 1,$(BENCHES)),--results build/coverage/benches.xml) && exit $$rc
 
 testplan: $(STAMP) ## print verif/testplan.yaml annotated with the last regression's results and bins
-	$(PY) scripts/testplan.py
+	$(PY) scripts/eie_tools.py testplan
 
 clean: ## remove build folders, waves and results (keeps .venv)
 	rm -rf build results .pytest_cache .ruff_cache

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
-from coverage_report import read_junit  # noqa: E402  (scripts/ is not a package)
+sys.path.insert(0, str(REPO))  # the repository root (verif/), as every script
+from verif.tools.junit import read_junit  # noqa: E402
 
 ENTRY = "verif/tests/test_uvm.py"
 

@@ -1,7 +1,7 @@
 """Functional coverage collector (cocotb-coverage): samples the bins of verif/env/bins.py from the
 network items (static features, computed with models/), the run results (queue-full counters,
 resets, back-to-back runs), the hazard probe and the monitors' stall statistics, and exports them
-to func_coverage.xml in the run folder (merged over a regression by scripts/coverage_report.py)."""
+to func_coverage.xml in the run folder (merged over a regression by `scripts/eie_tools.py coverage`)."""
 
 from __future__ import annotations
 

@@ -1,20 +1,20 @@
-"""scripts/coverage_report.py and scripts/testplan.py without a simulator: Verilator coverage.dat parsing
+"""The coverage tools of verif/tools (coverage report, test plan) without a simulator: Verilator coverage.dat parsing
 (line / branch / toggle counting, merging, waivers), the functional-coverage merge by bin name, and
 the test-plan validation (unknown bins and tests are rejected)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
+from verif.tools import codecov, coverage, funccov, junit, lcov
+from verif.tools import testplan as tp
+from verif.tools import waivers as wv
+from verif.tools.cli import main as eie_tools
 
-import coverage_report as cr  # noqa: E402
-import testplan as tp  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 
 def point(f: str, line: int, t: str, o: str, h: str = "top.u", s: str | None = None, n: int = 3) -> str:
@@ -27,7 +27,7 @@ def point(f: str, line: int, t: str, o: str, h: str = "top.u", s: str | None = N
 
 
 def write_dat(path: Path, points: list[tuple[str, int]]) -> Path:
-    path.write_text(cr.DAT_HEADER + "\n" + "".join(f"C '{k}' {c}\n" for k, c in points))
+    path.write_text(codecov.DAT_HEADER + "\n" + "".join(f"C '{k}' {c}\n" for k, c in points))
     return path
 
 
@@ -67,30 +67,30 @@ def test_dat_counts_lines_branches_toggles_separately(repo: Path, tmp_path: Path
     pts = sample_points("/elsewhere/checkout")
     a = write_dat(tmp_path / "a.dat", pts)
     b = write_dat(tmp_path / "b.dat", pts[:1])           # the same point in a second run: counts add
-    merged = cr.merge_dats([a, b])
+    merged = codecov.merge_dats([a, b])
     assert merged[pts[0][0]] == 10
-    files, dropped = cr.collect(merged, repo / "hdl")
+    files, dropped = codecov.collect(merged, repo / "hdl")
     assert set(files) == {"hdl/x.sv"}
     assert dropped == {"line": 1}                        # verilated_std.sv is not one of ours
     fc = files["hdl/x.sv"]
     assert {ln for ln, c in fc.lines.items() if c} == {10, 11, 12, 20}
     assert {ln for ln, c in fc.lines.items() if not c} == {14, 30, 36}
     assert 13 not in fc.lines                            # a branch's own line only through its S range
-    assert cr.count(fc.branches.values()) == (1, 2)
-    assert cr.count(fc.toggles.values()) == (2, 4)       # sig[0] both ways (two instances); unused_q never
-    t = cr.totals(files)
+    assert codecov.count(fc.branches.values()) == (1, 2)
+    assert codecov.count(fc.toggles.values()) == (2, 4)       # sig[0] both ways (two instances); unused_q never
+    t = codecov.totals(files)
     assert t.lines == (4, 7) and t.toggles == (2, 4)
 
 
 def test_malformed_dat_is_an_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.dat"
-    bad.write_text(cr.DAT_HEADER + "\nnot a point\n")
+    bad.write_text(codecov.DAT_HEADER + "\nnot a point\n")
     with pytest.raises(ValueError, match="not a Verilator coverage point"):
-        list(cr.read_dat(bad))
+        list(codecov.read_dat(bad))
 
 
 def test_waivers_remove_points_and_are_listed(repo: Path, tmp_path: Path) -> None:
-    files, _ = cr.collect(cr.merge_dats([write_dat(tmp_path / "a.dat", sample_points("/x"))]), repo / "hdl")
+    files, _ = codecov.collect(codecov.merge_dats([write_dat(tmp_path / "a.dat", sample_points("/x"))]), repo / "hdl")
     wfile = tmp_path / "waivers.yaml"
     wfile.write_text(yaml.safe_dump({"waivers": [
         {"file": "hdl/x.sv", "regex": r"^\s*default:\s*state_d", "reason": "defensive FSM default"},
@@ -100,24 +100,24 @@ def test_waivers_remove_points_and_are_listed(repo: Path, tmp_path: Path) -> Non
         {"file": "hdl/x.sv", "lines": "10-11", "reason": "hit anyway: flagged"},
         {"file": "hdl/nothere.sv", "lines": 3, "reason": "stale"},
     ]}))
-    waivers = cr.load_waivers(wfile)
-    cr.apply_waivers(files, waivers, repo)
+    waivers = wv.load_waivers(wfile)
+    wv.apply_waivers(files, waivers, repo)
     fc = files["hdl/x.sv"]
     assert 30 not in fc.lines and 36 not in fc.lines
     assert {ln for ln, c in fc.lines.items() if not c} == {14}
-    assert cr.count(fc.toggles.values()) == (2, 2)
+    assert codecov.count(fc.toggles.values()) == (2, 2)
     assert dict(waivers[0].removed) == {"line": 1}
     assert dict(waivers[1].removed) == {"line": 1}
     assert dict(waivers[2].removed) == {"toggle": 2}
     assert waivers[3].hit == 2
-    text, ok = cr.code_summary(files, waivers, wfile, min_line=90.0)
+    text, ok = coverage.code_summary(files, waivers, wfile, min_line=90.0)
     joined = "\n".join(text)
-    assert cr.count(fc.lines.values()) == (2, 3)          # 12, 20 hit; 14 not (10, 11 waived)
+    assert codecov.count(fc.lines.values()) == (2, 3)          # 12, 20 hit; 14 not (10, 11 waived)
     assert not ok                                         # 66.7% < 90%
     assert "defensive FSM default" in joined and "matched no coverage point" in joined
     assert "hit anyway" in joined
     assert "hdl/x.sv: 14" in joined                       # the missed line is listed
-    _, ok = cr.code_summary(files, waivers, wfile, min_line=66.0)
+    _, ok = coverage.code_summary(files, waivers, wfile, min_line=66.0)
     assert ok
 
 
@@ -125,13 +125,13 @@ def test_waiver_needs_reason(tmp_path: Path) -> None:
     wfile = tmp_path / "w.yaml"
     wfile.write_text(yaml.safe_dump({"waivers": [{"file": "hdl/x.sv", "lines": "1-2"}]}))
     with pytest.raises(ValueError, match="reason"):
-        cr.load_waivers(wfile)
+        wv.load_waivers(wfile)
 
 
 def test_lcov_export_has_lines_and_branches_only(repo: Path, tmp_path: Path) -> None:
-    files, _ = cr.collect(cr.merge_dats([write_dat(tmp_path / "a.dat", sample_points("/x"))]), repo / "hdl")
+    files, _ = codecov.collect(codecov.merge_dats([write_dat(tmp_path / "a.dat", sample_points("/x"))]), repo / "hdl")
     info = tmp_path / "lines.info"
-    cr.write_lcov(files, info)
+    lcov.write_lcov(files, info)
     text = info.read_text()
     assert "SF:hdl/x.sv" in text and "DA:14,0" in text and "DA:5," not in text   # no toggle records
     assert "LH:4\nLF:7" in text and "BRF:2\nBRH:1" in text
@@ -156,24 +156,25 @@ def test_functional_merge_by_bin_name(tmp_path: Path) -> None:
     b = tmp_path / "b.xml"
     a.write_text(FUNC_XML.format(b0="on", h0=3, b1="off", h1=0))
     b.write_text(FUNC_XML.format(b0="off", h0=2, b1="on", h1=1))   # bins in another order
-    merged, note = cr.merge_functional([a, b], tmp_path / "functional.xml")
+    merged, note = funccov.merge_functional([a, b], tmp_path / "functional.xml")
     assert "rewritten by bin name" in note                # merge_coverage pairs bins by position
     assert merged[("top.layer.relu", "on")].hits == 4
     assert merged[("top.layer.relu", "off")].hits == 2
-    again = cr.tally([cr.read_functional_xml(tmp_path / "functional.xml")])
+    again = funccov.tally([funccov.read_functional_xml(tmp_path / "functional.xml")])
     assert {k: v.hits for k, v in again.items()} == {k: v.hits for k, v in merged.items()}
     expected = {"top.layer.relu": ["on", "off"], "top.layer.padding": ["yes"], "top.run.back_to_back": ["yes"]}
-    text, missed = cr.functional_summary(merged, expected, 2)
+    text, missed = funccov.functional_summary(merged, expected, 2)
     assert missed == [("top.layer.padding", "yes"), ("top.run.back_to_back", "yes")]
     assert any("top.layer.padding" in line and "yes: 0 MISSED" in line for line in text)
     assert any("(not recorded)" in line for line in text)
 
 
 def test_report_main_exit_status(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cr, "HDL_DIR", repo / "hdl")
-    monkeypatch.setattr(cr, "REPO", repo)
-    monkeypatch.setattr(cr, "find_verilator_coverage", lambda: None)   # the Python merge only
-    monkeypatch.setattr(cr, "run_genhtml", lambda info, html: (False, "genhtml skipped"))
+    monkeypatch.setattr(codecov, "HDL_DIR", repo / "hdl")
+    monkeypatch.setattr(wv, "REPO", repo)
+    monkeypatch.setattr(coverage, "REPO", repo)
+    monkeypatch.setattr(coverage, "find_verilator_coverage", lambda: None)   # the Python merge only
+    monkeypatch.setattr(coverage, "run_genhtml", lambda info, html: (False, "genhtml skipped"))
     run = tmp_path / "runs" / "t1_cov"
     run.mkdir(parents=True)
     write_dat(run / "coverage.dat", sample_points(str(repo)))
@@ -183,12 +184,12 @@ def test_report_main_exit_status(repo: Path, tmp_path: Path, monkeypatch: pytest
     out = tmp_path / "cov"
     common = ["--runs", str(tmp_path / "runs" / "*_cov"), "--out", str(out), "--bins", str(bins),
               "--waivers", str(tmp_path / "none.yaml")]
-    assert cr.main([*common, "--min-line", "50", "--allow-missed-bins"]) == 0
+    assert eie_tools(["coverage", *common, "--min-line", "50", "--allow-missed-bins"]) == 0
     assert (out / "merged.dat").is_file() and (out / "lines.info").is_file() and (out / "functional.xml").is_file()
     assert "top.layer.padding : yes" in (out / "summary.txt").read_text()
-    assert cr.main([*common, "--min-line", "50"]) == 1                       # a missed bin
-    assert cr.main([*common, "--min-line", "90", "--allow-missed-bins"]) == 1  # 4/7 lines
-    assert cr.main(["--runs", str(tmp_path / "nothing"), "--out", str(out)]) == 2
+    assert eie_tools(["coverage", *common, "--min-line", "50"]) == 1                       # a missed bin
+    assert eie_tools(["coverage", *common, "--min-line", "90", "--allow-missed-bins"]) == 1  # 4/7 lines
+    assert eie_tools(["coverage", "--runs", str(tmp_path / "nothing"), "--out", str(out)]) == 2
 
 
 # --------------------------------------------------------------------------------------------------
@@ -228,9 +229,9 @@ features:
 
 def test_plan_bins_checked_against_functional_xml() -> None:
     plan = tp.parse_plan(plan_data(), BINS)
-    functional = {("top.layer.relu", "on"): cr.Bin("top.layer.relu", "on", 1),
-                  ("top.layer.relu", "off"): cr.Bin("top.layer.relu", "off", 0),
-                  ("top.layer.extra", "x"): cr.Bin("top.layer.extra", "x", 0)}
+    functional = {("top.layer.relu", "on"): funccov.Bin("top.layer.relu", "on", 1),
+                  ("top.layer.relu", "off"): funccov.Bin("top.layer.relu", "off", 0),
+                  ("top.layer.extra", "x"): funccov.Bin("top.layer.extra", "x", 0)}
     errors, _ = tp.validate(plan, REPO, functional)
     assert any("top.layer.padding : yes is in the plan but not in" in e for e in errors)
     assert any("top.layer.extra : x is in" in e for e in errors)
@@ -256,11 +257,11 @@ def test_resolve_tests(tmp_path: Path) -> None:
 
 
 def test_result_counting() -> None:
-    cases = [cr.TestCase("verif.tests.test_uvm", "test_uvm[verilator-EdgeCaseTest-s1]", "passed"),
-             cr.TestCase("verif.tests.test_uvm", "test_uvm[verilator-EdgeCaseTest-s2]", "failed"),
-             cr.TestCase("verif.tests.test_uvm", "test_uvm[verilator-EdgeCaseTestX-s2]", "passed"),
-             cr.TestCase("models.tests.test_encode", "test_round_trip[3]", "passed"),
-             cr.TestCase("models.tests.test_encode", "test_round_trip_other", "passed")]
+    cases = [junit.TestCase("verif.tests.test_uvm", "test_uvm[verilator-EdgeCaseTest-s1]", "passed"),
+             junit.TestCase("verif.tests.test_uvm", "test_uvm[verilator-EdgeCaseTest-s2]", "failed"),
+             junit.TestCase("verif.tests.test_uvm", "test_uvm[verilator-EdgeCaseTestX-s2]", "passed"),
+             junit.TestCase("models.tests.test_encode", "test_round_trip[3]", "passed"),
+             junit.TestCase("models.tests.test_encode", "test_round_trip_other", "passed")]
     c = tp.count_results(tp.TestRef("EdgeCaseTest", "class", "verif/tests/uvm_tests.py", "EdgeCaseTest"), cases)
     assert (c.passed, c.failed) == (1, 1)
     c = tp.count_results(tp.TestRef("x", "pytest", "models/tests/test_encode.py", "test_round_trip"), cases)
@@ -272,6 +273,6 @@ def test_result_counting() -> None:
 
 def test_repository_plan_is_valid() -> None:
     """verif/testplan.yaml names only tests and bins that exist and covers every bin of the model."""
-    plan = tp.load_plan(tp.DEFAULT_PLAN, cr.load_bins(cr.DEFAULT_BINS))
+    plan = tp.load_plan(tp.DEFAULT_PLAN, funccov.load_bins(funccov.DEFAULT_BINS))
     errors, _ = tp.validate(plan, REPO, None)
     assert errors == []

@@ -1,14 +1,16 @@
-"""scripts/waves.py without a simulator: the GTKWave save-file parser, the value formatting and the
-PNG renderer on a small hand-written VCD (pywellen reads VCD as well as FST)."""
+"""The wave tools of verif/tools without a simulator: the GTKWave save-file parser, the value
+formatting, the PNG renderer and the window choice of `make waves` on small hand-written VCDs
+(pywellen reads VCD as well as FST)."""
 
 from __future__ import annotations
 
-import importlib.util
 import struct
-import sys
 from pathlib import Path
 
 import pytest
+
+from verif.tools import gtkw, render, savefiles, wavefile
+from verif.tools.waves import choose_window
 
 REPO = Path(__file__).resolve().parents[2]
 GTKW_ICARUS = REPO / "verif" / "waves" / "eie_top_icarus.gtkw"
@@ -53,15 +55,6 @@ for _t in range(0, 100, 5):  # 10 ns clock
 VCD += "".join(f"#{t}\n" + "".join(v + "\n" for v in _EVENTS[t]) for t in sorted(_EVENTS))
 
 
-@pytest.fixture(scope="module")
-def waves():
-    spec = importlib.util.spec_from_file_location("eie_waves_script", REPO / "scripts" / "waves.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def vcd(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.vcd"
@@ -69,8 +62,8 @@ def vcd(tmp_path: Path) -> Path:
     return path
 
 
-def test_parse_gtkw_groups_and_signals(waves) -> None:
-    groups = waves.parse_gtkw(GTKW_ICARUS)
+def test_parse_gtkw_groups_and_signals() -> None:
+    groups = gtkw.parse_gtkw(GTKW_ICARUS)
     assert [g.name for g in groups] == ["Clock/reset", "CCU", "LNZD", "PE0", "PE1", "PE2", "PE3", "Output stream"]
     by_name = {g.name: g for g in groups}
     ccu = [s.path for s in by_name["CCU"].signals]
@@ -80,50 +73,50 @@ def test_parse_gtkw_groups_and_signals(waves) -> None:
     assert lnzd[:4] == [f"eie_top.u_lnzd.{s}" for s in ("out_valid_o", "out_ready_i", "out_idx_o", "out_act_o")]
     for k in range(4):
         pe = [s.path.removeprefix(f"eie_top.g_pe[{k}].u_pe.") for s in by_name[f"PE{k}"].signals]
-        assert pe == [s for s, _, _ in waves.PE_SIGNALS]
+        assert pe == [s for s, _, _ in savefiles.PE_SIGNALS]
     state = by_name["CCU"].signals[0]
     assert state.name == "eie_top.u_ccu.state_q[3:0]" and state.width == 4
     assert state.translate is not None and state.translate[4] == "StBcast" and state.translate[10] == "StDone"
     act = next(s for s in by_name["CCU"].signals if s.path.endswith("bc_act_o"))
-    assert act.flags & waves.TR_SIGNED and act.flags & waves.TR_DEC and act.width == 16
+    assert act.flags & gtkw.TR_SIGNED and act.flags & gtkw.TR_DEC and act.width == 16
     clk = by_name["Clock/reset"].signals[0]
-    assert clk.path == "eie_top.clk_i" and clk.width is None and clk.flags & waves.TR_BIN
+    assert clk.path == "eie_top.clk_i" and clk.width is None and clk.flags & gtkw.TR_BIN
 
 
-def test_verilator_save_file_uses_the_fst_enum(waves) -> None:
-    groups = waves.parse_gtkw(GTKW_VERILATOR)
+def test_verilator_save_file_uses_the_fst_enum() -> None:
+    groups = gtkw.parse_gtkw(GTKW_VERILATOR)
     state = groups[1].signals[0]
     assert state.path == "eie_top.u_ccu.state_q"
-    assert state.flags & waves.TR_ENUM and state.translate is None
+    assert state.flags & gtkw.TR_ENUM and state.translate is None
 
 
-def test_state_filters_match_the_rtl(waves) -> None:
-    for fname, src in waves.ENUM_SOURCES.items():
-        table = waves.load_filter(REPO / "verif" / "waves" / fname)
-        assert table == dict(waves.rtl_enum(REPO / src)), f"{fname} is stale: scripts/waves.py --write-gtkw"
+def test_state_filters_match_the_rtl() -> None:
+    for fname, src in savefiles.ENUM_SOURCES.items():
+        table = gtkw.load_filter(REPO / "verif" / "waves" / fname)
+        assert table == dict(savefiles.rtl_enum(REPO / src)), f"{fname} is stale: scripts/eie_tools.py gtkw"
 
 
-def test_format_value(waves) -> None:
-    sdec = waves.TR_RJUSTIFY | waves.TR_DEC | waves.TR_SIGNED
-    assert waves.format_value(0xFFFF, 16, sdec, None) == "-1"
-    assert waves.format_value(0x7FFF, 16, sdec, None) == "32767"
-    assert waves.format_value(0xAB, 8, waves.TR_HEX, None) == "AB"
-    assert waves.format_value(5, 3, waves.TR_BIN, None) == "101"
-    assert waves.format_value(4, 4, waves.TR_HEX, {4: "StBcast"}) == "StBcast"
-    assert waves.format_value("xxxx", 4, waves.TR_HEX, None) == "x"
-    assert waves.format_value(None, 4, waves.TR_HEX, None) == "?"
+def test_format_value() -> None:
+    sdec = gtkw.TR_RJUSTIFY | gtkw.TR_DEC | gtkw.TR_SIGNED
+    assert render.format_value(0xFFFF, 16, sdec, None) == "-1"
+    assert render.format_value(0x7FFF, 16, sdec, None) == "32767"
+    assert render.format_value(0xAB, 8, gtkw.TR_HEX, None) == "AB"
+    assert render.format_value(5, 3, gtkw.TR_BIN, None) == "101"
+    assert render.format_value(4, 4, gtkw.TR_HEX, {4: "StBcast"}) == "StBcast"
+    assert render.format_value("xxxx", 4, gtkw.TR_HEX, None) == "x"
+    assert render.format_value(None, 4, gtkw.TR_HEX, None) == "?"
 
 
-def test_changes_and_reset(waves, vcd: Path) -> None:
-    w = waves.Waves(vcd)
+def test_changes_and_reset(vcd: Path) -> None:
+    w = wavefile.Waves(vcd)
     assert w.changes("eie_top.u_ccu.bc_idx_o", 30, 60) == [(30, 0), (40.0, 5), (50.0, 0xC3)]
     assert w.reset_release_ns("eie_top") == 20.0
 
 
-def test_render_png(waves, vcd: Path, tmp_path: Path) -> None:
+def test_render_png(vcd: Path, tmp_path: Path) -> None:
     png = tmp_path / "out" / "tiny.png"
-    groups = waves.parse_gtkw(GTKW_ICARUS)
-    result = waves.render_png(waves.Waves(vcd), groups, 0, 100, png, marker=45.0, title="tiny", subtitle="x")
+    groups = gtkw.parse_gtkw(GTKW_ICARUS)
+    result = render.render_png(wavefile.Waves(vcd), groups, 0, 100, png, marker=45.0, title="tiny", subtitle="x")
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     width, height = struct.unpack(">II", data[16:24])
@@ -132,8 +125,113 @@ def test_render_png(waves, vcd: Path, tmp_path: Path) -> None:
     assert width > 1500 and height == 14 * 20 + 76 + 16 + 40
     assert any(m.startswith("eie_top.g_pe[2].") for m in result.missing)
     assert "eie_top.g_pe[1].u_pe.state_q" not in result.missing
-    assert "groups LNZD, PE2, PE3, Output stream" in waves._missing_summary(result.missing, groups)
+    assert "groups LNZD, PE2, PE3, Output stream" in render.missing_summary(result.missing, groups)
     assert [(s.path, w) for s, w in result.width_mismatch] == [("eie_top.u_ccu.bc_idx_o", 8)]
     fixed = tmp_path / "fixed.gtkw"
-    waves.write_adjusted_gtkw(GTKW_ICARUS, result.width_mismatch, fixed)
+    gtkw.write_adjusted_gtkw(GTKW_ICARUS, result.width_mismatch, fixed)
     assert "eie_top.u_ccu.bc_idx_o[7:0]" in fixed.read_text().splitlines()
+
+
+# A run with work: reset released at 20 ns, START (the CCU leaves StIdle) at 300 ns, PE1 writes back
+# first at 800 ns, PE0 at 900 ns, the layer ends (StLayerEnd = 8) at 1000 ns.
+WORK_VCD = """$timescale 1ns $end
+$scope module eie_top $end
+$var wire 1 ! clk_i $end
+$var wire 1 " rst_ni $end
+$scope module u_ccu $end
+$var reg 4 # state_q [3:0] $end
+$upscope $end
+$scope module g_pe[0] $end
+$scope module u_pe $end
+$scope module u_arith $end
+$var wire 1 $ wbo_valid_o $end
+$upscope $end
+$upscope $end
+$upscope $end
+$scope module g_pe[1] $end
+$scope module u_pe $end
+$scope module u_arith $end
+$var wire 1 % wbo_valid_o $end
+$upscope $end
+$upscope $end
+$upscope $end
+$upscope $end
+$enddefinitions $end
+#0
+0!
+0"
+b0 #
+0$
+0%
+#20
+1"
+#300
+b1 #
+#310
+b100 #
+#800
+1%
+#810
+0%
+#900
+1$
+#910
+0$
+#1000
+b1000 #
+#3000
+1!
+"""
+
+
+def _work_waves(tmp_path: Path, text: str = WORK_VCD) -> wavefile.Waves:
+    path = tmp_path / "work.vcd"
+    path.write_text(text)
+    return wavefile.Waves(path)
+
+
+def test_default_window_is_the_first_layers_work(tmp_path: Path) -> None:
+    w = _work_waves(tmp_path)
+    win = choose_window(w, "eie_top")                              # no mismatch: the work view
+    assert (win.t0, win.t1) == (250.0, 1100.0) and win.marker is None
+    assert "START at 300 ns, first write-backs at 800 ns, layer end at 1000 ns" in win.name
+    assert (choose_window(w, "eie_top", "work").t0, choose_window(w, "eie_top", "work").t1) == (250.0, 1100.0)
+    unfinished = _work_waves(tmp_path, WORK_VCD.replace("#1000\nb1000 #\n", ""))   # the dump ends first
+    assert (choose_window(unfinished, "eie_top").t0, choose_window(unfinished, "eie_top").t1) == (250.0, 900.0)
+
+
+def test_other_windows(tmp_path: Path) -> None:
+    w = _work_waves(tmp_path)
+    reset = choose_window(w, "eie_top", "reset")
+    assert (reset.t0, reset.t1) == (20.0, 2020.0) and "after reset" in reset.name
+    mism = choose_window(w, "eie_top", mismatch_ns=1200)          # auto with a mismatch: around it, marked
+    assert (mism.t0, mism.t1, mism.marker) == (700.0, 1700.0, 1200.0) and "mismatch" in mism.name
+    assert choose_window(w, "eie_top", "work", mismatch_ns=1200).t1 == 1100.0   # --view work wins
+    at = choose_window(w, "eie_top", at=300)                       # clipped at 0, marked
+    assert (at.t0, at.t1, at.marker) == (0.0, 1000.0, 300.0) and "--at" in at.name
+    win = choose_window(w, "eie_top", window="100:200", mismatch_ns=150)
+    assert (win.t0, win.t1, win.marker) == (100.0, 200.0, 150.0)
+    with pytest.raises(SystemExit, match="no mismatch"):
+        choose_window(w, "eie_top", "mismatch")
+    with pytest.raises(SystemExit, match="START:END"):
+        choose_window(w, "eie_top", window="100-200")
+
+
+def test_work_window_falls_back_to_reset_without_write_backs(tmp_path: Path, capsys) -> None:
+    no_wb = WORK_VCD.replace("#800\n1%\n", "#800\n").replace("#900\n1$\n", "#900\n")
+    w = _work_waves(tmp_path, no_wb)
+    assert (choose_window(w, "eie_top").t0, choose_window(w, "eie_top").t1) == (20.0, 2020.0)
+    choose_window(w, "eie_top", "work")
+    assert "no START or no write-back" in capsys.readouterr().out
+
+
+def test_eie_tools_command_line() -> None:
+    from verif.tools.cli import parser
+
+    ap = parser()
+    args = ap.parse_args(["waves", "--test", "RandomNetworkTest", "--seed", "3", "--view", "reset"])
+    assert args.command == "waves" and args.view == "reset" and args.seed == 3
+    assert ap.parse_args(["coverage", "--runs", "x"]).command == "coverage"
+    assert ap.parse_args(["testplan", "--strict"]).strict
+    with pytest.raises(SystemExit):
+        ap.parse_args(["waves", "--view", "sometimes"])

@@ -1,9 +1,9 @@
-#!/usr/bin/env python3
-"""Print verif/testplan.yaml annotated with a regression's results and functional bins (`make testplan`).
+"""`scripts/eie_tools.py testplan` (behind `make testplan`): print verif/testplan.yaml annotated with a
+regression's results and functional bins.
 
 Each feature is listed with its tests' passed / failed / skipped counts (or "not run") from a JUnit file
 (pytest --junitxml, e.g. scripts/regress.py's results.xml) and its bins' hits from the merged
-functional coverage (scripts/coverage_report.py's functional.xml); then every bin with its hits and
+functional coverage (`scripts/eie_tools.py coverage`'s functional.xml); then every bin with its hits and
 the tests the plan says cover it.
 
 The plan is checked first: a test that does not exist in the repository (pyuvm class, pytest
@@ -13,8 +13,8 @@ and the functional XML when one is read), a bin that no feature covers: exit 1.
 Exit status: 0 plan valid; 1 plan invalid; 2 bad arguments / unreadable files; 3 with --strict when a
 planned test failed or did not run or a bin was missed.
 
-Usage: scripts/testplan.py [--results build/regress/results.xml --results build/test-results.xml]
-                           [--functional build/coverage/functional.xml] [--strict]
+Usage: scripts/eie_tools.py testplan [--results build/regress/results.xml --results build/test-results.xml]
+                                     [--functional build/coverage/functional.xml] [--strict]
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from coverage_report import DEFAULT_BINS, Bin, TestCase, load_bins, read_functional_xml, read_junit, tally
+from verif.tools.common import REPO
+from verif.tools.funccov import DEFAULT_BINS, Bin, load_bins, read_functional_xml, tally
+from verif.tools.junit import TestCase, read_junit
 
-REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PLAN = REPO / "verif" / "testplan.yaml"
 REGRESS_RESULTS = (REPO / "build" / "regress" / "results.xml", REPO / "build" / "coverage" / "regress" / "results.xml")
 TEST_RESULTS = REPO / "build" / "test-results.xml"  # make test: the benches and models/
@@ -352,10 +352,7 @@ def render(plan: Plan, counts: dict[str, Counts], functional: dict[tuple[str, st
     return out, failing, not_run, missed
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--plan", type=Path, default=DEFAULT_PLAN, help="test plan (default verif/testplan.yaml)")
     ap.add_argument("--bins", type=Path, default=DEFAULT_BINS,
                     help="the functional coverage model: a Python file defining BINS (default verif/env/bins.py)")
@@ -366,8 +363,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="merged functional coverage XML (default build/coverage/functional.xml if it exists)")
     ap.add_argument("--strict", action="store_true",
                     help="exit 3 when a planned test failed or did not run, or a bin was missed")
-    args = ap.parse_args(argv)
 
+
+def run(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
     if not args.plan.is_file():
         print(f"testplan: {args.plan}: no such file", file=sys.stderr)
         return 2
@@ -428,6 +426,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

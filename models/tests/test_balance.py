@@ -6,6 +6,7 @@ never predicts more cycles with balancing on."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -43,7 +44,7 @@ def _skewed_network(rng: np.random.Generator, sizes: list[int], batch: int) -> N
     layers = []
     relu = []
     x = rng.exponential(1.0, (batch, sizes[0])) * (rng.random((batch, sizes[0])) < 0.6)
-    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         bias = bool(rng.random() < 0.7)
         dens = np.clip(rng.exponential(0.25, n_out), 0.0, 1.0)
         dens[rng.random(n_out) < 0.25] = 0.0

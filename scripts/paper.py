@@ -23,7 +23,6 @@ The helpers here (layer files, CPU timing, Markdown blocks) are shared with scri
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import re
@@ -143,7 +142,8 @@ def update_doc(path: Path, tag: str, body: str) -> None:
 
 # --------------------------------------------------------------------------------------- the table
 def layer_work(path: Path, pes: int, fifo: int) -> dict:
-    """The work of a layer file as `make run` prepares it (models.plan.prepare_run) on `pes` PEs:
+    """The work of a layer file as `make run --interleave` prepares it (models.plan.prepare_run with the
+    paper's row interleave) on `pes` PEs:
     entries (padding included) in the broadcast columns, in total and per PE on average (`mean`:
     the paper's "theoretical" cycles, all PEs equally loaded), the busiest PE's (`floor`) and the
     cycle model's cycles."""
@@ -153,7 +153,7 @@ def layer_work(path: Path, pes: int, fifo: int) -> dict:
     from models.plan import prepare_run
 
     hw = HwParams(num_pe=pes, fifo_depth=fifo)
-    prep = prepare_run(load_network([str(path)]), hw)
+    prep = prepare_run(load_network([str(path)]), hw, balance=False)
     if len(prep.plan.passes) != 1:
         raise EieInputError(f"{path.name}: needs {len(prep.plan.passes)} passes on {pes} PEs")
     rep = predict_layer_cycles(prep.plan.passes[0].image.layers[0], prep.acts[0], hw)
@@ -161,9 +161,13 @@ def layer_work(path: Path, pes: int, fifo: int) -> dict:
             "model_cycles": int(rep.cycles)}
 
 
-def paper_row(name: str, report: dict, cpu: dict | None, work: dict | None = None) -> dict:
-    """One row of paper.json from a run_layer.py report (cycles, model_cycles, ideal_cycles,
-    outputs_match_model), cpu_matvec_us's result and layer_work's (None: not measured)."""
+def paper_row(name: str, report: dict, cpu: dict | None, work: dict | None = None,
+              balanced: dict | None = None) -> dict:
+    """One row of paper.json from run_layer.py reports (cycles, model_cycles, ideal_cycles,
+    outputs_match_model): `report` with the paper's row interleave, `balanced` (optional) with
+    `make run`'s default rows (balanced where the cycle model predicts a gain, models/balance.py);
+    cpu_matvec_us's and layer_work's results (None: not measured). EIE's time against the CPU is the
+    default run's (`balanced` when given)."""
     spec = get_spec(name)
     rtl, floor, model = int(report["cycles"]), int(report["ideal_cycles"]), int(report["model_cycles"])
     us = rtl / CLOCK_HZ * 1e6
@@ -187,6 +191,20 @@ def paper_row(name: str, report: dict, cpu: dict | None, work: dict | None = Non
         "paper_speedup_vs_cpu_dense": (PAPER_CPU_DENSE_US[spec.name] / spec.eie_actual_us
                                        if spec.name in PAPER_CPU_DENSE_US else None),
     }
+    if balanced is not None:
+        b_rtl, b_floor = int(balanced["cycles"]), int(balanced["ideal_cycles"])
+        b_us = b_rtl / CLOCK_HZ * 1e6
+        row["balanced"] = {
+            "rows": (balanced.get("balance") or {}).get("rows", "?"),
+            "rtl_cycles": b_rtl, "floor_cycles": b_floor, "model_cycles": int(balanced["model_cycles"]),
+            "outputs_match_model": bool(balanced["outputs_match_model"]),
+            "load_efficiency_vs_interleave_floor": floor / b_rtl if b_rtl else None,
+            "model_rel_err": (int(balanced["model_cycles"]) - b_rtl) / b_rtl if b_rtl else None,
+            "us_at_800mhz": b_us, "vs_paper_theoretical": b_us / spec.eie_theoretical_us,
+            "gain_vs_interleave": 1 - b_rtl / rtl if rtl else None}
+        row["outputs_match_model"] = row["outputs_match_model"] and row["balanced"]["outputs_match_model"]
+        us = b_us
+    row["eie_us"] = us
     if cpu is not None:
         row.update({"cpu_dense_us": cpu["dense_us"], "cpu_sparse_us": cpu["sparse_us"],
                     "speedup_vs_cpu_dense": cpu["dense_us"] / us if us else None,
@@ -206,8 +224,10 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
     closes the speedup and ratio columns."""
     cpu = all("cpu_dense_us" in r for r in rows)
     theo = all(r.get("theoretical_us") is not None for r in rows)
-    head = ["layer", "RTL cycles", "floor", "model", "load eff.", "us @800MHz"] + (["theor. us"] if theo else [])
-    head += ["paper theor. us", "paper actual us", "us / paper theor."]
+    bal = all("balanced" in r for r in rows)
+    head = ["layer", "RTL cycles", "floor", "model", "load eff.", "us @800MHz"]
+    head += ["bal. RTL cycles", "bal. floor", "bal. us", "rows"] if bal else []
+    head += (["theor. us"] if theo else []) + ["paper theor. us", "paper actual us", "us / paper theor."]
     if cpu:
         head += ["CPU dense us", "CPU CSR us", "x dense", "x CSR", "paper x CPU"]
     head += ["bit-exact"]
@@ -215,8 +235,12 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
     for r in rows:
         line = [r["name"], f"{r['rtl_cycles']:,}", f"{r['floor_cycles']:,}", f"{r['model_cycles']:,}",
                 f"{100 * r['load_efficiency']:.1f}%", f"{r['us_at_800mhz']:.2f}"]
+        if bal:
+            b = r["balanced"]
+            line += [f"{b['rtl_cycles']:,}", f"{b['floor_cycles']:,}", f"{b['us_at_800mhz']:.2f}", b["rows"]]
         line += [f"{r['theoretical_us']:.2f}"] if theo else []
-        line += [f"{r['paper_theoretical_us']:.1f}", f"{r['paper_actual_us']:.1f}", f"{r['vs_paper_theoretical']:.3f}"]
+        vs = r["balanced"]["vs_paper_theoretical"] if bal else r["vs_paper_theoretical"]
+        line += [f"{r['paper_theoretical_us']:.1f}", f"{r['paper_actual_us']:.1f}", f"{vs:.3f}"]
         if cpu:
             line += [f"{r['cpu_dense_us']:,.0f}", f"{r['cpu_sparse_us']:,.0f}", f"{r['speedup_vs_cpu_dense']:,.0f}x",
                      f"{r['speedup_vs_cpu_sparse']:,.0f}x",
@@ -225,7 +249,9 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
         body.append(line)
     if len(rows) > 1:
         gm = ["geo. mean", "", "", "", f"{100 * _geomean([r['load_efficiency'] for r in rows]):.1f}%", ""]
-        gm += [""] * theo + ["", "", f"{_geomean([r['vs_paper_theoretical'] for r in rows]):.3f}"]
+        gm += ["", "", "", ""] if bal else []
+        vs = [r["balanced"]["vs_paper_theoretical"] if bal else r["vs_paper_theoretical"] for r in rows]
+        gm += [""] * theo + ["", "", f"{_geomean(vs):.3f}"]
         if cpu:
             paper_x = [r["paper_speedup_vs_cpu_dense"] for r in rows if r["paper_speedup_vs_cpu_dense"]]
             gm += ["", "", f"{_geomean([r['speedup_vs_cpu_dense'] for r in rows]):,.0f}x",
@@ -252,9 +278,12 @@ def table_doc(result: dict) -> str:
              f"{result['sim']}, commit {result['git']}, wall time {result['wall_s']:.0f} s.", ""]
     lines.append(format_table(rows, markdown=True))
     lines += ["", "floor = the busiest PE's entries (padding included) in the broadcast columns; load eff. = floor / "
-              "RTL cycles; model = models.cycles (default parameters); theor. us = the average PE's entries at one "
-              "entry per cycle, the paper's definition of its theoretical time; us / paper theor. = our RTL latency "
-              "over the paper's theoretical time (< 1: faster)."]
+              "RTL cycles; model = models.cycles (default parameters); the first columns use the paper's row "
+              "interleave (row i on PE i mod N); bal. = `make run`'s default, rows balanced over the PEs where the "
+              "cycle model predicts a gain (models/balance.py; `rows` says which was used); theor. us = the average "
+              "PE's entries at one entry per cycle (interleave), the paper's definition of its theoretical time; "
+              "us / paper theor. = the default run's latency over the paper's theoretical time (<= 1: at or under "
+              "it); the CPU speedups use the default run too."]
     if "cpu_dense_us" in r0:
         threads = {r.get("cpu_blas_threads") for r in rows}
         loads = [r.get("cpu_load_avg_1min") for r in rows]
@@ -292,24 +321,18 @@ def _machine() -> dict:
 
 
 # ------------------------------------------------------------------------------------------ running
-def run_rtl(path: Path, out: Path, *, pes: int, fifo: int, sim: str, balance: bool) -> tuple[int, dict | None, Path]:
-    """scripts/run_layer.py on one layer file; returns (exit code, its report.json or None, log)."""
+def run_rtl(path: Path, out: Path, *, pes: int, fifo: int, sim: str, interleave: bool) -> tuple[int, dict | None, Path]:
+    """scripts/run_layer.py on one layer file (`interleave`: the paper's rows, else make run's
+    default); returns (exit code, its report.json or None, log)."""
     out.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, str(REPO / "scripts" / "run_layer.py"), str(path), "--pes", str(pes),
-           "--fifo", str(fifo), "--sim", sim, "--out", str(out)] + (["--balance"] if balance else [])
+           "--fifo", str(fifo), "--sim", sim, "--out", str(out)] + (["--interleave"] if interleave else [])
     log = out / "run.log"
     with log.open("w") as fh:
         rc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=REPO,
                             env={**os.environ, "COCOTB_LOG_LEVEL": "WARNING"}).returncode
     report = out / "report.json"
     return rc, (json.loads(report.read_text()) if report.is_file() and rc in (0, 1) else None), log
-
-
-def balance_available() -> bool:
-    """Whether models.plan.prepare_run has the load-balanced row assignment (`balance`) yet."""
-    from models.plan import prepare_run
-
-    return "balance" in inspect.signature(prepare_run).parameters
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -326,16 +349,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="Markdown file whose paper-table block is replaced (default docs/results.md)")
     parser.add_argument("--no-docs", action="store_true", help="do not touch the Markdown file")
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU timings")
-    parser.add_argument("--balance", action="store_true",
-                        help="load-balanced row assignment (models.plan `balance`, issue 12 item 4)")
+    parser.add_argument("--rows", choices=["both", "interleave"], default="both",
+                        help="both: each layer with the paper's row interleave and with make run's default (rows "
+                             "balanced where it helps, models/balance.py); interleave: the first only")
     args = parser.parse_args(argv)
     try:
         for name in args.layers:
             get_spec(name)
         if not 0 < args.scale <= 1:
             raise EieInputError(f"--scale must be in (0, 1], got {args.scale}")
-        if args.balance and not balance_available():
-            raise EieInputError("--balance: models.plan.prepare_run has no `balance` option yet (issue 12 item 4)")
     except EieInputError as exc:
         print(f"paper: {exc}", file=sys.stderr)
         return 2
@@ -345,18 +367,28 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         path = layer_file(name, args.seed, args.scale, args.out / "layers")
         rc, report, log = run_rtl(path, args.out / "runs" / slug(name), pes=args.pes, fifo=args.fifo,
-                                  sim=args.sim, balance=args.balance)
+                                  sim=args.sim, interleave=True)
         if report is None:
             print(f"paper: {name}: run_layer.py failed (exit {rc}); log: {log}", file=sys.stderr)
             failed.append(name)
             continue
+        balanced = None
+        if args.rows == "both":
+            rc_b, balanced, log_b = run_rtl(path, args.out / "runs" / f"{slug(name)}_default", pes=args.pes,
+                                            fifo=args.fifo, sim=args.sim, interleave=False)
+            if balanced is None:
+                print(f"paper: {name}: run_layer.py (default rows) failed (exit {rc_b}); log: {log_b}",
+                      file=sys.stderr)
+                failed.append(name)
+                continue
+            rc = rc or rc_b
         cpu = None
         if not args.no_cpu:
             from models.layerfile import load_layer
 
             cpu = cpu_matvec_us(load_layer(path))
-        work = None if args.balance else layer_work(path, args.pes, args.fifo)   # balance: the plan decides rows
-        row = paper_row(name, report, cpu, work)
+        work = layer_work(path, args.pes, args.fifo)
+        row = paper_row(name, report, cpu, work, balanced)
         if work and (work["floor"], work["model_cycles"]) != (row["floor_cycles"], row["model_cycles"]):
             print(f"paper: {name}: the run's floor/model {row['floor_cycles']}/{row['model_cycles']} differ from "
                   f"this script's preparation {work['floor']}/{work['model_cycles']}", file=sys.stderr)
@@ -366,13 +398,15 @@ def main(argv: list[str] | None = None) -> int:
         if not row["outputs_match_model"] or rc != 0:
             failed.append(name)
         print(f"paper: {name:8s} {row['rtl_cycles']:>8,} cycles (floor {row['floor_cycles']:,}, model "
-              f"{row['model_cycles']:,}), {row['us_at_800mhz']:.2f} us, bit-exact {row['outputs_match_model']}"
+              f"{row['model_cycles']:,})"
+              + (f", default rows ({row['balanced']['rows']}) {row['balanced']['rtl_cycles']:,}" if balanced else "")
+              + f", {row['eie_us']:.2f} us, bit-exact {row['outputs_match_model']}"
               + (f", CPU dense {cpu['dense_us']:,.0f} us, CSR {cpu['sparse_us']:,.0f} us" if cpu else "")
               + f"  [{row['run_wall_s']:.0f} s]", flush=True)
     wall = time.perf_counter() - t_start
     if not rows:
         return 1
-    result = {"seed": args.seed, "scale": args.scale, "sim": args.sim, "balance": args.balance,
+    result = {"seed": args.seed, "scale": args.scale, "sim": args.sim, "rows": args.rows,
               "date": time.strftime("%Y-%m-%d"), "git": git_state(), "wall_s": round(wall, 1), "machine": _machine(),
               "clock_hz": CLOCK_HZ, "layers": rows, "failed": failed}
     args.out.mkdir(parents=True, exist_ok=True)

@@ -56,7 +56,8 @@ def test_row_table_and_block() -> None:
            "load_avg_1min": 0.5}
     work = {"entries_broadcast": 4 * 3200, "mean": 3200.0, "floor": 3600, "model_cycles": 4100}
     rows = [paper.paper_row("NT-We", _report(4000, 3600, 4100), cpu, work),
-            paper.paper_row("VGG-8", _report(8000, 7000, 7900, match=False), cpu, work)]
+            paper.paper_row("VGG-8", _report(8000, 7000, 7900), cpu, work,
+                            balanced={**_report(7600, 7100, 7650, match=False), "balance": {"rows": "balanced"}})]
     r = rows[0]
     assert r["us_at_800mhz"] == pytest.approx(5.0)
     assert r["load_efficiency"] == pytest.approx(0.9)
@@ -68,6 +69,9 @@ def test_row_table_and_block() -> None:
     text = paper.format_table(rows)
     assert text.splitlines()[1].split()[:2] == ["NT-We", "4,000"]
     assert "NO" in text.splitlines()[2] and text.splitlines()[-1].startswith("geo. mean")
+    b = rows[1]["balanced"]
+    assert b["rows"] == "balanced" and b["gain_vs_interleave"] == pytest.approx(0.05)
+    assert rows[1]["eie_us"] == pytest.approx(9.5) and rows[1]["speedup_vs_cpu_dense"] == pytest.approx(80 / 9.5)
     md = paper.format_table(rows, markdown=True)
     assert md.count("\n") == 4 and md.startswith("| layer |")
     doc = paper.replace_block("# title\n\ntext\n", "paper-table", "A")

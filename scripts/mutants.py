@@ -152,6 +152,10 @@ MUTANTS = [
     Mutant("lnzd_node_emits_without_all_heads", "eie_lnzd_node.sv",
            "assign heads_known = &(child_valid_i | child_done_i);",
            "assign heads_known = |(child_valid_i | child_done_i);", LNZD_NODE),
+    # issue 13: a node done when ANY child is done; caught at the top by the directed LNZD cases
+    Mutant("lnzd_node_done_when_any_child_done", "eie_lnzd_node.sv",
+           "end else if (!any_valid && &child_done_i && !skid_valid_q && (out_fire || !out_valid_q)) begin",
+           "end else if (!any_valid && |child_done_i && !skid_valid_q && (out_fire || !out_valid_q)) begin", TOP),
     Mutant("lnzd_node_picks_largest", "eie_lnzd_node.sv",
            "child_idx_i[c*IDX_W +: IDX_W] < sel_idx", "child_idx_i[c*IDX_W +: IDX_W] > sel_idx", LNZD_NODE),
     Mutant("lnzd_node_fire_ignores_ready", "eie_lnzd_node.sv",

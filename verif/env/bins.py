@@ -19,6 +19,12 @@ BINS: dict[str, list[str]] = {
     "top.layer.relu": ["on", "off"],
     "top.network.layers": ["1", "2", "3+"],
     "top.layer.long_vector": ["yes"],
+    # LNZD tree: how far apart (in local rows, about one scan cycle each) the PEs' last non-zero
+    # inputs sit: a node must wait for ALL its children, so children finishing far apart matter
+    "top.lnzd.done_spread": ["0-3", "4-15", "16+"],
+    # capacity edges: a vector of exactly NUM_PE x ACT_DEPTH values; a PE memory filled to its last entry
+    "top.capacity.act_full": ["input", "output"],
+    "top.capacity.spm_full": ["yes"],
     "top.stream.stall": ["load", "output", "axil"],
     "top.run.reset_mid_layer": ["yes"],
     "top.run.back_to_back": ["yes"],
@@ -42,6 +48,10 @@ def weight_density_bin(d: float) -> str:
 
 def act_density_bin(d: float) -> str:
     return "0%" if d == 0 else "<40%" if d < 0.4 else "40-90%" if d < 0.9 else ">=90%"
+
+
+def done_spread_bin(rows: int) -> str:
+    return "0-3" if rows < 4 else "4-15" if rows < 16 else "16+"
 
 
 def layers_bin(n: int) -> str:

@@ -126,11 +126,70 @@ def long_vectors(rng: np.random.Generator, hw: HwParams):
     return _check(hw, layers, "long vectors"), random_input(rng, 8, 1.0, hw.act_width)
 
 
+def lnzd_late_nonzero(rng: np.random.Generator, hw: HwParams, late_pe: int):
+    """LNZD tree children finishing far apart: every PE's only non-zero input sits in its first local
+    row except PE `late_pe` (mod N), whose only one sits in the last local row after a run of zero
+    rows. A tree node that reports done before ALL its children are done ends the broadcast early
+    and loses that column; every column is dense, so a lost one changes every output."""
+    n = hw.num_pe
+    if n < 2:
+        raise DoesNotFit("one PE: the LNZD tree has no node")
+    rows = min(hw.act_depth, 40)
+    in_len, out_len = rows * n, 2 * n
+    late = late_pe % n
+    act = np.zeros(in_len, np.int64)
+    for k in range(n):
+        j = (rows - 1) * n + k if k == late else k
+        act[j] = int(rng.integers(1, 300)) * int(rng.choice([-1, 1]))
+    codes = rng.integers(1, 16, size=(out_len, in_len)).astype(np.uint8)
+    codes[:, act == 0] = 0                       # only the broadcast columns need memory
+    return _check(hw, [QuantLayer(codes, _desc(rng, hw, in_len, out_len))], "LNZD late non-zero"), act
+
+
+def act_full(rng: np.random.Generator, hw: HwParams):
+    """Capacity edge of the activation memories: layer 0 writes exactly NUM_PE x ACT_DEPTH outputs,
+    which layer 1 reads as its input vector."""
+    n = hw.num_pe
+    length = n * hw.act_depth
+    d0 = _desc(rng, hw, 8, length, has_bias=True, relu=True)
+    d1 = _desc(rng, hw, length, 3, has_bias=False, relu=False)
+    d1 = LayerDesc(**{**d1.__dict__, "fa": d0.fo, "fo": d0.fo + d1.fw - hw.guard_bits - d1.shift})
+    layers = [QuantLayer(random_codes(rng, length, d0.cols, 0.3), d0),
+              QuantLayer(random_codes(rng, 3, d1.cols, min(1.0, 24.0 / length)), d1)]
+    return _check(hw, layers, "activation memories full"), random_input(rng, 8, 1.0, hw.act_width)
+
+
+def spm_full(rng: np.random.Generator, hw: HwParams):
+    """Capacity edge of the sparse-matrix memory: PE 0 holds exactly spm_entries entries (its last
+    entry slot used; no padding: PE 0's rows are dense), the other PEs a few. Three columns are
+    broadcast, so the run stays short."""
+    n, e = hw.num_pe, hw.spm_entries
+    cols = min(hw.ptr_depth - 2, n * hw.act_depth, 64)
+    full, rem = divmod(e, cols)
+    rows = full + (rem > 0)
+    if rows > hw.act_depth:
+        raise DoesNotFit(f"{e} entries in {cols} columns need {rows} rows per PE > ACT_DEPTH {hw.act_depth}")
+    out_len = rows * n
+    codes = random_codes(rng, out_len, cols, 0.05)
+    codes[0::n, :] = rng.integers(1, 16, size=(rows, cols))
+    if rem:
+        codes[(rows - 1) * n, rem:] = 0
+    act = np.zeros(cols, np.int64)
+    act[rng.choice(cols, 3, replace=False)] = rng.integers(1, 200, 3)
+    layers = _check(hw, [QuantLayer(codes, _desc(rng, hw, cols, out_len))], "sparse-matrix memory full")
+    if int(place_network(layers, hw).layers[0].spm_end[0]) != e:
+        raise DoesNotFit(f"PE 0 does not end exactly at entry {e}")
+    return layers, act
+
+
 def edge_cases(rng: np.random.Generator, hw: HwParams):
     """(name, layers, input) of every directed case that fits `hw`."""
     makers = [("zero runs 15/16/17", zero_runs), ("empty columns", empty_columns),
               ("all-zero input", all_zero_input), ("saturation", saturation),
-              ("long vectors", long_vectors)]
+              ("long vectors", long_vectors),
+              ("LNZD: the last PE's only non-zero comes late", lambda r, h: lnzd_late_nonzero(r, h, -1)),
+              ("LNZD: the first PE's only non-zero comes late", lambda r, h: lnzd_late_nonzero(r, h, 0)),
+              ("activation memories full", act_full), ("sparse-matrix memory full", spm_full)]
     makers += [(f"same-row hazards at distance {d}", lambda r, h, d=d: hazards(r, h, d)) for d in (1, 2, 3, 4)]
     cases = []
     for name, make in makers:

@@ -11,7 +11,7 @@ import numpy as np
 from models.encode import PAD_V, NetworkImage, decode_entries
 from models.golden import accumulate, broadcast_columns
 from models.numerics import int_range, round_shift
-from verif.env.bins import PAPER_REGFILE_DEPTH, act_density_bin, layers_bin, weight_density_bin
+from verif.env.bins import PAPER_REGFILE_DEPTH, act_density_bin, done_spread_bin, layers_bin, weight_density_bin
 
 
 def layer_bins(image: NetworkImage, li: int, act_in: np.ndarray) -> dict[str, set[str]]:
@@ -38,6 +38,18 @@ def layer_bins(image: NetworkImage, li: int, act_in: np.ndarray) -> dict[str, se
     hit("top.layer.relu", "on" if desc.relu else "off")
     if -(-desc.out_len // n) > PAPER_REGFILE_DEPTH or -(-desc.in_len // n) > PAPER_REGFILE_DEPTH:
         hit("top.layer.long_vector", "yes")
+    if desc.in_len == n * hw.act_depth:
+        hit("top.capacity.act_full", "input")
+    if desc.out_len == n * hw.act_depth:
+        hit("top.capacity.act_full", "output")
+    if int(pl.spm_end.max()) == hw.spm_entries:
+        hit("top.capacity.spm_full", "yes")
+    # LNZD: each PE scans its local inputs j = r*N + k; the local row of its last non-zero (-1: none)
+    if n > 1:
+        last = np.full(n, -1, np.int64)
+        nz = np.flatnonzero(act[: desc.in_len])
+        np.maximum.at(last, nz % n, nz // n)
+        hit("top.lnzd.done_spread", done_spread_bin(int(last.max() - last.min())))
 
     # What the PEs actually process: the broadcast columns (non-zero inputs, then the bias).
     bj, _ = broadcast_columns(act, desc)

@@ -34,7 +34,13 @@ def test_directed_cases_hit_their_bins(num_pe: int) -> None:
         "all-zero input": {"top.layer.all_zero_input": {"yes"}},
         "saturation": {"top.layer.saturation": {"accumulator", "output"}},
         "long vectors": {"top.layer.long_vector": {"yes"}},
+        "sparse-matrix memory full": {"top.capacity.spm_full": {"yes"}},
     }
+    if num_pe > 1:
+        want["LNZD: the last PE's only non-zero comes late"] = {"top.lnzd.done_spread": {"16+"}}
+        want["LNZD: the first PE's only non-zero comes late"] = {"top.lnzd.done_spread": {"16+"}}
+    if num_pe < 17:     # 17 x 128 inputs need more pointers than this configuration's 2048
+        want["activation memories full"] = {"top.capacity.act_full": {"input", "output"}}
     cases = {name: (layers, act) for name, layers, act in directed.edge_cases(rng, hw)}
     for name, expected in want.items():
         layers, act = cases[name]

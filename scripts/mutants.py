@@ -181,7 +181,8 @@ def apply_mutant(mutant: Mutant, hdl: Path) -> None:
     """Copy hdl/ to `hdl` (replacing it) with the mutant's one-line change."""
     if hdl.exists():
         shutil.rmtree(hdl)
-    shutil.copytree(REPO / "hdl", hdl)
+    # without the FuseSoC core: a library scanning the checkout must not find a mutated eie:ip:eie
+    shutil.copytree(REPO / "hdl", hdl, ignore=shutil.ignore_patterns("*.core"))
     target = hdl / mutant.file
     text = target.read_text()
     if text.count(mutant.original) != 1:

@@ -45,7 +45,7 @@ from models.encode import encode_layer  # noqa: E402
 from models.errors import EieInputError  # noqa: E402
 from models.hwparams import HwParams  # noqa: E402
 from models.network import Network, load_network  # noqa: E402
-from models.plan import prepare_run  # noqa: E402
+from models.plan import PreparedRun, prepare_run  # noqa: E402
 
 IMG_DIR = REPO / "docs" / "img"
 MAX_LAYERS = 8
@@ -59,6 +59,8 @@ BASE_PES, BASE_FIFO = 64, 8
 # cycles at FIFO depth 2 / 4 / 8 / 16 against a floor of 7,778.
 AUTHORS_VGG_FC7 = {2: 10194, 4: 8386, 8: 7926, 16: 7794}
 AUTHORS_VGG_FC7_FLOOR = 7778
+REAL_VGG_FC7 = REPO.parent / "shared" / "data" / "vgg16_fc7_64pe.npz"
+REAL_NAME = "real VGG-16 fc7"
 
 
 # ------------------------------------------------------------------------------------ the layers
@@ -74,11 +76,13 @@ class Layer:
     codes uint8 [out, in + 1] and input activations int64 [in] (the formats do not depend on the PE
     count or queue depth)."""
 
-    def __init__(self, name: str, seed: int, scale: float, folder: Path) -> None:
-        self.name, self.seed, self.scale = get_spec(name).name, seed, scale
-        self.path = layer_file(name, seed, scale, folder)
+    def __init__(self, name: str, seed: int, scale: float, folder: Path, path: Path | None = None) -> None:
+        """Benchmark layer `name` (generated with `seed` at `scale` into `folder`), or, with `path`, the
+        layer file `path` shown as `name`."""
+        self.name, self.seed, self.scale = (name if path else get_spec(name).name), seed, scale
+        self.path = path or layer_file(name, seed, scale, folder)
         self.network: Network = load_network([str(self.path)])
-        prep = prepare_run(self.network, HwParams(num_pe=BASE_PES, fifo_depth=BASE_FIFO))
+        prep = prepare_run(self.network, HwParams(num_pe=BASE_PES, fifo_depth=BASE_FIFO), balance=False)
         self.codes = prep.net.layers[0].codes
         self.acts = prep.acts[0]
         self.has_bias = bool(prep.net.layers[0].desc.has_bias)
@@ -107,19 +111,46 @@ class Layer:
         return int(encode_layer(self.codes, pes).entries.max()) <= hw.spm_entries
 
 
-def rtl_point(layer: Layer, pes: int, fifo: int, *, sim: str = SIM, keep: bool = False) -> dict:
-    """Run `layer` on the harness of eie_top (pes, fifo): prepared as `make run` does, every output
-    compared with the golden model. Returns the point (see the module doc). Raises EieInputError when
-    the layer needs more than one pass at this PE count; RuntimeError when the harness fails."""
+def prepare(layer: Layer, pes: int, fifo: int, balance: bool) -> PreparedRun:
+    """`layer` prepared as `make run` does on (pes, fifo): `balance` False = the paper's interleave
+    (`make run --interleave`), True = make run's default (rows balanced where the model predicts a
+    gain). Raises EieInputError when the layer needs more than one pass at this PE count."""
+    prep = prepare_run(layer.network, HwParams(num_pe=pes, fifo_depth=fifo), balance=balance)
+    if len(prep.plan.passes) != 1:
+        raise EieInputError(f"{layer.name} (scale {layer.scale}) needs {len(prep.plan.passes)} passes on {pes} PEs")
+    return prep
+
+
+def rows_used(prep: PreparedRun) -> str:
+    """"balanced" when the prepared run permutes rows, else "interleave"."""
+    b = prep.plan.balance
+    return "balanced" if b is not None and b.used else "interleave"
+
+
+def model_on(prep: PreparedRun, fifo: int) -> tuple[int, int]:
+    """(cycles, floor) of the cycle model for a prepared run's placement at queue depth `fifo`."""
+    hw = prep.plan.hw
+    rep = predict_layer_cycles(prep.plan.passes[0].image.layers[0], prep.acts[0],
+                               HwParams(num_pe=hw.num_pe, fifo_depth=fifo))
+    return int(rep.cycles), int(rep.floor)
+
+
+def rtl_point(layer: Layer, pes: int, fifo: int, *, balance: bool = False, prep: PreparedRun | None = None,
+              sim: str = SIM, keep: bool = False) -> dict:
+    """Run `layer` on the harness of eie_top (pes, fifo), prepared by `prepare` (or `prep`); every
+    output beat compared with the golden model (in the order the chip emits them, and un-permuted by
+    the plan as the host does). Returns the point (see the module doc). Raises EieInputError when the
+    layer needs more than one pass at this PE count; RuntimeError when the harness fails."""
     from verif import sim as simlib
     from verif.harness import harness
 
-    hw = HwParams(num_pe=pes, fifo_depth=fifo)
-    prep = prepare_run(layer.network, hw)
-    if len(prep.plan.passes) != 1:
-        raise EieInputError(f"{layer.name} (scale {layer.scale}) needs {len(prep.plan.passes)} passes on {pes} PEs")
+    prep = prep or prepare(layer, pes, fifo, balance)
+    hw = prep.plan.hw
+    if (hw.num_pe, hw.fifo_depth) != (pes, fifo):
+        raise EieInputError(f"rtl_point: prepared for {hw.num_pe} PEs, FIFO {hw.fifo_depth}, not {pes}, {fifo}")
+    rows = rows_used(prep)
     image, acts = prep.plan.passes[0].image, prep.acts[0]
-    folder = simlib.run_dir_for(sim, f"sweeps_{layer.tag}_{pes}pe_f{fifo}")
+    folder = simlib.run_dir_for(sim, f"sweeps_{layer.tag}_{pes}pe_f{fifo}_{rows}")
     for old in folder.glob("eie_bd_*.hex"):
         old.unlink()
     harness.write_job(folder, image, acts, MAX_LAYERS)
@@ -129,10 +160,12 @@ def rtl_point(layer: Layer, pes: int, fifo: int, *, sim: str = SIM, keep: bool =
     if not keep:
         for old in folder.glob("eie_bd_*.hex"):
             old.unlink()
-    want = prep.golden.outputs[0]
-    exact = got.indices == list(range(len(want))) and np.array_equal(np.asarray(got.raw, np.int64), want)
+    raw = np.asarray(got.raw, np.int64)
+    want_raw = prep.golden.layer_outputs[0][0][-1]          # pass 0, input 0, last layer: the chip's order
+    exact = (got.indices == list(range(len(want_raw))) and np.array_equal(raw, want_raw)
+             and np.array_equal(prep.plan.outputs([[raw]])[0], prep.golden.outputs[0]))
     rtl = got.layer_cycles[0]
-    return {"layer": layer.name, "scale": layer.scale, "pes": pes, "fifo": fifo, "rtl_cycles": int(rtl),
+    return {"layer": layer.name, "scale": layer.scale, "pes": pes, "fifo": fifo, "rows": rows, "rtl_cycles": int(rtl),
             "model_cycles": int(model.cycles), "floor": int(model.floor),
             "model_rel_err": (model.cycles - rtl) / rtl, "bit_exact": bool(exact),
             "entries_total": int(image.layers[0].enc.entries.sum()), "sim_wall_s": round(got.total_wall_s, 2)}
@@ -146,37 +179,49 @@ def _colors(names: list[str]) -> dict[str, tuple]:
     return {n: cmap(i % 10) for i, n in enumerate(names)}
 
 
-def plot_fifo(model: list[dict], rtl: list[dict], path: Path) -> Path:
-    """Load-balance efficiency (floor / cycles) against queue depth: model lines, RTL points, the
-    paper authors' model on the real VGG-16 fc7."""
+def plot_fifo(model: list[dict], rtl: list[dict], path: Path, model_bal: list[dict] | None = None,
+              rtl_bal: list[dict] | None = None) -> Path:
+    """Load-balance efficiency (the interleave's floor / cycles) against queue depth: model lines, RTL
+    points, the paper authors' model on the real VGG-16 fc7; with `model_bal`, a second panel for
+    make run's default rows (balanced where it helps; above 1 = faster than the interleave's floor)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = list(dict.fromkeys(p["layer"] for p in model))
-    col = _colors(names)
-    fig, ax = plt.subplots(figsize=(8.5, 4.6))
-    for n in names:
-        pts = sorted((p["fifo"], p["floor"] / p["model_cycles"]) for p in model if p["layer"] == n)
-        ax.plot(*zip(*pts, strict=True), "-", color=col[n], lw=1.2, label=n)
-        rp = sorted((p["fifo"], p["floor"] / p["rtl_cycles"]) for p in rtl if p["layer"] == n)
-        if rp:
-            ax.plot(*zip(*rp, strict=True), "o", color=col[n], ms=5, mfc="none")
-    ax.plot(list(AUTHORS_VGG_FC7), [AUTHORS_VGG_FC7_FLOOR / c for c in AUTHORS_VGG_FC7.values()], "kx", ms=8, mew=2,
-            label="paper authors' model,\nreal VGG-16 fc7")
-    ax.plot([], [], "ko", mfc="none", label="RTL (harness)")
-    ax.plot([], [], "k-", label="cycle model")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks([p["fifo"] for p in model if p["layer"] == names[0]])
-    ax.get_xaxis().set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-    ax.set_xlabel("activation-queue (FIFO) depth")
-    ax.set_ylabel("load-balance efficiency = floor / cycles")
-    ax.set_ylim(0, 1.02)
-    ax.grid(alpha=0.3)
-    ax.set_title(f"Efficiency vs FIFO depth, {model[0]['pes']} PEs (paper: depth 1 idles ~half, flat after 8)",
-                 fontsize=10)
-    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    col = _colors([n for n in names if n != REAL_NAME])
+    col[REAL_NAME] = (0.0, 0.0, 0.0, 1.0)
+    floor = {p["layer"]: p["floor"] for p in model}
+    panels = [("paper's row interleave", model, rtl)]
+    if model_bal:
+        panels.append(("make run's default rows (balanced where it helps)", model_bal, rtl_bal or []))
+    fig, axes = plt.subplots(1, len(panels), figsize=(8.5 if len(panels) == 1 else 13, 4.8), sharey=True,
+                             squeeze=False)
+    for ax, (title, mdl, pts_rtl) in zip(axes[0], panels, strict=True):
+        for n in names:
+            pts = sorted((p["fifo"], floor[n] / p["model_cycles"]) for p in mdl if p["layer"] == n)
+            if pts:
+                ax.plot(*zip(*pts, strict=True), "--" if n == REAL_NAME else "-", color=col[n], lw=1.2, label=n)
+            rp = sorted((p["fifo"], floor[n] / p["rtl_cycles"]) for p in pts_rtl if p["layer"] == n)
+            if rp:
+                ax.plot(*zip(*rp, strict=True), "o", color=col[n], ms=5, mfc="none")
+        ax.plot(list(AUTHORS_VGG_FC7), [AUTHORS_VGG_FC7_FLOOR / c for c in AUTHORS_VGG_FC7.values()], "kx", ms=8,
+                mew=2, label="paper authors' model,\nreal VGG-16 fc7")
+        ax.plot([], [], "ko", mfc="none", label="RTL (harness)")
+        ax.plot([], [], "k-", label="cycle model")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sorted({p["fifo"] for p in model}))
+        ax.get_xaxis().set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.set_xlabel("activation-queue (FIFO) depth")
+        ax.set_ylim(0, 1.12)
+        ax.axhline(1.0, color="grey", lw=0.8)
+        ax.grid(alpha=0.3)
+        ax.set_title(title, fontsize=9)
+    axes[0][0].set_ylabel("efficiency = interleave floor / cycles")
+    axes[0][0].legend(fontsize=7, ncol=2, loc="lower right")
+    fig.suptitle(f"Load-balance efficiency vs FIFO depth, {model[0]['pes']} PEs "
+                 "(paper: depth 1 idles about half the cycles, gains flatten after 8)", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
@@ -281,26 +326,55 @@ def plot_padding(model: list[dict], rtl: list[dict], path: Path) -> Path:
 
 
 # ---------------------------------------------------------------------------------------- summary
+SWEEPS = (("fifo", "FIFO depth, 64 PEs, interleave"), ("fifo_balanced", "FIFO depth, 64 PEs, default rows"),
+          ("fifo_real", "FIFO depth, real VGG-16 fc7, interleave"),
+          ("fifo_real_balanced", "FIFO depth, real VGG-16 fc7, default rows"),
+          ("pes_full", "PE count, full layers"), ("pes_small", "PE count, scaled layers"))
+
+
+def _unique(points: list[dict]) -> list[dict]:
+    """RTL points without the copies (the 64-PE FIFO-8 points are in two sweeps)."""
+    seen, out = set(), []
+    for p in points:
+        key = (p["layer"], p["scale"], p["pes"], p["fifo"], p["rows"])
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
 def summarize(result: dict) -> dict:
     """Largest model-vs-RTL errors per sweep and the headline numbers of each trend."""
     rtl = result["rtl_points"]
     s: dict = {}
-    for key, pts in (("all", rtl), ("fifo", [p for p in rtl if p["sweep"] == "fifo"]),
-                     ("pes_full", [p for p in rtl if p["sweep"] == "pes_full"]),
-                     ("pes_small", [p for p in rtl if p["sweep"] == "pes_small"])):
+    for key, pts in [("all", _unique(rtl))] + [(k, [p for p in rtl if p["sweep"] == k]) for k, _ in SWEEPS]:
         if pts:
             worst = max(pts, key=lambda p: abs(p["model_rel_err"]))
             s[f"max_abs_model_err_{key}"] = {"err": worst["model_rel_err"], "layer": worst["layer"],
                                              "scale": worst["scale"], "pes": worst["pes"], "fifo": worst["fifo"],
-                                             "rtl": worst["rtl_cycles"], "model": worst["model_cycles"]}
-    fifo_rtl = [p for p in rtl if p["sweep"] == "fifo"]
-    s["rtl_mean_efficiency_by_fifo"] = {
-        str(f): float(np.mean([p["floor"] / p["rtl_cycles"] for p in fifo_rtl if p["fifo"] == f]))
-        for f in sorted({p["fifo"] for p in fifo_rtl})}
-    fm = result["model_fifo"]
-    s["model_mean_efficiency_by_fifo"] = {
-        str(f): float(np.mean([p["floor"] / p["model_cycles"] for p in fm if p["fifo"] == f]))
-        for f in sorted({p["fifo"] for p in fm})}
+                                             "rows": worst["rows"], "rtl": worst["rtl_cycles"],
+                                             "model": worst["model_cycles"], "points": len(pts)}
+    floor = {p["layer"]: p["floor"] for p in result["model_fifo"]}     # the interleave's floor at 64 PEs
+
+    def mean_eff(points: list[dict], key: str) -> dict[str, float]:
+        return {str(f): float(np.mean([floor[p["layer"]] / p[key] for p in points if p["fifo"] == f]))
+                for f in sorted({p["fifo"] for p in points})}
+
+    nine = [p for p in result["model_fifo"] if p["layer"] != REAL_NAME]
+    nine_bal = [p for p in result.get("model_fifo_balanced", []) if p["layer"] != REAL_NAME]
+    s["mean_efficiency_by_fifo"] = {
+        "rtl": mean_eff([p for p in rtl if p["sweep"] == "fifo"], "rtl_cycles"),
+        "model": mean_eff(nine, "model_cycles"),
+        "rtl_default_rows": mean_eff([p for p in rtl if p["sweep"] == "fifo_balanced"], "rtl_cycles"),
+        "model_default_rows": mean_eff(nine_bal, "model_cycles")}
+    real = {p["fifo"]: p for p in rtl if p["sweep"] == "fifo_real"}
+    real_bal = {p["fifo"]: p for p in rtl if p["sweep"] == "fifo_real_balanced"}
+    if real:
+        s["real_vgg_fc7"] = {str(f): {"rtl": p["rtl_cycles"], "model": p["model_cycles"], "floor": p["floor"],
+                                      "rtl_default_rows": real_bal[f]["rtl_cycles"] if f in real_bal else None,
+                                      "model_default_rows": real_bal[f]["model_cycles"] if f in real_bal else None,
+                                      "default_rows": real_bal[f]["rows"] if f in real_bal else None,
+                                      "paper_authors": AUTHORS_VGG_FC7.get(f)} for f, p in sorted(real.items())}
     pm = result["model_pes_full"]
     by = {(p["layer"], p["pes"]): p for p in pm}
     layers = list(dict.fromkeys(p["layer"] for p in pm))
@@ -313,32 +387,47 @@ def summarize(result: dict) -> dict:
 def summary_doc(result: dict) -> str:
     """The Markdown block of docs/results.md with the sweeps' numbers."""
     s = result["summary"]
+    uniq = _unique(result["rtl_points"])
     lines = [f"`make sweeps` ({result['wall_s'] / 60:.1f} min, seed {result['seed']}, {result['sim']} harness, "
-             f"commit {result.get('git', '?')}): "
-             f"{len(result['rtl_points'])} RTL points, every one bit-exact: "
-             f"{all(p['bit_exact'] for p in result['rtl_points'])}.", ""]
-    eff_r, eff_m = s["rtl_mean_efficiency_by_fifo"], s["model_mean_efficiency_by_fifo"]
-    lines += ["Mean load-balance efficiency (floor / cycles) over the nine layers, 64 PEs:", "",
-              "| FIFO depth | " + " | ".join(eff_m) + " |", "|---|" + "---:|" * len(eff_m),
-              "| RTL | " + " | ".join(f"{100 * eff_r[f]:.1f}%" if f in eff_r else "-" for f in eff_m) + " |",
-              "| model | " + " | ".join(f"{100 * v:.1f}%" for v in eff_m.values()) + " |", ""]
+             f"commit {result.get('git', '?')}): {len(uniq)} RTL runs, every one bit-exact: "
+             f"{all(p['bit_exact'] for p in uniq)}.", ""]
+    eff = s["mean_efficiency_by_fifo"]
+    depths = list(eff["model"])
+    lines += ["Mean load-balance efficiency over the nine layers at 64 PEs (the interleave's floor / cycles; "
+              "above 100%: faster than the interleave's floor):", "",
+              "| FIFO depth | " + " | ".join(depths) + " |", "|---|" + "---:|" * len(depths)]
+    for key, label in (("rtl", "RTL, interleave"), ("model", "model, interleave"),
+                       ("rtl_default_rows", "RTL, default rows"), ("model_default_rows", "model, default rows")):
+        if eff.get(key):
+            lines.append(f"| {label} | " + " | ".join(f"{100 * eff[key][f]:.1f}%" if f in eff[key] else "-"
+                                                       for f in depths) + " |")
+    lines.append("")
     if "model_speedup_256_over_64" in s:
         names = list(s["model_speedup_256_over_64"])
-        lines += ["Speedup (cycle model, full layers, FIFO 8):", "",
+        lines += ["Speedup (cycle model, full layers, interleave, FIFO 8):", "",
                   "| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names),
                   "| 64 PEs over 1 | " + " | ".join(f"{s['model_speedup_64_over_1'][n]:.1f}" for n in names) + " |",
                   "| 256 PEs over 64 (paper: 3.25) | "
                   + " | ".join(f"{s['model_speedup_256_over_64'][n]:.2f}" for n in names) + " |", ""]
-    lines += ["Cycle model vs RTL, largest relative difference (model - RTL) / RTL:", "",
-              "| sweep | points | largest | where (layer, scale, PEs, FIFO: RTL / model cycles) |",
+    if "real_vgg_fc7" in s:
+        r = s["real_vgg_fc7"]
+        lines += [f"The real VGG-16 fc7 layer (`../shared/data/vgg16_fc7_64pe.npz`, 64 PEs, interleave floor "
+                  f"{next(iter(r.values()))['floor']:,}) against the paper authors' cycle model:", "",
+                  "| FIFO depth | " + " | ".join(r) + " |", "|---|" + "---:|" * len(r),
+                  "| RTL, interleave | " + " | ".join(f"{v['rtl']:,}" for v in r.values()) + " |",
+                  "| RTL, default rows | " + " | ".join(f"{v['rtl_default_rows']:,} ({v['default_rows']})"
+                                                      if v["rtl_default_rows"] else "-" for v in r.values()) + " |",
+                  "| our model, interleave | " + " | ".join(f"{v['model']:,}" for v in r.values()) + " |",
+                  "| paper authors' model | " + " | ".join(f"{v['paper_authors']:,}" if v["paper_authors"] else "-"
+                                                          for v in r.values()) + " |", ""]
+    lines += ["Cycle model (default parameters) vs RTL, largest relative difference (model - RTL) / RTL:", "",
+              "| sweep | points | largest | where (layer, scale, PEs, FIFO, rows: RTL / model cycles) |",
               "|---|---:|---:|---|"]
-    for key, label in (("fifo", "FIFO depth, 64 PEs"), ("pes_full", "PE count, full layers"),
-                       ("pes_small", "PE count, scaled layers"), ("all", "all")):
+    for key, label in (*SWEEPS, ("all", "all")):
         w = s.get(f"max_abs_model_err_{key}")
         if w:
-            n = len(result["rtl_points"]) if key == "all" else sum(p["sweep"] == key for p in result["rtl_points"])
-            lines.append(f"| {label} | {n} | {100 * w['err']:+.2f}% | {w['layer']}, {w['scale']:.3g}, {w['pes']}, "
-                         f"{w['fifo']}: {w['rtl']:,} / {w['model']:,} |")
+            lines.append(f"| {label} | {w['points']} | {100 * w['err']:+.2f}% | {w['layer']}, {w['scale']:.3g}, "
+                         f"{w['pes']}, {w['fifo']}, {w['rows']}: {w['rtl']:,} / {w['model']:,} |")
     return "\n".join(lines)
 
 
@@ -353,6 +442,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pes-model", type=int, nargs="+", default=list(PES_MODEL), metavar="N")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="scale of the 'full' layers (default 1: the paper's sizes; smaller for quick checks)")
+    parser.add_argument("--real", type=Path, default=REAL_VGG_FC7 if REAL_VGG_FC7.is_file() else None,
+                        help="a real layer file added to the FIFO sweep next to the paper authors' figures "
+                             "(default ../shared/data/vgg16_fc7_64pe.npz when present)")
+    parser.add_argument("--no-real", action="store_true", help="leave the real layer out")
+    parser.add_argument("--no-balanced", action="store_true",
+                        help="skip the FIFO sweep with make run's default rows (balanced where it helps; the "
+                             "slowest part: the balancing itself takes up to a minute per layer and depth)")
     parser.add_argument("--out", type=Path, default=OUT_DIR)
     parser.add_argument("--img", type=Path, default=IMG_DIR, help="folder of the PNGs (default docs/img)")
     parser.add_argument("--docs", type=Path, default=DOCS)
@@ -372,21 +468,43 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     layers_dir = args.out / "layers"
     result: dict = {"seed": args.seed, "sim": SIM, "scale": args.scale, "git": git_state(), "rtl_points": [],
-                    "model_fifo": [], "model_pes_full": [], "model_pes_small": [], "skipped": []}
+                    "model_fifo": [], "model_fifo_balanced": [], "model_pes_full": [], "model_pes_small": [],
+                    "skipped": []}
     rtl_points: list[dict] = result["rtl_points"]
 
-    def measure(layer: Layer, pes: int, fifo: int, sweep: str) -> None:
+    def measure(layer: Layer, pes: int, fifo: int, sweep: str, prep: PreparedRun | None = None) -> None:
         try:
-            p = rtl_point(layer, pes, fifo)
+            p = rtl_point(layer, pes, fifo, prep=prep)
         except EieInputError as exc:
             result["skipped"].append({"sweep": sweep, "layer": layer.name, "pes": pes, "fifo": fifo, "why": str(exc)})
             return
         p["sweep"] = sweep
         rtl_points.append(p)
-        print(f"sweeps: {sweep:9s} {layer.name:8s} x{layer.scale:.3g} {pes:3d} PEs FIFO {fifo:3d}: "
+        print(f"sweeps: {sweep:13s} {layer.name:8s} x{layer.scale:.3g} {pes:3d} PEs FIFO {fifo:3d} {p['rows']:10s}: "
               f"RTL {p['rtl_cycles']:>9,}"
               f"  model {p['model_cycles']:>9,} ({100 * p['model_rel_err']:+.2f}%)  floor {p['floor']:>9,}"
               f"  bit-exact {p['bit_exact']}  [{time.perf_counter() - t0:.0f} s]", flush=True)
+
+    def balanced_fifo_sweep(layer: Layer, sweep: str) -> None:
+        """RTL and model with make run's default rows at 64 PEs: each RTL depth prepared for itself (the
+        balancing is scored at the run's depth); model depths beyond the deepest RTL one use its placement."""
+        top = max(args.fifos_rtl, default=BASE_FIFO)
+        preps = {}
+        for f in sorted(set(args.fifos_rtl) | {f for f in args.fifos_model if f <= top} | {top}):
+            try:
+                preps[f] = prepare(layer, BASE_PES, f, balance=True)
+            except EieInputError as exc:
+                result["skipped"].append({"sweep": sweep, "layer": layer.name, "pes": BASE_PES, "fifo": f,
+                                          "why": str(exc)})
+                return
+        for f in args.fifos_model:
+            prep = preps[f] if f in preps else preps[top]
+            cycles, floor = model_on(prep, f)
+            result["model_fifo_balanced"].append({"layer": layer.name, "scale": layer.scale, "pes": BASE_PES,
+                                                  "fifo": f, "rows": rows_used(prep), "model_cycles": cycles,
+                                                  "floor": floor, "placed_for_fifo": prep.plan.hw.fifo_depth})
+        for f in args.fifos_rtl:
+            measure(layer, BASE_PES, f, sweep, prep=preps[f])
 
     for name in args.layers:
         full = Layer(name, args.seed, args.scale, layers_dir)
@@ -405,6 +523,15 @@ def main(argv: list[str] | None = None) -> int:
                                           "why": "does not fit the default memories in one pass"})
             if small is not full:
                 measure(small, n, BASE_FIFO, "pes_small")
+        if not args.no_balanced:
+            balanced_fifo_sweep(full, "fifo_balanced")
+    if args.real is not None and not args.no_real:
+        real = Layer(REAL_NAME, 0, 1.0, layers_dir, path=args.real)
+        result["model_fifo"] += [real.model(BASE_PES, f) for f in args.fifos_model]
+        for f in args.fifos_rtl:
+            measure(real, BASE_PES, f, "fifo_real")
+        if not args.no_balanced:
+            balanced_fifo_sweep(real, "fifo_real_balanced")
     # the 64-PE FIFO-8 full-layer points belong to the PE sweep too
     for p in [p for p in rtl_points if p["sweep"] == "fifo" and p["fifo"] == BASE_FIFO and BASE_PES in args.pes_rtl]:
         rtl_points.append({**p, "sweep": "pes_full"})
@@ -415,8 +542,9 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "sweeps.json").write_text(json.dumps(result, indent=1) + "\n")
     pes_full = [p for p in rtl_points if p["sweep"] == "pes_full"]
     pes_small = [p for p in rtl_points if p["sweep"] == "pes_small"]
-    fifo_pts = [p for p in rtl_points if p["sweep"] == "fifo"]
-    plots = [plot_fifo(result["model_fifo"], fifo_pts, args.img / "paper_fifo.png"),
+    plots = [plot_fifo(result["model_fifo"], [p for p in rtl_points if p["sweep"] in ("fifo", "fifo_real")],
+                       args.img / "paper_fifo.png", result["model_fifo_balanced"],
+                       [p for p in rtl_points if p["sweep"] in ("fifo_balanced", "fifo_real_balanced")]),
              plot_pes(result["model_pes_full"], pes_full, result["model_pes_small"], pes_small,
                       args.img / "paper_pes.png"),
              plot_padding(result["model_pes_full"], pes_full, args.img / "paper_padding.png")]

@@ -91,14 +91,16 @@ def test_sweeps_model_plots_summary(tmp_path: Path) -> None:
     fifo = [layer.model(4, f) for f in (1, 2, 8)]
     assert fifo[0]["model_cycles"] >= fifo[-1]["model_cycles"]
     rtl = [{**p, "rtl_cycles": p["model_cycles"] + 10, "model_rel_err": -10 / (p["model_cycles"] + 10),
-            "bit_exact": True, "sweep": s} for p, s in ((fifo[0], "fifo"), (points[2], "pes_small"))]
+            "bit_exact": True, "sweep": s, "rows": "interleave"}
+           for p, s in ((fifo[0], "fifo"), (points[2], "pes_small"), (points[2], "pes_small"))]
     result = {"seed": 1, "sim": "verilator", "wall_s": 6.0, "rtl_points": rtl, "model_fifo": fifo,
-              "model_pes_full": points, "model_pes_small": points}
+              "model_fifo_balanced": [], "model_pes_full": points, "model_pes_small": points}
     result["summary"] = sweeps.summarize(result)
     worst = result["summary"]["max_abs_model_err_all"]
     assert worst["err"] == pytest.approx(min(p["model_rel_err"] for p in rtl))
     doc = sweeps.summary_doc(result)
-    assert "| RTL |" in doc and "every one bit-exact: True" in doc
+    assert "| RTL, interleave |" in doc and "2 RTL runs, every one bit-exact: True" in doc
+    assert result["summary"]["max_abs_model_err_all"]["points"] == 2
     for path in (sweeps.plot_fifo(fifo, rtl[:1], tmp_path / "f.png"),
                  sweeps.plot_pes(points, [], points, rtl[1:], tmp_path / "p.png"),
                  sweeps.plot_padding(points, [], tmp_path / "d.png")):
@@ -109,6 +111,9 @@ def test_rtl_point_bit_exact(tmp_path: Path, sim: str) -> None:
     """One sweep point on the 4-PE harness: bit-exact, LAYER_CYCLES above the floor."""
     layer = sweeps.Layer("NT-We", 2, SCALE, tmp_path)
     p = sweeps.rtl_point(layer, 4, 4, sim=sim)
-    assert p["bit_exact"], p
+    assert p["bit_exact"] and p["rows"] == "interleave", p
     assert p["rtl_cycles"] >= p["floor"] > 0
     assert np.isfinite(p["model_rel_err"]) and p["model_cycles"] > 0
+    prep = sweeps.prepare(layer, 4, 4, balance=True)     # make run's default rows: the chip's order differs
+    b = sweeps.rtl_point(layer, 4, 4, prep=prep, sim=sim)
+    assert b["bit_exact"] and b["rows"] == "balanced", b

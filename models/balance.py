@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from models.compress import QuantLayer, _run_exact
 from models.cycles import CycleParams, predict_layer_cycles
@@ -51,8 +52,11 @@ from models.hwparams import HwParams
 if TYPE_CHECKING:
     from models.plan import ExecutionPlan
 
-BLOCK_FACTORS = (4, 8)  # candidate block sizes, in multiples of the FIFO depth (expected broadcasts)
+BLOCK_FACTORS = (4, 8)  # candidate block sizes, in multiples of the FIFO depth (expected broadcasts);
+# each a multiple of the first (coarser blocks are unions of the finest)
 MAX_SWEEPS = 20  # swap-search sweeps over the PEs (each sweep tries every PE once)
+MIN_SWEEP_GAIN = 1e-3  # a sweep that lowers the squared block loads by less ends the search
+PARTNERS = 8  # PEs each PE tries to swap with per sweep: those whose block loads differ most
 SAMPLE_INPUTS = 4  # calibration inputs the cycle model scores each candidate on
 DENSITY_INPUTS = 32  # calibration inputs that give the columns' broadcast density
 
@@ -153,15 +157,19 @@ def assign_rows(v: np.ndarray, num_pe: int, *, max_sweeps: int = MAX_SWEEPS) -> 
     v32 = v.astype(np.float32)       # the Gram products in float32: 2x faster, deltas are >> its rounding
     norm2 = np.einsum("ij,ij->i", v, v)
     zero = np.flatnonzero(w == 0)
-    tol = 1e-9 * max(1.0, float((load**2).sum()))
+    partners = min(PARTNERS, num_pe - 1)
     for _ in range(max_sweeps):
-        swapped = False
+        before = float((load**2).sum())
+        tol = 1e-9 * max(1.0, before)
         for k in range(num_pe):
+            # the PEs whose load differs most from PE k's: where a swap can help most
+            far = np.argsort(-((load - load[k]) ** 2).sum(axis=1), kind="stable")[:partners]
             # rows without entries are interchangeable: one per PE stands for all of that PE's
             _, first = np.unique(pe[zero], return_index=True)
-            cand = np.sort(np.concatenate([np.flatnonzero(w > 0), zero[first]]))
-            mine = cand[pe[cand] == k]
-            if mine.size == 0:
+            pool = np.concatenate([np.flatnonzero(w > 0), zero[first]])
+            mine = pool[pe[pool] == k]
+            cand = pool[np.isin(pe[pool], far)]
+            if mine.size == 0 or cand.size == 0:
                 continue
             vc = v[cand]
             own = np.einsum("ij,ij->i", vc, load[pe[cand]])   # v_s . L_g(s)
@@ -171,7 +179,6 @@ def assign_rows(v: np.ndarray, num_pe: int, *, max_sweeps: int = MAX_SWEEPS) -> 
             # swap r (on k) with s (on j = pe[s]): change of sum_k ||L_k||^2
             delta = (2 * (at_k - own + norm2[cand])[None, :] - 2 * (at_k_mine - norm2[mine])[:, None]
                      + 2 * cross[:, pe[cand]] - 4 * (v32[mine] @ v32[cand].T))
-            delta[:, pe[cand] == k] = np.inf
             i, c = np.unravel_index(int(np.argmin(delta)), delta.shape)
             if delta[i, c] < -tol:
                 r, s = mine[i], cand[c]
@@ -179,8 +186,7 @@ def assign_rows(v: np.ndarray, num_pe: int, *, max_sweeps: int = MAX_SWEEPS) -> 
                 load[k] += v[s] - v[r]
                 load[j] += v[r] - v[s]
                 pe[r], pe[s] = j, k
-                swapped = True
-        if not swapped:
+        if float((load**2).sum()) > before * (1 - MIN_SWEEP_GAIN):
             break
     return pe
 
@@ -212,9 +218,16 @@ def balance_rows(codes: np.ndarray, density: np.ndarray, num_pe: int, block: flo
 def predicted_cycles(codes: np.ndarray, has_bias: bool, samples: np.ndarray, hw: HwParams,
                      params: CycleParams | None = None) -> float:
     """Mean predicted cycles of ``codes`` (interleaved as given) over the input vectors ``samples``
-    [K, in_len] (models.cycles at hw.fifo_depth, padding included)."""
-    enc = encode_layer(codes, hw.num_pe)
-    return float(np.mean([predict_layer_cycles(enc, s, hw, params, has_bias=has_bias).cycles for s in samples]))
+    [K, in_len] (models.cycles at hw.fifo_depth, padding included). Only the columns some sample
+    broadcasts are encoded: a column's entries depend on that column alone."""
+    s = np.atleast_2d(np.asarray(samples)) != 0
+    used = np.flatnonzero(s.any(axis=0))
+    cols = np.append(used, codes.shape[1] - 1) if has_bias else used
+    if cols.size == 0:      # nothing broadcast (no bias, zero inputs): one column, never broadcast
+        cols = used = np.array([0])
+    enc = encode_layer(codes[:, cols], hw.num_pe)
+    return float(np.mean([predict_layer_cycles(enc, row[used], hw, params, has_bias=has_bias).cycles
+                          for row in s]))
 
 
 def choose_rows(codes: np.ndarray, has_bias: bool, density: np.ndarray, samples: np.ndarray, hw: HwParams,
@@ -228,12 +241,16 @@ def choose_rows(codes: np.ndarray, has_bias: bool, density: np.ndarray, samples:
     best = RowChoice(rows, ident, "interleave", base, base)
     if hw.num_pe == 1 or n <= 1:
         return best
-    for f in BLOCK_FACTORS:
-        block = float(f * hw.fifo_depth)
-        perm = balance_rows(codes, density, hw.num_pe, block)
-        c = predicted_cycles(codes[perm], has_bias, samples, hw, params)
-        if c < best.cycles_balanced:
-            best = RowChoice(rows, perm, f"balanced (block {block:g})", base, c)
+    with threadpool_limits(limits=1, user_api="blas"):   # small products: threads only add overhead
+        fine = row_vectors(codes, density, float(BLOCK_FACTORS[0] * hw.fifo_depth))
+        for f in BLOCK_FACTORS:
+            # blocks of f x FIFO expected broadcasts are unions of the finest ones (same boundaries)
+            m = f // BLOCK_FACTORS[0]
+            v = np.add.reduceat(fine, np.arange(0, fine.shape[1], m), axis=1) if m > 1 else fine
+            perm = order_rows(assign_rows(v, hw.num_pe), v.sum(axis=1), hw.num_pe)
+            c = predicted_cycles(codes[perm], has_bias, samples, hw, params)
+            if c < best.cycles_balanced:
+                best = RowChoice(rows, perm, f"balanced (block {f * hw.fifo_depth:g})", base, c)
     return best
 
 

@@ -62,12 +62,16 @@ def _prepare(args: argparse.Namespace, hw: HwParams) -> PreparedRun:
     with formats from its calibration inputs, each layer's own ReLU unless --relu/--no-relu, cut
     into passes and run by the golden model on every input."""
     network = load_network(args.layers)
-    return prepare_run(network, hw, relu=args.relu, strict=args.strict, density=args.density,
-                       codebook=args.codebook)
+    prep = prepare_run(network, hw, relu=args.relu, strict=args.strict, density=args.density,
+                       codebook=args.codebook, balance=not args.interleave)
+    b = prep.plan.balance
+    print(b.summary() if b is not None else "rows: interleave (paper; --interleave)")
+    return prep
 
 
-def _load_network(args: argparse.Namespace, hw: HwParams) -> tuple[NetworkImage, np.ndarray]:
-    """(image, layer-0 int activations of the first input) from files (one pass) or a folder."""
+def _load_network(args: argparse.Namespace, hw: HwParams) -> tuple[NetworkImage, np.ndarray, tuple[np.ndarray, ...]]:
+    """(image, layer-0 int activations of the first input, the image's row permutations: empty for
+    the interleave or a folder) from files (one pass) or a folder."""
     sources = [Path(s) for s in args.layers]
     if len(sources) == 1 and sources[0].is_dir():
         if not (sources[0] / MANIFEST).is_file():
@@ -75,12 +79,12 @@ def _load_network(args: argparse.Namespace, hw: HwParams) -> tuple[NetworkImage,
         image, act = load_images(sources[0])
         if act is None:
             raise EieInputError(f"{sources[0]}: the image holds no input activations")
-        return image, act
+        return image, act, ()
     prep = _prepare(args, hw)
     if len(prep.plan.passes) > 1:
         raise EieInputError(f"{', '.join(args.layers)}: does not fit {hw.num_pe} PEs in one load ("
                             f"{len(prep.plan.passes)} passes; `make run` runs it in passes, docs/network-format.md)")
-    return prep.plan.passes[0].image, prep.acts[0]
+    return prep.plan.passes[0].image, prep.acts[0], prep.plan.row_perms
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -99,6 +103,10 @@ def _add_layer_args(p: argparse.ArgumentParser, folder_ok: bool) -> None:
                    help="keep the weights' values, cluster them (k-means), or auto (default)")
     p.add_argument("--strict", action="store_true",
                    help="an error bound exceeded (docs/numerics.md) is an error (exit 2), not a warning")
+    p.add_argument("--interleave", action="store_true",
+                   help="rows on PE i mod N as in the paper (default: rows balanced over the PEs where the cycle "
+                        "model predicts fewer cycles at the FIFO depth, models/balance.py; an encoded image and "
+                        "its golden.npz then hold the permuted rows, with the permutations as row_perm<i>)")
 
 
 # --------------------------------------------------------------------------- commands
@@ -126,11 +134,12 @@ def cmd_compress(args: argparse.Namespace) -> int:
 
 def cmd_encode(args: argparse.Namespace) -> int:
     hw = _hw(args)
-    image, act = _load_network(args, hw)
+    image, act, perms = _load_network(args, hw)
     outs = run_network(image, act)
     out = Path(args.out)
     write_images(image, out, act)
-    np.savez(out / "golden.npz", act_in=act, **{f"out{i}": o for i, o in enumerate(outs)})
+    np.savez(out / "golden.npz", act_in=act, **{f"out{i}": o for i, o in enumerate(outs)},
+             **{f"row_perm{i}": p for i, p in enumerate(perms)})
     for i, pl in enumerate(image.layers):
         d = pl.desc
         print(f"layer {i}: {d.out_len}x{d.cols} FA={d.fa} FW={d.fw} FO={d.fo} shift={d.shift} "
@@ -143,7 +152,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def _golden_folder(args: argparse.Namespace) -> int:
-    image, act = _load_network(args, _hw(args))
+    image, act, _ = _load_network(args, _hw(args))
     outs = run_network(image, act)
     ys = outputs_to_float(outs, image)
     top = (1 << (image.hw.act_width - 1)) - 1
@@ -225,7 +234,7 @@ def _cycle_params(args: argparse.Namespace) -> CycleParams:
 def cmd_cycles(args: argparse.Namespace) -> int:
     hw = _hw(args)
     params = _cycle_params(args)
-    image, act = _load_network(args, hw)
+    image, act, _ = _load_network(args, hw)
     hw = image.hw
     outs = run_network(image, act)
     inputs = [act, *outs[:-1]]

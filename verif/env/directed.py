@@ -134,7 +134,7 @@ def lnzd_late_nonzero(rng: np.random.Generator, hw: HwParams, late_pe: int):
     n = hw.num_pe
     if n < 2:
         raise DoesNotFit("one PE: the LNZD tree has no node")
-    rows = min(hw.act_depth, 40)
+    rows = min(hw.act_depth, 20)             # 19 zero rows: the spread bin 16+
     in_len, out_len = rows * n, 2 * n
     late = late_pe % n
     act = np.zeros(in_len, np.int64)

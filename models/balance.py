@@ -52,10 +52,10 @@ from models.hwparams import HwParams
 if TYPE_CHECKING:
     from models.plan import ExecutionPlan
 
-BLOCK_FACTORS = (4, 8)  # candidate block sizes, in multiples of the FIFO depth (expected broadcasts);
+BLOCK_FACTORS = (2, 4, 8, 16)  # candidate block sizes, in multiples of the FIFO depth (expected broadcasts);
 # each a multiple of the first (coarser blocks are unions of the finest)
-MAX_SWEEPS = 20  # swap-search sweeps over the PEs (each sweep tries every PE once)
-MIN_SWEEP_GAIN = 1e-3  # a sweep that lowers the squared block loads by less ends the search
+MAX_SWEEPS = 50  # swap-search sweeps over the PEs (each sweep tries every PE once)
+MIN_SWEEP_GAIN = 1e-5  # a sweep that lowers the squared block loads by less ends the search
 PARTNERS = 8  # PEs each PE tries to swap with per sweep: those whose block loads differ most
 SAMPLE_INPUTS = 4  # calibration inputs the cycle model scores each candidate on
 DENSITY_INPUTS = 32  # calibration inputs that give the columns' broadcast density

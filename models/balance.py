@@ -16,12 +16,13 @@ of every column (the fraction of calibration inputs whose activation is non-zero
 2. Greedy vector assignment: rows in decreasing expected entries each go to the PE, among those with a
    free row slot (PE k keeps exactly the row count the interleave gives it), whose current per-block
    load has the smallest dot product with the row's vector.
-3. Swap search: for each PE in turn the best swap of one of its rows with any row of another PE that
-   lowers the sum over PEs and blocks of the squared block load, until no swap helps. Evening out the
-   load block by block, not only in total, is what keeps the activation queues from filling.
+3. Swap search: for each PE in turn the best swap of one of its rows with a row of one of the
+   PARTNERS PEs whose block loads differ most from its own, lowering the sum over PEs and blocks of
+   the squared block load, sweeps until one gains less than MIN_SWEEP_GAIN. Evening out the load
+   block by block, not only in total, is what keeps the activation queues from filling.
 4. Each PE's rows in decreasing expected entries (non-zeros early: fewer padding entries).
 
-Candidates for several block sizes (multiples of the FIFO depth) are scored with
+Candidates for several block sizes (BLOCK_FACTORS x the FIFO depth) are scored with
 ``models.cycles.predict_layer_cycles`` at the layer's FIFO depth on calibration inputs (padding
 included: the candidates are encoded), and the best is kept only when it predicts fewer cycles than
 the interleave. ``balance_network`` does this layer by layer in network order and keeps the result only
@@ -163,7 +164,9 @@ def assign_rows(v: np.ndarray, num_pe: int, *, max_sweeps: int = MAX_SWEEPS) -> 
         tol = 1e-9 * max(1.0, before)
         for k in range(num_pe):
             # the PEs whose load differs most from PE k's: where a swap can help most
-            far = np.argsort(-((load - load[k]) ** 2).sum(axis=1), kind="stable")[:partners]
+            dist = ((load - load[k]) ** 2).sum(axis=1)
+            dist[k] = -1.0
+            far = np.argsort(-dist, kind="stable")[:partners]
             # rows without entries are interchangeable: one per PE stands for all of that PE's
             _, first = np.unique(pe[zero], return_index=True)
             pool = np.concatenate([np.flatnonzero(w > 0), zero[first]])

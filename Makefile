@@ -69,11 +69,11 @@ lint-py: $(STAMP)
 	$(VENV)/bin/ruff check models verif scripts conftest.py
 
 # `make run` is FileNetworkTest of the pyuvm environment (scripts/run_layer.py --help): the scoreboard judges it.
-run: $(STAMP) ## run a network on the RTL, checked by the scoreboard: LAYER="<network.npz> | <layer.npz ...>" (default: the digits MLP, docs/digits.md) PES=64 SIM=verilator FIFO=8 BATCH=<first n inputs> RELU=0|1 (override) STRICT=1 LOAD=backdoor|stream OUT=results/run WATCHDOG=10000
+run: $(STAMP) ## run a network on the RTL, checked by the scoreboard: LAYER="<network.npz> | <layer.npz ...>" (default: the digits MLP, docs/digits.md) PES=64 SIM=verilator FIFO=8 BATCH=<first n inputs> RELU=0|1 (override) STRICT=1 BALANCE=0 (paper's row interleave) LOAD=backdoor|stream OUT=results/run WATCHDOG=10000
 	$(PY) scripts/run_layer.py $(LAYER) --pes $(or $(PES),64) --sim $(or $(SIM),verilator) \
 	    --fifo $(or $(FIFO),8) $(if $(RELU),--relu $(RELU)) --out $(or $(OUT),results/run) $(if $(filter 1,$(WAVES)),--waves) \
 	    --load $(or $(LOAD),backdoor) $(if $(WATCHDOG),--watchdog $(WATCHDOG)) $(if $(BATCH),--batch $(BATCH)) \
-	    $(if $(filter 1,$(STRICT)),--strict)
+	    $(if $(filter 1,$(STRICT)),--strict) $(MODEL_BALANCE)
 
 digits: $(STAMP) ## retrain + Deep-Compress the main job's network into models/networks/digits-mlp.npz (scripts/train_digits.py, docs/digits.md)
 	$(PY) scripts/train_digits.py --out models/networks/digits-mlp.npz
@@ -81,14 +81,16 @@ digits: $(STAMP) ## retrain + Deep-Compress the main job's network into models/n
 # The reference model's command line (scripts/eie_model.py <cmd> --help for every option).
 # RELU=0|1 overrides every layer's flag; without it each layer keeps its own (the file's `relu`, else on)
 MODEL_RELU = $(if $(filter 0,$(RELU)),--no-relu,$(if $(filter 1,$(RELU)),--relu))
+# BALANCE=0: the paper's row interleave i mod N instead of load-balanced rows (docs/network-format.md)
+MODEL_BALANCE = $(if $(filter 0,$(BALANCE)),--interleave)
 compress: $(STAMP) ## models: prune + weight-share LAYER=<f.npz> [DENSITY=0.1] into OUT=<f.npz>
 	$(PY) scripts/eie_model.py compress $(LAYER) --out $(or $(OUT),results/compressed.npz) $(if $(DENSITY),--density $(DENSITY))
 encode: $(STAMP) ## models: encode LAYER=<f.npz ...> for PES=<n> into OUT=<dir> (hex images, manifest)
-	$(PY) scripts/eie_model.py encode $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) --out $(or $(OUT),results/encoded)
+	$(PY) scripts/eie_model.py encode $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) --out $(or $(OUT),results/encoded) $(MODEL_BALANCE)
 golden: $(STAMP) ## models: bit-exact golden model of LAYER=<f.npz ...> on PES=<n>
-	$(PY) scripts/eie_model.py golden $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU)
+	$(PY) scripts/eie_model.py golden $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) $(MODEL_BALANCE)
 cycles: $(STAMP) ## models: cycle-model estimate of LAYER=<f.npz ...> on PES=<n>, FIFO=<d>
-	$(PY) scripts/eie_model.py cycles $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) $(if $(FIFO),--fifo $(FIFO))
+	$(PY) scripts/eie_model.py cycles $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) $(if $(FIFO),--fifo $(FIFO)) $(MODEL_BALANCE)
 
 synth: $(STAMP) ## Yosys generic + ECP5 synthesis of TOP (default eie_act_queue): cells, no latches
 	$(PY) scripts/synth.py $(or $(TOP),eie_act_queue)

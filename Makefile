@@ -139,7 +139,7 @@ regress: $(STAMP) ## pyuvm regression: SEEDS=20 UVM_TESTS=<regex> SIM=icarus,ver
 # with its functional bins; BENCHES=1 adds the unit benches (verif/units) to the code
 # coverage. `make testplan` prints verif/testplan.yaml with the results.
 COV_BENCHES := verif/units
-.PHONY: coverage testplan
+.PHONY: coverage coverage-ci testplan
 coverage: $(STAMP) ## regression on Verilator with line/toggle coverage: HTML + text summary, functional bins (SEEDS=n UVM_TESTS=<regex> BENCHES=1)
 	@mkdir -p build/coverage$(NO_TESTS_HERE)
 	$(PY) scripts/regress.py --sim verilator --seeds $(or $(SEEDS),5) --jobs $(JOBS) --hdl-coverage --out build/coverage/regress \
@@ -148,6 +148,11 @@ coverage: $(STAMP) ## regression on Verilator with line/toggle coverage: HTML + 
 	    -q --junitxml=build/coverage/benches.xml || rc=1;) \
 	$(PY) scripts/eie_tools.py coverage --results build/coverage/regress/results.xml --out build/coverage \
 	    $(if $(filter 1,$(BENCHES)),--results build/coverage/benches.xml) && exit $$rc
+
+# CI's coverage step (.ci/run): every pyuvm test x 8 seeds (each test meets all 8 DUT configurations) on Verilator
+# with coverage, merged; fails on a missed bin or line coverage below gate.min_line (verif/coverage_waivers.yaml).
+coverage-ci: $(STAMP) ## the coverage regression sized for CI, with its gate (SEEDS=8): what .ci/run runs after make test
+	$(MAKE) --no-print-directory coverage SEEDS=$(or $(SEEDS),8)
 
 testplan: $(STAMP) ## print verif/testplan.yaml annotated with the last regression's results and bins
 	$(PY) scripts/eie_tools.py testplan

@@ -193,7 +193,9 @@ class NetworkDriver(uvm_driver):
             await self._write((self.regs.CTRL, CTRL_START))
             result = RunResult(item)
             result.start_ns = self.start_ns = float(get_sim_time("ns"))
-            end = cocotb.start_soon(wait_run_end(self.bfm, self.activity, self.watchdog_cycles))
+            limits = (sum(q.desc.cols for q in item.layers), sum(q.desc.out_len for q in item.layers),
+                      item.layers[-1].desc.out_len)
+            end = cocotb.start_soon(wait_run_end(self.bfm, self.activity, self.watchdog_cycles, limits))
             if item.reset_after is not None:
                 await ClockCycles(self.bfm.clk, item.reset_after)
                 if not end.done():

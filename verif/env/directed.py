@@ -127,20 +127,23 @@ def long_vectors(rng: np.random.Generator, hw: HwParams):
 
 
 def lnzd_late_nonzero(rng: np.random.Generator, hw: HwParams, late_pe: int):
-    """LNZD tree children finishing far apart: every PE's only non-zero input sits in its first local
-    row except PE `late_pe` (mod N), whose only one sits in the last local row after a run of zero
-    rows. A tree node that reports done before ALL its children are done ends the broadcast early
-    and loses that column; every column is dense, so a lost one changes every output."""
+    """LNZD tree children finishing far apart: PE `late_pe` (mod N) holds a burst of non-zero inputs
+    in its first local rows (more than its local detector buffers, so its scan waits for the tree),
+    then a run of zero rows, then one last non-zero in its last row; its neighbour in the same tree
+    node has no non-zero input at all (done after one scan), every other PE none either. When the
+    burst has drained and the late PE is scanning its zero run, no child is valid and one is done: a
+    node that reports done then (before ALL its children are done) ends the broadcast early and the
+    last column is lost. Every column is dense, so a lost one changes every output."""
     n = hw.num_pe
     if n < 2:
         raise DoesNotFit("one PE: the LNZD tree has no node")
-    rows = min(hw.act_depth, 20)             # 19 zero rows: the spread bin 16+
+    rows = min(hw.act_depth, 24)
+    burst = rows // 2
     in_len, out_len = rows * n, 2 * n
     late = late_pe % n
     act = np.zeros(in_len, np.int64)
-    for k in range(n):
-        j = (rows - 1) * n + k if k == late else k
-        act[j] = int(rng.integers(1, 300)) * int(rng.choice([-1, 1]))
+    for r in [*range(burst), rows - 1]:
+        act[r * n + late] = int(rng.integers(1, 300)) * int(rng.choice([-1, 1]))
     codes = rng.integers(1, 16, size=(out_len, in_len)).astype(np.uint8)
     codes[:, act == 0] = 0                       # only the broadcast columns need memory
     return _check(hw, [QuantLayer(codes, _desc(rng, hw, in_len, out_len))], "LNZD late non-zero"), act

@@ -5,7 +5,9 @@ computes). The watchdog wakes every K cycles (a Timer, never per cycle) and comp
 counts: broadcasts (the CCU's `bcast_count_q`, peeked), PE write-backs and output beats (counted
 by the scoreboard as they arrive). When none of the three moved for K cycles the run is declared
 hung: the error names the last activity (kind, layer, PE/index, simulation time). A hang is
-therefore reported between K and 2K cycles after the last activity.
+therefore reported between K and 2K cycles after the last activity. Activity that never ends (a
+livelock: more broadcasts than the network has columns, more write-backs or output beats than it
+has outputs) is caught at the same K-cycle checks.
 
 K comes from ConfigDB "WATCHDOG_CYCLES" (default `DEFAULT_WATCHDOG_CYCLES`); `make run` takes it
 from its job file (scripts/run_layer.py --watchdog).
@@ -42,10 +44,13 @@ class Activity:
         self.last, self.last_ns = f"{kind} ({where}) at {time_ns:.0f} ns", time_ns
 
 
-async def wait_run_end(bfm, activity: Activity, k_cycles: int) -> str | None:
+async def wait_run_end(bfm, activity: Activity, k_cycles: int,
+                       limits: tuple[int, int, int] | None = None) -> str | None:
     """Call right after the START write completed. Returns None when the run is over (`busy_o`
     low), or the watchdog's error message when no broadcast, write-back or output beat happened
-    for `k_cycles` cycles (the design is then still busy: the caller resets it)."""
+    for `k_cycles` cycles, or (a livelock: activity that never ends) when the run did more than the
+    network allows: `limits` = (broadcasts, write-backs, output beats) at most, e.g. every column of
+    every layer once, every output once. The design is then still busy: the caller resets it."""
     if k_cycles < 1:
         raise ValueError(f"watchdog: K must be >= 1 cycle, got {k_cycles}")
     dut = bfm.dut
@@ -65,6 +70,11 @@ async def wait_run_end(bfm, activity: Activity, k_cycles: int) -> str | None:
             return None
         bcast = read_uint(bcast_q, "CCU broadcast counter")
         now = (bcast, activity.writebacks, activity.beats)
+        done = (bcast - start_bcast, activity.writebacks, activity.beats)
+        if limits is not None and any(d > m for d, m in zip(done, limits, strict=True)):
+            return (f"watchdog: livelock: {done[0]} broadcasts, {done[1]} write-backs, {done[2]} output beats "
+                    f"since START at {start_ns:.0f} ns, more than the network has (at most {limits[0]}, "
+                    f"{limits[1]}, {limits[2]}; at {now_ns():.0f} ns); last activity: {activity.last}")
         if now != seen:
             if bcast != seen[0]:
                 activity.broadcasts = bcast - start_bcast

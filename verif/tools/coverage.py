@@ -13,7 +13,9 @@ Functional coverage: every `func_coverage.xml` (cocotb-coverage export_to_xml) o
 merged into `functional.xml`; each bin of the functional coverage model (BINS of verif/env/bins.py)
 is listed with its hits, missed bins included.
 
-Exit status: 0 when total line coverage >= --min-line and every bin is hit (or --allow-missed-bins),
+Exit status: 0 when total line coverage >= --min-line (default: `gate: min_line` of the waiver file,
+verif/coverage_waivers.yaml, so the threshold lives next to the waivers) and every bin is hit (or
+--allow-missed-bins),
 1 when either check fails, 2 when there is nothing to report (no coverage.dat / bad arguments).
 
 Usage: scripts/eie_tools.py coverage --results build/coverage/regress/results.xml [--out build/coverage]
@@ -34,7 +36,7 @@ from verif.tools.common import REPO, pct, ranges
 from verif.tools.funccov import DEFAULT_BINS, functional_summary, load_bins, merge_functional
 from verif.tools.junit import read_junit
 from verif.tools.lcov import filter_info, find_verilator_coverage, run_genhtml, run_verilator_coverage, write_lcov
-from verif.tools.waivers import DEFAULT_WAIVERS, Waiver, apply_waivers, load_waivers
+from verif.tools.waivers import DEFAULT_WAIVERS, Waiver, apply_waivers, load_gate, load_waivers
 
 
 def frac(hit: int, total: int) -> str:
@@ -92,7 +94,7 @@ def code_summary(files: dict[str, FileCov], waivers: Sequence[Waiver], waiver_fi
         out.append("Line coverage: no line of an hdl/ source in the coverage data: FAIL")
     else:
         out.append(f"Line coverage {line_pct:.1f}% ({t.lines[0]}/{t.lines[1]} lines, waivers applied), "
-                   f"required >= {min_line:g}% (--min-line): {'OK' if ok else 'FAIL'}")
+                   f"required >= {min_line:g}% (gate.min_line / --min-line): {'OK' if ok else 'FAIL'}")
     return out, ok
 
 
@@ -131,7 +133,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="run folders (globs allowed), with or instead of --results")
     ap.add_argument("--out", type=Path, default=REPO / "build" / "coverage",
                     help="output folder (default build/coverage)")
-    ap.add_argument("--min-line", type=float, default=90.0, help="minimum total line coverage in %% (default 90)")
+    ap.add_argument("--min-line", type=float,
+                    help="minimum total line coverage in %% (default: gate.min_line of the waiver file, else 90)")
     ap.add_argument("--waivers", type=Path, default=DEFAULT_WAIVERS, help="code-coverage waivers (YAML)")
     ap.add_argument("--bins", type=Path, default=DEFAULT_BINS,
                     help="the functional coverage model: a Python file defining BINS (default verif/env/bins.py)")
@@ -189,6 +192,8 @@ def run(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
                            + ", ".join(f"{v} {k}" for k, v in sorted(dropped.items())))
         try:
             waivers = load_waivers(args.waivers)
+            if args.min_line is None:
+                args.min_line = load_gate(args.waivers).get("min_line", 90.0)
         except ValueError as exc:
             print(f"coverage: {exc}", file=sys.stderr)
             return 2
@@ -201,7 +206,7 @@ def run(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
         summary += text
         if not ok:
             status = 1
-            summary.append(f"FAIL: total line coverage is below --min-line {args.min_line:g}%: see the lines "
+            summary.append(f"FAIL: total line coverage is below {args.min_line:g}% (gate.min_line): see the lines "
                            "never executed above (add a test, or a waiver with its reason)")
         summary.append("")
 

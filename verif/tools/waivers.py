@@ -49,6 +49,31 @@ def parse_line_spec(spec: object) -> tuple[int, ...]:
     return tuple(out)
 
 
+GATE_KEYS = {"min_line": "minimum total line coverage of hdl/ in % (waivers applied)"}
+
+
+def load_gate(path: Path) -> dict[str, float]:
+    """The coverage gate of the waiver file (its `gate:` section: GATE_KEYS -> percent), so the
+    thresholds live next to the waivers. Raises ValueError naming the file and the key."""
+    if not path.is_file():
+        return {}
+    import yaml
+
+    data = yaml.safe_load(path.read_text()) or {}
+    gate = data.get("gate", {}) if isinstance(data, dict) else {}
+    if not isinstance(gate, dict):
+        raise ValueError(f"{path}: `gate` must be a mapping of {sorted(GATE_KEYS)} to percentages")
+    unknown = set(gate) - set(GATE_KEYS)
+    if unknown:
+        raise ValueError(f"{path}: gate: unknown keys {sorted(unknown)} (known: {sorted(GATE_KEYS)})")
+    out = {}
+    for key, value in gate.items():
+        if not isinstance(value, (int, float)) or not 0 <= value <= 100:
+            raise ValueError(f"{path}: gate.{key} must be a percentage 0..100, got {value!r}")
+        out[key] = float(value)
+    return out
+
+
 def load_waivers(path: Path) -> list[Waiver]:
     if not path.is_file():
         return []

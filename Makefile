@@ -127,13 +127,15 @@ waves: $(STAMP) ## rerun TEST=<name> SEED=<n> [SIM=verilator] [AT=<ns> | WINDOW=
 	$(PY) scripts/eie_tools.py waves --test $(TEST) --seed $(SEED) --sim $(or $(SIM),verilator) $(if $(AT),--at $(AT)) \
 	    $(if $(WINDOW),--window $(WINDOW)) $(if $(VIEW),--view $(VIEW)) $(if $(MUTANT),--mutant $(MUTANT))
 
-# Seeded regression of the pyuvm tests (scripts/regress.py --help): tests x seeds x simulators on JOBS cores.
+# Seeded regression of the pyuvm tests (scripts/regress.py --help): tests x seeds x simulators, one Dask task per run,
+# on an embedded local cluster of JOBS workers or CLUSTER=tcp://host:8786 (a running dask scheduler).
 # UVM_TESTS=<regex> picks pyuvm tests by name (TESTS is make test's pytest paths: refused here).
 NO_TESTS_HERE = $(if $(filter command line,$(origin TESTS)),$(error make $@: TESTS is the pytest path list of make test; pick pyuvm tests by name with UVM_TESTS=<regex>))
 .PHONY: regress
-regress: $(STAMP) ## pyuvm regression: SEEDS=20 UVM_TESTS=<regex> SIM=icarus,verilator [MUTANT=<bug>] -> build/regress/results.xml + table
+regress: $(STAMP) ## pyuvm regression on Dask: SEEDS=20 UVM_TESTS=<regex> SIM=icarus,verilator [CLUSTER=tcp://host:8786] [MUTANT=<bug>] -> build/regress/results.xml + table
 	$(NO_TESTS_HERE)$(PY) scripts/regress.py --seeds $(or $(SEEDS),20) --jobs $(JOBS) $(if $(strip $(SIM)),--sim $(SIM)) \
-	    $(if $(filter command line environment,$(origin UVM_TESTS)),--tests '$(UVM_TESTS)') $(if $(MUTANT),--mutant $(MUTANT))
+	    $(if $(filter command line environment,$(origin UVM_TESTS)),--tests '$(UVM_TESTS)') $(if $(MUTANT),--mutant $(MUTANT)) \
+	    $(if $(CLUSTER),--cluster $(CLUSTER))
 
 # Coverage (docs/verification.md): Verilator line/branch/toggle coverage of a seeded pyuvm regression, merged
 # with its functional bins; BENCHES=1 adds the unit benches (verif/units) to the code

@@ -1,12 +1,25 @@
 #!/usr/bin/env python3
-"""Seeded regression of the pyuvm tests: tests x seeds x simulators in parallel (pytest-xdist).
+"""Seeded regression of the pyuvm tests: tests x seeds x simulators, one Dask task per run.
 
-Writes <out>/results.xml (JUnit, one testcase per run, with its seed, simulator, configuration and
-run folder as properties) and prints a table (test, seed, sim, config, result, time), the totals
-and, for every failure, the one command that reproduces it with waves.
+Each (test, seed, simulator) run is one task of Dask distributed: the pytest invocation of that one
+run (verif/tests/test_uvm.py, so the run folder, properties and rerun command are those of
+`make test`). `--cluster` picks the engine:
+
+    local (default)          an embedded dask LocalCluster with --jobs single-threaded workers
+    tcp://host:8786          a running scheduler (`dask scheduler`, then `dask worker ADDRESS
+                             --nthreads 1` on each host; every host sees this repository at the
+                             same path, e.g. a shared file system, and runs the same venv)
+
+Builds happen once per configuration per host: verif/sim.py's file lock serialises the build of
+one build folder, and a build that is up to date is not redone (Icarus: cocotb's date check;
+Verilator: --skip-identical, then make). Writes <out>/results.xml (JUnit, one testcase per run,
+with its seed, simulator, configuration and run folder as properties; the per-run files are in
+<out>/cases/) and prints a table (test, seed, sim, config, result, time), the totals and, for
+every failure, the one command that reproduces it with waves.
 
     scripts/regress.py --seeds 20                       # every test, seeds 1..20, both simulators
     scripts/regress.py --sim verilator --tests Reset --seeds 5
+    scripts/regress.py --seeds 20 --cluster tcp://farm-head:8786
 """
 
 from __future__ import annotations
@@ -17,6 +30,7 @@ import re
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,7 +46,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seeds", default="20",
                     help="N (seeds 1..N), or a list/range as in 3,5,9-11 (default 20)")
     ap.add_argument("--tests", default=".", help="regular expression of pyuvm test names (default: all)")
-    ap.add_argument("--jobs", type=int, default=2, help="parallel simulator runs (default 2)")
+    ap.add_argument("--jobs", type=int, default=2,
+                    help="workers of the embedded local cluster (default 2; ignored with a scheduler address)")
+    ap.add_argument("--cluster", default="local",
+                    help="'local' (an embedded dask LocalCluster, the default) or a scheduler address tcp://host:port")
     ap.add_argument("--hdl-coverage", action="store_true", help="Verilator line/toggle coverage per run")
     ap.add_argument("--mutant", help="simulate a bug injected on purpose (a name from scripts/mutants.py --list) "
                     "to show that the regression catches it")
@@ -46,7 +63,85 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.out = REPO / "build" / ("mutants/" + args.mutant if args.mutant else "") / "regress"
     if args.jobs < 1:
         ap.error("--jobs must be >= 1")
+    if args.cluster != "local" and not re.fullmatch(r"(tcp|tls|inproc)://\S+", args.cluster):
+        ap.error(f"--cluster: {args.cluster!r} is neither 'local' nor a scheduler address like tcp://host:8786")
+    sims = [s.strip() for s in args.sim.split(",") if s.strip()]
+    bad = [s for s in sims if s not in ("icarus", "verilator")]
+    if bad or not sims:
+        ap.error(f"--sim: {args.sim!r}: expected icarus, verilator or both")
+    args.sims = sims
     return args
+
+
+def plan_runs(tests: str, seeds: str, sims: list[str]) -> list[tuple[str, int, str]]:
+    """The (test, seed, simulator) runs of a regression, in a stable order. Raises SystemExit with
+    a clear message on a bad regular expression or seed list."""
+    import pytest
+
+    from verif.tests.test_uvm import UVM_TESTS, parse_seeds
+
+    try:
+        names = [t for t in UVM_TESTS if re.search(tests, t)]
+    except re.error as exc:
+        raise SystemExit(f"regress: --tests: bad regular expression {tests!r}: {exc}") from None
+    if not names:
+        raise SystemExit(f"regress: --tests {tests!r} matches none of {list(UVM_TESTS)}")
+    try:
+        seed_list = parse_seeds(seeds)
+    except pytest.UsageError as exc:
+        raise SystemExit(f"regress: {exc}") from None
+    return [(t, s, sim) for t in names for s in seed_list for sim in sims]
+
+
+def run_one(python: str, repo: str, test: str, seed: int, sim: str, hdl_coverage: bool,
+            extra_env: dict[str, str]) -> dict:
+    """One Dask task: the pytest run of one (test, seed, sim) on this worker's host.
+
+    Returns {"xml": JUnit text or "", "rc": pytest's exit status, "host": the worker's address,
+    "log": the tail of pytest's output}. Runs in the worker process (a thread of it): everything
+    it needs comes in its arguments."""
+    import socket
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="eie_regress_") as tmp:
+        xml = Path(tmp) / "case.xml"
+        cmd = [python, "-m", "pytest", ENTRY, "-p", "no:cacheprovider", "-q", "-rN",
+               "--sim", sim, "--uvm-tests", f"^{re.escape(test)}$", "--seeds", str(seed),
+               f"--junitxml={xml}"]
+        if hdl_coverage:
+            cmd.append("--hdl-coverage")
+        proc = subprocess.run(cmd, cwd=repo, env={**os.environ, **extra_env},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        text = xml.read_text() if xml.is_file() else ""
+    try:
+        from distributed import get_worker
+
+        where = get_worker().address
+    except ValueError:                  # not in a worker (a direct call)
+        where = socket.gethostname()
+    return {"xml": text, "rc": proc.returncode, "host": where, "log": proc.stdout[-3000:]}
+
+
+def merge_junit(texts: list[str], path: Path) -> None:
+    """One JUnit file holding every testcase of `texts` (pytest JUnit documents)."""
+    suite = ET.Element("testsuite", name="regress")
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    total = 0.0
+    for text in texts:
+        for tc in ET.fromstring(text).iter("testcase"):
+            suite.append(tc)
+            counts["tests"] += 1
+            counts["failures"] += tc.find("failure") is not None
+            counts["errors"] += tc.find("error") is not None
+            counts["skipped"] += tc.find("skipped") is not None
+            total += float(tc.get("time", 0) or 0)
+    for k, v in counts.items():
+        suite.set(k, str(v))
+    suite.set("time", f"{total:.3f}")
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    path.write_text(ET.tostring(root, encoding="unicode") + "\n")
 
 
 def read_results(path: Path) -> list[dict]:
@@ -90,40 +185,88 @@ def print_table(rows: list[dict], wall: float) -> None:
             print(f"  {r['rerun']}")
 
 
+def open_client(cluster: str, jobs: int):
+    """A dask.distributed Client: an embedded LocalCluster of `jobs` single-threaded workers (in
+    this process: each task only waits on its simulator subprocess), or the scheduler at `cluster`."""
+    import cloudpickle
+    from distributed import Client, LocalCluster
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])   # workers need not import this script
+    if cluster == "local":
+        return Client(LocalCluster(n_workers=jobs, threads_per_worker=1, processes=False,
+                                   dashboard_address=None))
+    return Client(cluster, timeout="30s")
+
+
+def run_all(client, runs: list[tuple[str, int, str]], hdl_coverage: bool, extra_env: dict[str, str],
+            cases_dir: Path) -> tuple[list[str], int]:
+    """Submit every run, collect the JUnit texts as they finish (written to `cases_dir`); returns
+    them and the worst pytest status. A run that wrote no JUnit file is reported with its output."""
+    from distributed import as_completed
+
+    futures = {client.submit(run_one, sys.executable, str(REPO), t, s, sim, hdl_coverage, extra_env,
+                             key=f"regress-{t}-s{s}-{sim}", pure=False): (t, s, sim)
+               for t, s, sim in runs}
+    texts, worst = [], 0
+    for fut in as_completed(futures):
+        t, s, sim = futures[fut]
+        res = fut.result()
+        if res["rc"] not in (0, 1):
+            worst = max(worst, res["rc"])
+        if not res["xml"]:
+            print(f"regress: {t} seed {s} {sim} on {res['host']}: pytest wrote no results (exit {res['rc']}):\n"
+                  f"{res['log']}", file=sys.stderr)
+            worst = max(worst, res["rc"] or 1)
+            continue
+        (cases_dir / f"{t}-s{s}-{sim}.xml").write_text(res["xml"])
+        texts.append(res["xml"])
+        verdict = "pass" if res["rc"] == 0 else "FAIL"
+        print(f"regress: [{len(texts)}/{len(runs)}] {t} seed {s} {sim}: {verdict} ({res['host']})", flush=True)
+    return texts, worst
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    runs = plan_runs(args.tests, args.seeds, args.sims)
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.xml"
     results.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "pytest", ENTRY, "-p", "no:cacheprovider", "-q", "-rN",
-           "--sim", args.sim, "--uvm-tests", args.tests, "--seeds", args.seeds,
-           f"--junitxml={results}"]
-    if args.jobs > 1:
-        cmd += ["-n", str(args.jobs), "--dist", "worksteal"]
-    if args.hdl_coverage:
-        cmd.append("--hdl-coverage")
-    env = dict(os.environ)
+    cases_dir = args.out / "cases"
+    cases_dir.mkdir(exist_ok=True)
+    for stale in cases_dir.glob("*.xml"):
+        stale.unlink()
+    extra_env: dict[str, str] = {}
     if args.mutant:
+        sys.path.insert(0, str(REPO / "scripts"))
         from mutants import find_mutant, mutant_env
 
-        env.update(mutant_env(args.mutant))
+        extra_env.update(mutant_env(args.mutant))
         m = find_mutant(args.mutant)
         print(f"regress: simulating mutant {m.name}: hdl/{m.file}: {m.original.strip()!r} -> {m.mutated.strip()!r}")
-    print("regress:", " ".join(cmd), flush=True)
+    engine = f"embedded LocalCluster, {args.jobs} workers" if args.cluster == "local" else args.cluster
+    print(f"regress: {len(runs)} runs on Dask ({engine})", flush=True)
     start = time.monotonic()
-    status = subprocess.run(cmd, cwd=REPO, env=env).returncode
+    client = open_client(args.cluster, args.jobs)
+    try:
+        texts, worst = run_all(client, runs, args.hdl_coverage, extra_env, cases_dir)
+    finally:
+        cluster = client.cluster if args.cluster == "local" else None
+        client.close()
+        if cluster is not None:
+            cluster.close()
     wall = time.monotonic() - start
-    if not results.is_file():
-        print(f"regress: pytest wrote no results (exit {status})", file=sys.stderr)
-        return status or 1
+    if not texts:
+        print("regress: no run wrote results", file=sys.stderr)
+        return worst or 1
+    merge_junit(texts, results)
     rows = read_results(results)
-    print(f"\n==== regression: tests /{args.tests}/, seeds {args.seeds}, {args.sim} ====")
+    print(f"\n==== regression: tests /{args.tests}/, seeds {args.seeds}, {','.join(args.sims)} ====")
     print_table(rows, wall)
     print(f"JUnit results: {results}")
-    if not rows:
-        print("regress: no test ran", file=sys.stderr)
-        return 1
-    return 0 if status == 0 and all(r["result"] != "FAIL" for r in rows) else 1
+    missing = len(runs) - len(rows)
+    if missing:
+        print(f"regress: {missing} of {len(runs)} runs wrote no results", file=sys.stderr)
+    return 0 if worst == 0 and not missing and all(r["result"] != "FAIL" for r in rows) else 1
 
 
 if __name__ == "__main__":

@@ -137,6 +137,14 @@ regress: $(STAMP) ## pyuvm regression on Dask: SEEDS=20 UVM_TESTS=<regex> SIM=ic
 	    $(if $(filter command line environment,$(origin UVM_TESTS)),--tests '$(UVM_TESTS)') $(if $(MUTANT),--mutant $(MUTANT)) \
 	    $(if $(CLUSTER),--cluster $(CLUSTER))
 
+# Soak (scripts/soak.py --help): RUNS random networks (PER_RUN back to back in each simulator run), over the DUT
+# configurations (CONFIGS=PES:FIFO,...) and both simulators, on Dask like regress; failing networks -> build/soak/failures/.
+.PHONY: soak
+soak: $(STAMP) ## soak: RUNS=400 random networks, PER_RUN=50 per simulator run [SIM=icarus,verilator] [CONFIGS=5:4,33:4] [SEED=1] [CLUSTER=tcp://...] [MUTANT=<bug>] -> build/soak/
+	$(PY) scripts/soak.py --networks $(or $(RUNS),400) --per-run $(or $(PER_RUN),50) --jobs $(JOBS) \
+	    $(if $(strip $(SIM)),--sim $(SIM)) $(if $(CONFIGS),--configs $(CONFIGS)) $(if $(SEED),--seed $(SEED)) \
+	    $(if $(CLUSTER),--cluster $(CLUSTER)) $(if $(MUTANT),--mutant $(MUTANT))
+
 # Coverage (docs/verification.md): Verilator line/branch/toggle coverage of a seeded pyuvm regression, merged
 # with its functional bins; BENCHES=1 adds the unit benches (verif/units) to the code
 # coverage. `make testplan` prints verif/testplan.yaml with the results.

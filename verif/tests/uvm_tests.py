@@ -256,3 +256,151 @@ class FileNetworkTest(EieBaseTest):
         ticker.cancel()
         self.progress.write("done")
         self.drop_objection()
+
+
+# ---- soak (scripts/soak.py, `make soak`): many random networks in one simulator run ----------------
+
+SOAK_MAX_SAVED = 5          # failures saved per simulator run (a broken design fails every network)
+
+
+def save_soak_case(folder: Path, name: str, layers: list, act, *, reset_after: int | None,
+                   info: dict) -> Path:
+    """Save one network as a reproducible case: <folder>/<name>.npz (the quantized layers: codes
+    and descriptor of each, the input vector, reset_after or -1) and <name>.json (`info`: the
+    configuration, seed, network index, the scoreboard's first error and the commands that
+    reproduce it). Returns the .npz path."""
+    import dataclasses
+
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {"num_layers": np.int64(len(layers)), "act": np.asarray(act, np.int64),
+            "reset_after": np.int64(-1 if reset_after is None else reset_after)}
+    for k, layer in enumerate(layers):
+        data[f"layer{k}_codes"] = np.asarray(layer.codes)
+        data[f"layer{k}_desc"] = np.array(json.dumps(dataclasses.asdict(layer.desc)))
+    path = folder / f"{name}.npz"
+    np.savez(path, **data)
+    (folder / f"{name}.json").write_text(json.dumps({**info, "case": str(path)}, indent=1) + "\n")
+    return path
+
+
+def load_soak_case(path: Path) -> tuple[list, object, int | None]:
+    """(layers, act, reset_after) of a case written by save_soak_case. Raises FileNotFoundError or
+    KeyError (not a soak case)."""
+    import numpy as np
+
+    from models.compress import LayerDesc, QuantLayer
+
+    with np.load(path) as z:
+        layers = []
+        for k in range(int(z["num_layers"])):
+            d = json.loads(str(z[f"layer{k}_desc"]))
+            d["codebook_q"] = tuple(d["codebook_q"])
+            d["codebook"] = tuple(d.get("codebook", ()))
+            layers.append(QuantLayer(z[f"layer{k}_codes"], LayerDesc(**d)))
+        reset_after = int(z["reset_after"])
+        return layers, z["act"].copy(), None if reset_after < 0 else reset_after
+
+
+class SoakSeq(uvm_sequence):
+    """`count` random networks back to back (1 to 3 layers, every density, codebook and format of
+    random_item; half of them with unsigned (non-negative) inputs, one in four loaded through the
+    back door, one in eight reset at a random cycle of its layers and then rerun). After each
+    network, a new scoreboard error saves it with save_soak_case. With `replay` (a saved case),
+    runs that case only."""
+
+    def __init__(self, name: str, test: SoakTest, count: int, replay: str | None = None) -> None:
+        super().__init__(name)
+        self.test, self.count, self.replay = test, count, replay
+
+    def _items(self, rng, hw, i: int):
+        import numpy as np
+
+        from models.cycles import predict_layer_cycles
+        from verif.agents.network_agent import NetworkItem
+        from verif.env.sequences import random_item
+
+        if self.replay:
+            layers, act, reset_after = load_soak_case(Path(self.replay))
+        else:
+            base = random_item(rng, hw, f"soak network {i}", layer_choices=(1, 2, 3))
+            layers, act = base.layers, base.act
+            if rng.random() < 0.5:                                    # unsigned inputs
+                act = np.minimum(np.abs(act), 2 ** (hw.act_width - 1) - 1)
+            reset_after = None
+            if rng.random() < 1 / 8:                                  # a reset in the middle of a layer
+                busy, a = 0, act
+                for li, pl in enumerate(base.image.layers):
+                    busy += predict_layer_cycles(pl, a, hw).cycles
+                    a = base.golden[li]
+                reset_after = int(rng.integers(8, max(busy, 9) + 8))
+        backdoor = bool(rng.random() < 0.25)
+        items = [NetworkItem(f"soak network {i}", layers, act, hw, backdoor=backdoor)]
+        if reset_after is not None:
+            items.insert(0, NetworkItem(f"soak network {i} (reset {reset_after} cycles after START)", layers, act, hw,
+                                        backdoor=backdoor, reset_after=reset_after))
+        return layers, act, reset_after, items
+
+    async def body(self) -> None:
+        db = ConfigDB()
+        rng, hw = db.get(None, "", "RNG"), db.get(None, "", "HW")
+        sb, stats = self.test.env.scoreboard, self.test.stats
+        for i in range(1 if self.replay else self.count):
+            layers, act, reset_after, items = self._items(rng, hw, i)
+            before = len(sb.errors)
+            for item in items:
+                await self.start_item(item)
+                await self.finish_item(item)
+            stats["networks"] += 1
+            stats["layers"] += len(layers)
+            stats["resets"] += reset_after is not None
+            stats["unsigned"] += bool((act >= 0).all())
+            if len(sb.errors) > before:
+                stats["failed_networks"] += 1
+                if len(stats["saved"]) < SOAK_MAX_SAVED:
+                    stats["saved"].append(str(self.test.save_failure(i, layers, act, reset_after,
+                                                                     sb.errors[before:before + 5])))
+
+
+@pyuvm.test()
+class SoakTest(EieBaseTest):
+    """`make soak` (scripts/soak.py): EIE_BENCH["count"] random networks back to back in one
+    simulator run (SoakSeq), random pauses on every stream (the base test's), every layer's outputs
+    checked by the scoreboard. Failing networks are saved under EIE_BENCH["failures_dir"] (default
+    failures/ in the run folder) as small cases that `scripts/soak.py --replay <case.npz>` reruns
+    alone; EIE_BENCH["replay"] runs one such case. Writes soak.json (counts, wall time) to the run
+    folder."""
+
+    def build_phase(self) -> None:
+        super().build_phase()
+        self.p = bench_params()
+        self.stats = {"networks": 0, "layers": 0, "resets": 0, "unsigned": 0, "failed_networks": 0, "saved": []}
+
+    def save_failure(self, index: int, layers: list, act, reset_after: int | None, errors: list[str]) -> Path:
+        p = self.p
+        mutant = f" --mutant {p['mutant']}" if p.get("mutant") else ""
+        name = f"{p.get('sim', 'sim')}_N{p['num_pe']}_F{p['fifo_depth']}_s{p.get('seed', 0)}_net{index}"
+        info = {"sim": p.get("sim"), "num_pe": p["num_pe"], "fifo_depth": p["fifo_depth"], "seed": p.get("seed"),
+                "network": index, "reset_after": reset_after, "errors": errors,
+                "rerun_soak": (f"scripts/soak.py --sim {p.get('sim')} --configs {p['num_pe']}:{p['fifo_depth']} "
+                               f"--seed {p.get('seed')} --networks {index + 1}{mutant}"),
+                "mutant": p.get("mutant") or None}
+        folder = Path(p.get("failures_dir") or Path(os.getcwd()) / "failures")
+        path = save_soak_case(folder, name, layers, act, reset_after=reset_after, info=info)
+        info["replay"] = (f"scripts/soak.py --replay {path} --sim {p.get('sim')} "
+                          f"--configs {p['num_pe']}:{p['fifo_depth']}{mutant}")
+        (folder / f"{name}.json").write_text(json.dumps({**info, "case": str(path)}, indent=1) + "\n")
+        return path
+
+    async def run_phase(self) -> None:
+        self.raise_objection()
+        t0 = time.perf_counter()
+        await self.bfm.clock_and_reset()
+        try:
+            await SoakSeq("soak", self, int(self.p.get("count", 20)), self.p.get("replay")).start(self.env.net.seqr)
+        finally:
+            self.stats["wall_s"] = time.perf_counter() - t0
+            self.stats["errors"] = len(self.env.scoreboard.errors)
+            Path("soak.json").write_text(json.dumps(self.stats, indent=1) + "\n")
+        self.drop_objection()

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Soak: many random networks per simulator run, across DUT configurations and both simulators.
+
+`--networks N` random networks in ceil(N / K) simulator runs of `--per-run K` networks back to back
+(start-up paid once per run; the last run takes the rest), run r: seed SEED + r, configuration
+`--configs`[r % len], simulator `--sim`[r % len], one SoakTest (verif/tests/uvm_tests.py); the runs
+are Dask tasks (the engine of scripts/regress.py: an embedded LocalCluster of --jobs workers or --cluster tcp://host:port).
+Every network: 1-3 layers, random shapes/densities/codebooks/formats, signed or unsigned inputs,
+random pauses on every stream, one in eight reset in the middle of its layers and rerun; every
+output of every layer checked by the scoreboard. A failing network is saved under
+<out>/failures/ (<name>.npz: layers + input; <name>.json: configuration, seed, errors and the
+commands that reproduce it: `--replay <name>.npz` reruns that network alone). Prints a table per
+run, the totals and networks per second; writes <out>/soak.json. Exit status 1 on any failure.
+
+    scripts/soak.py --networks 400 --per-run 50           # 8 runs on the default configurations
+    scripts/soak.py --networks 40 --per-run 20 --configs 33:4,70:16 --sim verilator
+    scripts/soak.py --replay build/soak/failures/icarus_N5_F4_s3_net7.npz --sim icarus --configs 5:4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the repository root (verif/), as every script
+
+# default configurations: every PE count and FIFO depth bin of the pyuvm tests (their builds are
+# shared with make test / make regress); add e.g. 33:4,64:16,70:1 with --configs (a new build each)
+DEFAULT_CONFIGS = "1:2,2:1,3:3,4:8,5:4,8:2,16:8,17:8"
+SIMS = ("icarus", "verilator")
+
+
+def parse_configs(text: str) -> list[tuple[int, int]]:
+    """"5:4,17:8" -> [(5, 4), (17, 8)] (PEs:FIFO depth; PEs 1..70, FIFO 1..16). Raises ValueError."""
+    out = []
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*(\d+):(\d+)\s*", part)
+        if not m:
+            raise ValueError(f"--configs: {part!r} is not PES:FIFO (e.g. 5:4)")
+        n, f = int(m.group(1)), int(m.group(2))
+        if not (1 <= n <= 70 and 1 <= f <= 16):
+            raise ValueError(f"--configs: {part!r}: PEs must be 1..70 and FIFO depth 1..16")
+        out.append((n, f))
+    return out
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--networks", type=int, default=400, help="random networks in all (default 400)")
+    ap.add_argument("--per-run", type=int, default=50, help="random networks per simulator run (default 50)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the first run (run r: seed + r)")
+    ap.add_argument("--configs", default=DEFAULT_CONFIGS, help=f"PES:FIFO list (default {DEFAULT_CONFIGS})")
+    ap.add_argument("--sim", default="icarus,verilator", help="simulators, comma-separated (runs alternate)")
+    ap.add_argument("--jobs", type=int, default=2, help="workers of the embedded local cluster (default 2)")
+    ap.add_argument("--cluster", default="local", help="'local' or a dask scheduler address tcp://host:port")
+    ap.add_argument("--mutant", help="simulate a bug injected on purpose (scripts/mutants.py --list)")
+    ap.add_argument("--replay", type=Path, help="rerun one saved failing network (a failures/*.npz) alone")
+    ap.add_argument("--out", type=Path, default=REPO / "build" / "soak", help="results folder (default build/soak)")
+    ap.add_argument("--worker-run", help=argparse.SUPPRESS)    # one run, in a worker's subprocess
+    args = ap.parse_args(argv)
+    if args.worker_run:
+        return args
+    try:
+        args.config_list = parse_configs(args.configs)
+    except ValueError as exc:
+        ap.error(str(exc))
+    args.sims = [s.strip() for s in args.sim.split(",") if s.strip()]
+    if not args.sims or any(s not in SIMS for s in args.sims):
+        ap.error(f"--sim: {args.sim!r}: expected icarus, verilator or both")
+    if args.networks < 1 or args.per_run < 1 or args.jobs < 1:
+        ap.error("--networks, --per-run and --jobs must be >= 1")
+    if args.cluster != "local" and not re.fullmatch(r"(tcp|tls|inproc)://\S+", args.cluster):
+        ap.error(f"--cluster: {args.cluster!r} is neither 'local' nor a scheduler address like tcp://host:8786")
+    if args.replay:
+        if not args.replay.is_file():
+            ap.error(f"--replay: {args.replay}: no such case file")
+        args.replay = args.replay.resolve()
+        args.networks = 1
+    return args
+
+
+def plan(args: argparse.Namespace) -> list[dict]:
+    """The runs: {sim, num_pe, fifo_depth, seed, count, replay, failures_dir}."""
+    runs = []
+    for r in range(-(-args.networks // args.per_run)):
+        n, f = args.config_list[r % len(args.config_list)]
+        runs.append({"sim": args.sims[r % len(args.sims)], "num_pe": n, "fifo_depth": f, "seed": args.seed + r,
+                     "count": min(args.per_run, args.networks - r * args.per_run),
+                     "replay": str(args.replay) if args.replay else None,
+                     "failures_dir": str((args.out / "failures").resolve())})
+    return runs
+
+
+def run_name(spec: dict) -> str:
+    """The run folder's name of one soak run (build/runs/<sim>/<name>)."""
+    return (f"soak_{spec['sim']}_N{spec['num_pe']}_F{spec['fifo_depth']}_s{spec['seed']}"
+            + ("_replay" if spec["replay"] else ""))
+
+
+def worker_run(spec: dict) -> int:
+    """One soak run in this process (verif.sim.run_bench); 0 if it passed."""
+    from verif.sim import run_bench
+    from verif.tests.test_uvm import MEMORIES
+
+    p = {"num_pe": spec["num_pe"], "fifo_depth": spec["fifo_depth"], **MEMORIES}
+    name = run_name(spec)
+    try:
+        run_bench(sim=spec["sim"], toplevel="eie_top", test_module="verif.tests.uvm_tests", testcase="SoakTest",
+                  seed=spec["seed"], test_name=name,
+                  parameters={"NUM_PE": p["num_pe"], "FIFO_DEPTH": p["fifo_depth"], "MAX_LAYERS": p["max_layers"],
+                              "ACT_DEPTH": p["act_depth"], "SPM_WORDS": p["spm_words"], "PTR_DEPTH": p["ptr_depth"],
+                              "PTR_W": (p["spm_words"] * 8).bit_length()},
+                  bench_env={**p, "test": "SoakTest", "seed": spec["seed"], "sim": spec["sim"],
+                             "mutant": os.environ.get("EIE_MUTANT", ""), "count": spec["count"],
+                             "replay": spec["replay"], "failures_dir": spec["failures_dir"]})
+    except AssertionError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_task(python: str, script: str, spec: dict, extra_env: dict[str, str]) -> dict:
+    """One Dask task: a soak run in a subprocess; returns the spec with rc, soak.json's stats, the
+    run folder and the wall time."""
+    t0 = time.monotonic()
+    proc = subprocess.run([python, script, "--worker-run", json.dumps(spec)], env={**os.environ, **extra_env},
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    m = re.search(r"^RUN_DIR (.+)$", proc.stdout, re.M)
+    run_dir = Path(m.group(1)) if m else None
+    stats = {}
+    if run_dir and (run_dir / "soak.json").is_file():
+        stats = json.loads((run_dir / "soak.json").read_text())
+    return {**spec, "rc": proc.returncode, "stats": stats, "run_dir": str(run_dir), "wall": time.monotonic() - t0,
+            "log": proc.stdout[-2000:]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.worker_run:
+        spec = json.loads(args.worker_run)
+        from verif.sim import run_dir_for
+
+        print(f"RUN_DIR {run_dir_for(spec['sim'], run_name(spec))}", flush=True)
+        return worker_run(spec)
+    extra_env: dict[str, str] = {}
+    if args.mutant:
+        sys.path.insert(0, str(REPO / "scripts"))
+        from mutants import mutant_env
+
+        extra_env.update(mutant_env(args.mutant))
+    sys.path.insert(0, str(REPO / "scripts"))
+    from regress import open_client
+
+    runs = plan(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.replay:                               # the failures of this soak only
+        for stale in (args.out / "failures").glob("*.*"):
+            if stale.suffix in (".npz", ".json"):
+                stale.unlink()
+    engine = f"embedded LocalCluster, {args.jobs} workers" if args.cluster == "local" else args.cluster
+    print(f"soak: {args.networks} networks in {len(runs)} runs on Dask ({engine})", flush=True)
+    from distributed import as_completed
+
+    start = time.monotonic()
+    client = open_client(args.cluster, args.jobs)
+    results = []
+    try:
+        futures = [client.submit(run_task, sys.executable, str(Path(__file__).resolve()), spec, extra_env,
+                                 key=f"soak-{spec['sim']}-s{spec['seed']}", pure=False) for spec in runs]
+        for fut in as_completed(futures):
+            res = fut.result()
+            results.append(res)
+            st = res["stats"]
+            print(f"soak: [{len(results)}/{len(runs)}] {res['sim']} N={res['num_pe']} FIFO={res['fifo_depth']} "
+                  f"seed {res['seed']}: {st.get('networks', 0)} networks, {st.get('failed_networks', '?')} failed, "
+                  f"{res['wall']:.0f} s{'' if res['rc'] == 0 else '  FAIL'}", flush=True)
+            if res["rc"] != 0 and not st:
+                print(res["log"], file=sys.stderr)
+    finally:
+        cluster = client.cluster if args.cluster == "local" else None
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    wall = time.monotonic() - start
+    nets = sum(r["stats"].get("networks", 0) for r in results)
+    failed = sum(r["stats"].get("failed_networks", 0) for r in results)
+    broken = [r for r in results if r["rc"] != 0]
+    saved = [s for r in results for s in r["stats"].get("saved", [])]
+    sim_time = sum(r["stats"].get("wall_s", 0.0) for r in results)
+    print(f"\n{'sim':<9} {'config':<14} {'seed':>5} {'networks':>8} {'resets':>6} {'unsigned':>8} {'failed':>6} "
+          f"{'run/s':>6} {'result':<6}")
+    for r in sorted(results, key=lambda r: r["seed"]):
+        st, cfg = r["stats"], f"N={r['num_pe']} FIFO={r['fifo_depth']}"
+        print(f"{r['sim']:<9} {cfg:<14} {r['seed']:>5} "
+              f"{st.get('networks', 0):>8} {st.get('resets', 0):>6} {st.get('unsigned', 0):>8} "
+              f"{st.get('failed_networks', 0):>6} {r['wall']:>6.0f} {'pass' if r['rc'] == 0 else 'FAIL':<6}")
+    rate = nets / wall if wall > 0 else 0.0
+    print(f"\nTOTAL: {len(results)} runs, {nets} networks, {failed} failed networks, {len(broken)} failed runs; "
+          f"wall time {wall:.0f} s, {rate:.2f} networks/s ({sim_time:.0f} s of simulation in the runs)")
+    if saved:
+        print("\nfailing networks saved (replay one: scripts/soak.py --replay <case.npz> ...; see its .json):")
+        for s in saved:
+            print(f"  {s}")
+    for r in broken:
+        mutant = f" --mutant {args.mutant}" if args.mutant else ""
+        what = f"--replay {r['replay']}" if r["replay"] else f"--seed {r['seed']} --networks {r['count']}"
+        print(f"reproduce run: scripts/soak.py --sim {r['sim']} --configs {r['num_pe']}:{r['fifo_depth']} "
+              f"{what}{mutant}   (log: {r['run_dir']}/sim.log)")
+    summary = {"runs": len(results), "networks": nets, "failed_networks": failed, "failed_runs": len(broken),
+               "wall_s": wall, "networks_per_s": rate, "saved": saved,
+               "per_run": [{k: r[k] for k in ("sim", "num_pe", "fifo_depth", "seed", "count", "rc", "wall", "stats",
+                                               "run_dir")} for r in results]}
+    (args.out / "soak.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return 0 if not broken and failed == 0 and nets == args.networks else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""scripts/soak.py: a tiny soak (20 networks, one configuration, Icarus) counts its networks and
+passes; the same soak on a mutant (arith_no_relu: ReLU ignored) fails and saves its failing
+networks as cases that --replay reruns alone; save_soak_case/load_soak_case round-trip. ~40 s."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SOAK = [sys.executable, "scripts/soak.py", "--sim", "icarus", "--configs", "3:3"]
+
+
+def _soak(args: list[str], out: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    proc = subprocess.run(SOAK + args + ["--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    summary = json.loads((out / "soak.json").read_text()) if (out / "soak.json").is_file() else {}
+    return proc, summary
+
+
+def test_tiny_soak_passes_and_counts(tmp_path: Path) -> None:
+    proc, s = _soak(["--networks", "20", "--per-run", "10"], tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (s["runs"], s["networks"], s["failed_networks"], s["failed_runs"]) == (2, 20, 0, 0)
+    assert all(r["stats"]["networks"] == 10 and r["stats"]["errors"] == 0 for r in s["per_run"])
+    assert sum(r["stats"]["unsigned"] for r in s["per_run"]) > 0
+    assert "networks/s" in proc.stdout
+    assert not list((tmp_path / "failures").glob("*.npz"))
+
+
+def test_soak_saves_failures_that_replay(tmp_path: Path) -> None:
+    proc, s = _soak(["--networks", "4", "--mutant", "arith_no_relu"], tmp_path)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert s["failed_networks"] >= 1 and s["saved"]
+    case = Path(s["saved"][0])
+    info = json.loads(case.with_suffix(".json").read_text())
+    assert info["errors"] and info["mutant"] == "arith_no_relu" and "--replay" in info["replay"]
+    out2 = tmp_path / "replay"
+    bad, s2 = _soak(["--replay", str(case), "--mutant", "arith_no_relu"], out2)
+    assert bad.returncode == 1 and s2["failed_networks"] == 1, bad.stdout[-3000:]
+    good, s3 = _soak(["--replay", str(case)], out2)
+    assert good.returncode == 0 and (s3["networks"], s3["failed_networks"]) == (1, 0), good.stdout[-3000:]
+
+
+def test_case_round_trip(tmp_path: Path) -> None:
+    from models.hwparams import HwParams
+    from verif.stimulus import random_network
+    from verif.tests.uvm_tests import load_soak_case, save_soak_case
+
+    layers, act = random_network(np.random.default_rng(5), HwParams(num_pe=3, fifo_depth=3), 2, 20)
+    path = save_soak_case(tmp_path, "c", layers, act, reset_after=17, info={"seed": 5})
+    back, act2, reset_after = load_soak_case(path)
+    assert reset_after == 17 and np.array_equal(act, act2)
+    assert [ly.desc for ly in back] == [ly.desc for ly in layers]
+    assert all(np.array_equal(a.codes, b.codes) for a, b in zip(back, layers, strict=True))
+    assert json.loads((tmp_path / "c.json").read_text())["seed"] == 5
+
+
+@pytest.mark.parametrize("argv", [["--configs", "71:4"], ["--configs", "5"], ["--sim", "vcs"], ["--networks", "0"]])
+def test_bad_arguments(argv: list[str], capsys: pytest.CaptureFixture) -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    import soak
+
+    with pytest.raises(SystemExit):
+        soak.parse_args(argv)
+    assert "error" in capsys.readouterr().err

@@ -50,6 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="workers of the embedded local cluster (default 2; ignored with a scheduler address)")
     ap.add_argument("--cluster", default="local",
                     help="'local' (an embedded dask LocalCluster, the default) or a scheduler address tcp://host:port")
+    ap.add_argument("--timeout", type=float, default=1800,
+                    help="wall-clock limit per run in seconds: a run still going is killed and fails (default 1800)")
     ap.add_argument("--hdl-coverage", action="store_true", help="Verilator line/toggle coverage per run")
     ap.add_argument("--mutant", help="simulate a bug injected on purpose (a name from scripts/mutants.py --list) "
                     "to show that the regression catches it")
@@ -63,6 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.out = REPO / "build" / ("mutants/" + args.mutant if args.mutant else "") / "regress"
     if args.jobs < 1:
         ap.error("--jobs must be >= 1")
+    if args.timeout <= 0:
+        ap.error("--timeout must be > 0 seconds")
     if args.cluster != "local" and not re.fullmatch(r"(tcp|tls|inproc)://\S+", args.cluster):
         ap.error(f"--cluster: {args.cluster!r} is neither 'local' nor a scheduler address like tcp://host:8786")
     sims = [s.strip() for s in args.sim.split(",") if s.strip()]
@@ -94,12 +98,14 @@ def plan_runs(tests: str, seeds: str, sims: list[str]) -> list[tuple[str, int, s
 
 
 def run_one(python: str, repo: str, test: str, seed: int, sim: str, hdl_coverage: bool,
-            extra_env: dict[str, str]) -> dict:
+            extra_env: dict[str, str], timeout: float | None = None) -> dict:
     """One Dask task: the pytest run of one (test, seed, sim) on this worker's host.
 
     Returns {"xml": JUnit text or "", "rc": pytest's exit status, "host": the worker's address,
-    "log": the tail of pytest's output}. Runs in the worker process (a thread of it): everything
-    it needs comes in its arguments."""
+    "log": the tail of pytest's output, "timed_out": whether it ran longer than `timeout` seconds
+    (then pytest and its simulator were killed)}. Runs in the worker process (a thread of it):
+    everything it needs comes in its arguments."""
+    import signal
     import socket
     import tempfile
 
@@ -110,16 +116,43 @@ def run_one(python: str, repo: str, test: str, seed: int, sim: str, hdl_coverage
                f"--junitxml={xml}"]
         if hdl_coverage:
             cmd.append("--hdl-coverage")
-        proc = subprocess.run(cmd, cwd=repo, env={**os.environ, **extra_env},
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        text = xml.read_text() if xml.is_file() else ""
+        proc = subprocess.Popen(cmd, cwd=repo, env={**os.environ, **extra_env}, start_new_session=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        timed_out = False
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:           # e.g. vvp spinning in zero simulated time
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)     # pytest and the simulator it started
+            out, _ = proc.communicate()
+        text = xml.read_text() if xml.is_file() and not timed_out else ""
     try:
         from distributed import get_worker
 
         where = get_worker().address
     except ValueError:                  # not in a worker (a direct call)
         where = socket.gethostname()
-    return {"xml": text, "rc": proc.returncode, "host": where, "log": proc.stdout[-3000:]}
+    return {"xml": text, "rc": proc.returncode, "host": where, "log": (out or "")[-3000:], "timed_out": timed_out}
+
+
+def timeout_case(test: str, seed: int, sim: str, timeout: float, mutant: str | None) -> str:
+    """A JUnit document with one failed testcase for a run killed after `timeout` seconds, with the
+    properties of verif/tests/test_uvm.py's testcases (test, seed, sim, configuration, rerun)."""
+    from verif.tests.test_uvm import config_for
+
+    p = config_for(test, seed)
+    rerun = f"make waves TEST={test} SEED={seed} SIM={sim}" + (f" MUTANT={mutant}" if mutant else "")
+    case = ET.Element("testcase", classname="verif.tests.test_uvm", name=f"test_uvm[{test}-s{seed}-{sim}]",
+                      time=f"{timeout:.3f}")
+    props = ET.SubElement(case, "properties")
+    for k, v in (("eie_test", test), ("eie_seed", seed), ("eie_sim", sim),
+                 ("eie_config", f"N={p['num_pe']} FIFO={p['fifo_depth']}"), ("eie_rerun", rerun)):
+        ET.SubElement(props, "property", name=k, value=str(v))
+    ET.SubElement(case, "failure", message=f"no result within {timeout:.0f} s: killed (a hang the watchdog "
+                  "cannot see, e.g. the simulator spinning in zero simulated time)")
+    root = ET.Element("testsuites")
+    ET.SubElement(root, "testsuite").append(case)
+    return ET.tostring(root, encoding="unicode")
 
 
 def merge_junit(texts: list[str], path: Path) -> None:
@@ -194,23 +227,26 @@ def open_client(cluster: str, jobs: int):
     cloudpickle.register_pickle_by_value(sys.modules[__name__])   # workers need not import this script
     if cluster == "local":
         return Client(LocalCluster(n_workers=jobs, threads_per_worker=1, processes=False,
-                                   dashboard_address=None))
+                                   dashboard_address=":0"))   # any free port: several may run
     return Client(cluster, timeout="30s")
 
 
 def run_all(client, runs: list[tuple[str, int, str]], hdl_coverage: bool, extra_env: dict[str, str],
-            cases_dir: Path) -> tuple[list[str], int]:
+            cases_dir: Path, timeout: float) -> tuple[list[str], int]:
     """Submit every run, collect the JUnit texts as they finish (written to `cases_dir`); returns
-    them and the worst pytest status. A run that wrote no JUnit file is reported with its output."""
+    them and the worst pytest status. A run that wrote no JUnit file is reported with its output;
+    a run killed after `timeout` seconds is a failed testcase."""
     from distributed import as_completed
 
-    futures = {client.submit(run_one, sys.executable, str(REPO), t, s, sim, hdl_coverage, extra_env,
+    futures = {client.submit(run_one, sys.executable, str(REPO), t, s, sim, hdl_coverage, extra_env, timeout,
                              key=f"regress-{t}-s{s}-{sim}", pure=False): (t, s, sim)
                for t, s, sim in runs}
     texts, worst = [], 0
     for fut in as_completed(futures):
         t, s, sim = futures[fut]
         res = fut.result()
+        if res["timed_out"]:
+            res["xml"], res["rc"] = timeout_case(t, s, sim, timeout, extra_env.get("EIE_MUTANT")), 1
         if res["rc"] not in (0, 1):
             worst = max(worst, res["rc"])
         if not res["xml"]:
@@ -220,7 +256,7 @@ def run_all(client, runs: list[tuple[str, int, str]], hdl_coverage: bool, extra_
             continue
         (cases_dir / f"{t}-s{s}-{sim}.xml").write_text(res["xml"])
         texts.append(res["xml"])
-        verdict = "pass" if res["rc"] == 0 else "FAIL"
+        verdict = "pass" if res["rc"] == 0 else ("FAIL (timeout)" if res["timed_out"] else "FAIL")
         print(f"regress: [{len(texts)}/{len(runs)}] {t} seed {s} {sim}: {verdict} ({res['host']})", flush=True)
     return texts, worst
 
@@ -248,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.monotonic()
     client = open_client(args.cluster, args.jobs)
     try:
-        texts, worst = run_all(client, runs, args.hdl_coverage, extra_env, cases_dir)
+        texts, worst = run_all(client, runs, args.hdl_coverage, extra_env, cases_dir, args.timeout)
     finally:
         cluster = client.cluster if args.cluster == "local" else None
         client.close()

@@ -96,3 +96,15 @@ def test_bad_arguments(argv: list[str], message: str, capsys: pytest.CaptureFixt
 def test_bad_test_regex() -> None:
     with pytest.raises(SystemExit, match="matches none"):
         regress.plan_runs("NoSuchTest", "1", ["icarus"])
+
+
+def test_run_over_the_time_limit_fails(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A run still going after --timeout seconds is killed (with its simulator) and is a failed
+    testcase with the usual properties (embedded LocalCluster)."""
+    rc = regress.main(["--sim", "icarus", "--tests", "^EdgeCaseTest$", "--seeds", "1", "--timeout", "3",
+                       "--jobs", "1", "--out", str(tmp_path)])
+    assert rc == 1
+    (case,) = read_junit(tmp_path / "results.xml")
+    assert case.outcome == "failed" and case.props["eie_test"] == "EdgeCaseTest" and case.props["eie_sim"] == "icarus"
+    assert case.props["eie_rerun"] == "make waves TEST=EdgeCaseTest SEED=1 SIM=icarus"
+    assert "FAIL (timeout)" in capsys.readouterr().out

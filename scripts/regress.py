@@ -239,7 +239,8 @@ def run_all(client, runs: list[tuple[str, int, str]], hdl_coverage: bool, extra_
     from distributed import as_completed
 
     futures = {client.submit(run_one, sys.executable, str(REPO), t, s, sim, hdl_coverage, extra_env, timeout,
-                             key=f"regress-{t}-s{s}-{sim}", pure=False): (t, s, sim)
+                             key=f"regress-{t}-s{s}-{sim}", pure=False,
+                             priority=int(sim == "icarus")): (t, s, sim)   # the long runs first: a shorter tail
                for t, s, sim in runs}
     texts, worst = [], 0
     for fut in as_completed(futures):

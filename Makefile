@@ -88,9 +88,9 @@ compress: $(STAMP) ## models: prune + weight-share LAYER=<f.npz> [DENSITY=0.1] i
 encode: $(STAMP) ## models: encode LAYER=<f.npz ...> for PES=<n> into OUT=<dir> (hex images, manifest)
 	$(PY) scripts/eie_model.py encode $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) --out $(or $(OUT),results/encoded) $(MODEL_BALANCE)
 golden: $(STAMP) ## models: bit-exact golden model of LAYER=<f.npz ...> on PES=<n>
-	$(PY) scripts/eie_model.py golden $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) $(MODEL_BALANCE)
+	$(PY) scripts/eie_model.py golden $(or $(LAYER),models/networks/digits-mlp.npz) --pes $(or $(PES),64) $(MODEL_RELU) $(MODEL_BALANCE)
 cycles: $(STAMP) ## models: cycle-model estimate of LAYER=<f.npz ...> on PES=<n>, FIFO=<d>
-	$(PY) scripts/eie_model.py cycles $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) $(if $(FIFO),--fifo $(FIFO)) $(MODEL_BALANCE)
+	$(PY) scripts/eie_model.py cycles $(or $(LAYER),models/networks/digits-mlp.npz) --pes $(or $(PES),64) $(MODEL_RELU) $(if $(FIFO),--fifo $(FIFO)) $(MODEL_BALANCE)
 
 synth: $(STAMP) ## Yosys generic + ECP5 synthesis of TOP (default eie_act_queue): cells, no latches
 	$(PY) scripts/synth.py $(or $(TOP),eie_act_queue)

@@ -57,7 +57,7 @@ module eie_lnzd_tree #(
     int c;
     c = n;
     for (int k = 0; k < l; k++) c = (c + 3) / 4;
-    return c;
+    level_count = c;  // assignment to the name, not `return`: Yosys 0.23 rejects `return`
   endfunction
 
   // First slot of level l on the stream buses below (leaves first, then each level's nodes).
@@ -70,7 +70,7 @@ module eie_lnzd_tree #(
       b = b + c;
       c = (c + 3) / 4;
     end
-    return b;
+    level_base = b;
   endfunction
 
   function automatic int tree_levels(input int n);
@@ -82,7 +82,7 @@ module eie_lnzd_tree #(
       c  = (c + 3) / 4;
       lv = lv + 1;
     end
-    return lv;
+    tree_levels = lv;
   endfunction
 
   localparam int LEVELS    = tree_levels(NUM_PE);                      // node levels = latency

@@ -64,10 +64,13 @@ class Network:
         return int(self.inputs.shape[0])
 
     def limit(self, batch: int) -> Network:
-        """The same network on its first ``batch`` inputs (labels and expected cut alike)."""
+        """The same network on its first ``batch`` inputs (labels and expected cut alike). The
+        calibration set stays what it was (all the inputs when the file has no `calibration`), so
+        running fewer inputs never changes the fixed-point formats."""
         if batch < 1:
             raise EieInputError(f"{self.name}: batch must be >= 1, got {batch}")
-        return replace(self, inputs=self.inputs[:batch],
+        calibration = self.inputs if self.calibration is None else self.calibration
+        return replace(self, inputs=self.inputs[:batch], calibration=calibration,
                        expected=None if self.expected is None else self.expected[:batch],
                        labels=None if self.labels is None else self.labels[:batch])
 
@@ -222,7 +225,8 @@ def load_network(paths: Sequence[str | Path]) -> Network:
     From layer files: the inputs come from the first file; `expected` and `labels` from the last
     file (its `expected` is taken as the network's reference for the first inputs, as in
     ../shared/cases where the last layer's `input` is the previous layers' float output of the same
-    input), and its other extra keys (e.g. `groundtruth`) into `extra`; each layer's ReLU from its
+    input; a scalar `label`, the class of the first input, counts as `labels` when the last layer
+    has no ReLU), and its other extra keys (e.g. `groundtruth`) into `extra`; each layer's ReLU from its
     own file (default on). Raises EieInputError."""
     paths = [Path(p) for p in paths]
     if not paths:
@@ -240,11 +244,15 @@ def load_network(paths: Sequence[str | Path]) -> Network:
     expected = labels = None
     if "expected" in last.extra:
         expected = _expected(last.extra["expected"], str(last.source), last.out_len, first.inputs.shape[0])
+    relu = tuple(True if f.relu is None else f.relu for f in files)
     if "labels" in last.extra:
         labels = _labels(last.extra["labels"], str(last.source), first.inputs.shape[0], last.out_len)
-    relu = tuple(True if f.relu is None else f.relu for f in files)
+    elif "label" in last.extra and not relu[-1] and first.inputs.shape[0] == 1:
+        # a scalar `label` (as in ../shared/cases): the class of the first input, scored when the last
+        # layer gives logits (no ReLU); a hidden layer's file carries its image's class, not an output index
+        labels = _labels(np.atleast_1d(last.extra["label"]), str(last.source), 1, last.out_len)
     name = paths[0].stem if len(paths) == 1 else f"{paths[0].stem} .. {paths[-1].stem}"
-    extra = {k: v for k, v in last.extra.items() if k not in ("expected", "labels")}
+    extra = {k: v for k, v in last.extra.items() if k not in ("expected", "labels", "label")}
     return Network(tuple(layers), first.inputs, relu, None, expected, labels, name, extra)
 
 

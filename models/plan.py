@@ -151,12 +151,16 @@ def tile_layer(ql: QuantLayer, r0: int, r1: int) -> QuantLayer:
     return QuantLayer(np.ascontiguousarray(ql.codes[r0:r1]), replace(ql.desc, out_len=r1 - r0))
 
 
-def _fits(layers: Sequence[QuantLayer], hw: HwParams) -> NetworkImage | None:
+def _fits(layers: Sequence[QuantLayer], hw: HwParams, first: int = 0) -> NetworkImage | None:
+    """The placed image of `layers` (network layers first.. on), or None when they do not fit."""
     try:
         return place_network(list(layers), hw)
     except CapacityError as exc:
         if exc.memory == "act" and "input vector" in str(exc):
-            raise EieInputError(f"{exc}: an input longer than the activation memories cannot be cut into "
+            msg = str(exc)
+            if exc.layer is not None and first:      # name the layer by its place in the network
+                msg = msg.replace(f"layer {exc.layer}:", f"layer {exc.layer + first}:", 1)
+            raise EieInputError(f"{msg}: an input longer than the activation memories cannot be cut into "
                                 "passes (tiles split rows, not columns)") from None
         return None
 
@@ -168,7 +172,7 @@ def _tiles(ql: QuantLayer, hw: HwParams, index: int, force_rows: int | None) -> 
         out = []
         for r0 in range(0, rows, force_rows):
             r1 = min(rows, r0 + force_rows)
-            image = _fits([tile_layer(ql, r0, r1)], hw)
+            image = _fits([tile_layer(ql, r0, r1)], hw, index)
             if image is None:
                 raise EieInputError(f"layer {index}: a forced tile of {force_rows} rows does not fit")
             out.append((r0, r1, image))
@@ -180,10 +184,12 @@ def _tiles(ql: QuantLayer, hw: HwParams, index: int, force_rows: int | None) -> 
     while r0 < rows:
         cum = np.cumsum(per_row[r0:])
         guess = int(np.searchsorted(cum, 0.97 * budget, side="right"))
-        guess = min(rows - r0, max(n, guess // n * n), hw.act_depth * n)
+        # whole multiples of N rows, unless the rest of the layer fits (no pass for a few left-over rows)
+        guess = rows - r0 if guess >= rows - r0 else max(n, guess // n * n)
+        guess = min(guess, hw.act_depth * n)
         r1 = r0 + guess
         while True:
-            image = _fits([tile_layer(ql, r0, r1)], hw)
+            image = _fits([tile_layer(ql, r0, r1)], hw, index)
             if image is not None:
                 break
             if r1 - r0 <= 1:
@@ -240,7 +246,7 @@ def plan_network(net: QuantizedNetwork, hw: HwParams | None = None, max_layers: 
             return ExecutionPlan(net, hw, (Pass(0, 0, tuple(layers), None, image),), {})
     i = 0
     while i < len(layers):
-        image = None if i in force else _fits(layers[i : i + 1], hw)
+        image = None if i in force else _fits(layers[i : i + 1], hw, i)
         if image is None:
             for r0, r1, tile_image in _tiles(layers[i], hw, i, force.get(i)):
                 passes.append(Pass(len(passes), i, (tile_layer(layers[i], r0, r1),), (r0, r1), tile_image))
@@ -250,7 +256,7 @@ def plan_network(net: QuantizedNetwork, hw: HwParams | None = None, max_layers: 
             continue
         j = i + 1
         while j < len(layers) and j - i < max_layers and j not in force:
-            bigger = _fits(layers[i : j + 1], hw)
+            bigger = _fits(layers[i : j + 1], hw, i)
             if bigger is None:
                 break
             image, j = bigger, j + 1

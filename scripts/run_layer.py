@@ -87,7 +87,8 @@ class Progress:
             rate = f", {speed:,.0f} cycles/s" if speed > 0 else ""
             where = f"pass {line['pass'] + 1} of {line['passes']}, " if line.get("passes", 1) > 1 else ""
             return (f"running {where}input {line['inputs_done'] + 1} of {line['inputs']}, layer "
-                    f"{line.get('layer', 0) + 1} of {line['layers']}: {cycles:,} cycles (model {pred:,}){rate}{eta}")
+                    f"{line.get('layer', 0) + 1} of {line['layers']}: {cycles:,} cycles so far (model, whole "
+                    f"run: {pred:,}){rate}{eta}")
         if phase == "done":
             return f"done, {line.get('runs_done', 0)} runs; checking ... {elapsed:.0f} s"
         return f"{phase} ... {elapsed:.0f} s"
@@ -310,6 +311,7 @@ def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str) 
         print(f"run: the scoreboard saw no finished run; first error: {(sb['first_errors'] or [sim_error])[0]}",
               file=sys.stderr)
         return 1
+    (args.out / "classification.png").unlink(missing_ok=True)      # never leave an earlier run's picture
     raw_npz = np.load(run_dir / "scoreboard_outputs.npz")
     # the RTL's output stream of every run, per pass and input, stitched like the model's
     per_pass: list[list[np.ndarray]] = [[np.zeros(0, np.int64)] * batch for _ in plan.passes]
@@ -388,7 +390,7 @@ def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str) 
     }
     failed = []
     bound = _expected_bound()
-    if network.expected is not None:
+    if network.expected is not None and rtl is not None:
         ref = network.reference()[:batch]
         errs = [_rel(v, e) for v, e in zip(value, ref, strict=False)]
         rep["expected"] = {"inputs_compared": len(errs), "rel_err": _stat(errs), "bound": bound,
@@ -452,9 +454,14 @@ def print_report(rep: dict) -> None:
                      f"{e['inputs_compared']} input(s), arg-max agrees {e['argmax_agrees']})"))
     if "accuracy" in rep:
         a = rep["accuracy"]
-        for key, name in (("file_acc_float", "accuracy: float (trained)"), ("file_acc_pruned", "accuracy: pruned"),
-                          ("file_acc_shared", "accuracy: weight-shared"), ("float", "accuracy: float network file"),
-                          ("golden", "accuracy: fixed-point golden"), ("rtl", "accuracy: RTL")):
+        n_in = rep["batch"]
+        file_n = "from the file: its training script"
+        for key, name in (("file_acc_float", f"accuracy: float, as trained ({file_n})"),
+                          ("file_acc_pruned", f"accuracy: pruned ({file_n})"),
+                          ("file_acc_shared", f"accuracy: weight-shared ({file_n})"),
+                          ("float", f"accuracy: float network file ({n_in} inputs)"),
+                          ("golden", f"accuracy: fixed-point golden ({n_in} inputs)"),
+                          ("rtl", f"accuracy: RTL ({n_in} inputs)")):
             if a.get(key) is not None:
                 rows.append((name, f"{100 * a[key]:.2f} %"))
     if rep["warnings"]:

@@ -88,3 +88,14 @@ def test_the_mnist_cases_form_a_network() -> None:
     net = load_network([CASES / "mnist-fc1-rawpixels.npz", CASES / "mnist-fc2-logits.npz"])
     assert net.relu == (True, False)
     assert int(np.argmax(net.float_forward()[0])) == int(np.argmax(net.reference()[0])) == 7
+
+
+def test_limit_keeps_the_calibration_and_a_scalar_label_scores_logits(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    l1, l2, x = _layers(rng)
+    save_network(tmp_path / "n.npz", [l1, l2], x)
+    net = load_network([tmp_path / "n.npz"])
+    assert np.array_equal(net.limit(2).calibration, net.inputs)       # formats do not depend on BATCH
+    net = load_network([CASES / "mnist-fc1-rawpixels.npz", CASES / "mnist-fc2-logits.npz"])
+    assert net.labels.tolist() == [7]                                # `label` of the logits file
+    assert load_network([CASES / "mnist-fc1-rawpixels.npz"]).labels is None   # a hidden layer's class

@@ -111,3 +111,26 @@ def test_prepare_run_batch_and_relu_override() -> None:
     ref = off.network.reference()
     err = np.linalg.norm(off.golden.outputs / 2.0**fo - ref) / np.linalg.norm(ref)
     assert err < 1e-3
+
+
+def test_errors_name_the_network_layer_and_no_pass_for_leftover_rows() -> None:
+    """An input too long for the activation memories is named by its layer in the network (not in
+    its pass); a layer whose last rows fit the last tile gets no extra pass for them."""
+    from models.compress import LayerDesc, QuantizedNetwork, QuantLayer
+
+    hw = HwParams(num_pe=2, fifo_depth=2, spm_words=64, ptr_width=10, ptr_depth=512, act_depth=16)
+    rng = np.random.default_rng(2)
+
+    def layer(i: int, o: int, d: float) -> QuantLayer:
+        codes = (rng.integers(1, 16, (o, i)) * (rng.random((o, i)) < d)).astype(np.uint8)
+        cb = tuple(int(v) for v in [0, *rng.integers(-300, 300, 15)])
+        return QuantLayer(codes, LayerDesc(in_len=i, out_len=o, has_bias=False, relu=False, fa=8, fw=8, fo=8,
+                                           shift=0, codebook_q=cb, codebook=tuple(v / 256 for v in cb)))
+
+    net = QuantizedNetwork((layer(8, 30, 0.5), layer(30, 40, 0.5), layer(40, 4, 0.5)), hw)
+    with pytest.raises(EieInputError, match=r"^layer 2: .*cannot be cut into passes"):
+        plan_network(net, hw, max_layers=1)
+    one = QuantizedNetwork((layer(30, 45, 0.9),), hw)           # 2 PEs x 512 entries: 2 or 3 tiles
+    plan = plan_network(one, hw)
+    assert len(plan.passes) >= 2 and plan.passes[-1].rows[1] == 45
+    assert all(p.rows[1] - p.rows[0] > 1 for p in plan.passes)

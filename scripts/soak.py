@@ -3,7 +3,7 @@
 
 `--networks N` random networks in ceil(N / K) simulator runs of `--per-run K` networks back to back
 (start-up paid once per run; the last run takes the rest), run r: seed SEED + r, configuration
-`--configs`[r % len], simulator `--sim`[r % len], one SoakTest (verif/tests/uvm_tests.py); the runs
+`--configs`[r % C], simulator `--sim`[(r + r // C) % S], one SoakTest (verif/tests/uvm_tests.py); the runs
 are Dask tasks (the engine of scripts/regress.py: an embedded LocalCluster of --jobs workers or --cluster tcp://host:port).
 Every network: 1-3 layers, random shapes/densities/codebooks/formats, signed or unsigned inputs,
 random pauses on every stream, one in eight reset in the middle of its layers and rerun; every
@@ -90,8 +90,12 @@ def plan(args: argparse.Namespace) -> list[dict]:
     """The runs: {sim, num_pe, fifo_depth, seed, count, replay, failures_dir}."""
     runs = []
     for r in range(-(-args.networks // args.per_run)):
-        n, f = args.config_list[r % len(args.config_list)]
-        runs.append({"sim": args.sims[r % len(args.sims)], "num_pe": n, "fifo_depth": f, "seed": args.seed + r,
+        nc = len(args.config_list)
+        n, f = args.config_list[r % nc]
+        # simulators alternate, shifted by one every pass over the configurations: every
+        # configuration meets every simulator even when their counts share a factor
+        runs.append({"sim": args.sims[(r + r // nc) % len(args.sims)], "num_pe": n, "fifo_depth": f,
+                     "seed": args.seed + r,
                      "count": min(args.per_run, args.networks - r * args.per_run),
                      "replay": str(args.replay) if args.replay else None,
                      "failures_dir": str((args.out / "failures").resolve())})

@@ -60,6 +60,16 @@ def test_case_round_trip(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "c.json").read_text())["seed"] == 5
 
 
+def test_every_configuration_meets_every_simulator() -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    import soak
+
+    runs = soak.plan(soak.parse_args(["--networks", "160", "--per-run", "10"]))
+    assert len(runs) == 16 and [r["count"] for r in runs] == [10] * 16
+    assert len({(r["num_pe"], r["fifo_depth"], r["sim"]) for r in runs}) == 16
+    assert [r["count"] for r in soak.plan(soak.parse_args(["--networks", "25", "--per-run", "10"]))] == [10, 10, 5]
+
+
 @pytest.mark.parametrize("argv", [["--configs", "71:4"], ["--configs", "5"], ["--sim", "vcs"], ["--networks", "0"]])
 def test_bad_arguments(argv: list[str], capsys: pytest.CaptureFixture) -> None:
     sys.path.insert(0, str(REPO / "scripts"))

@@ -25,6 +25,7 @@ every failure, the one command that reproduces it with waves.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import subprocess
@@ -231,6 +232,19 @@ def open_client(cluster: str, jobs: int):
     return Client(cluster, timeout="30s")
 
 
+@contextlib.contextmanager
+def dask_client(cluster: str, jobs: int):
+    """open_client() as a context: closes the client, and the embedded LocalCluster it started."""
+    client = open_client(cluster, jobs)
+    try:
+        yield client
+    finally:
+        local = client.cluster if cluster == "local" else None
+        client.close()
+        if local is not None:
+            local.close()
+
+
 def run_all(client, runs: list[tuple[str, int, str]], hdl_coverage: bool, extra_env: dict[str, str],
             cases_dir: Path, timeout: float) -> tuple[list[str], int]:
     """Submit every run, collect the JUnit texts as they finish (written to `cases_dir`); returns
@@ -283,14 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     engine = f"embedded LocalCluster, {args.jobs} workers" if args.cluster == "local" else args.cluster
     print(f"regress: {len(runs)} runs on Dask ({engine})", flush=True)
     start = time.monotonic()
-    client = open_client(args.cluster, args.jobs)
-    try:
+    with dask_client(args.cluster, args.jobs) as client:
         texts, worst = run_all(client, runs, args.hdl_coverage, extra_env, cases_dir, args.timeout)
-    finally:
-        cluster = client.cluster if args.cluster == "local" else None
-        client.close()
-        if cluster is not None:
-            cluster.close()
     wall = time.monotonic() - start
     if not texts:
         print("regress: no run wrote results", file=sys.stderr)

@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
         extra_env.update(mutant_env(args.mutant))
     sys.path.insert(0, str(REPO / "scripts"))
-    from regress import open_client
+    from regress import dask_client
 
     runs = plan(args)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -173,9 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     from distributed import as_completed
 
     start = time.monotonic()
-    client = open_client(args.cluster, args.jobs)
     results = []
-    try:
+    with dask_client(args.cluster, args.jobs) as client:
         futures = [client.submit(run_task, sys.executable, str(Path(__file__).resolve()), spec, extra_env,
                                  key=f"soak-{spec['sim']}-s{spec['seed']}", pure=False) for spec in runs]
         for fut in as_completed(futures):
@@ -187,11 +186,6 @@ def main(argv: list[str] | None = None) -> int:
                   f"{res['wall']:.0f} s{'' if res['rc'] == 0 else '  FAIL'}", flush=True)
             if res["rc"] != 0 and not st:
                 print(res["log"], file=sys.stderr)
-    finally:
-        cluster = client.cluster if args.cluster == "local" else None
-        client.close()
-        if cluster is not None:
-            cluster.close()
     wall = time.monotonic() - start
     nets = sum(r["stats"].get("networks", 0) for r in results)
     failed = sum(r["stats"].get("failed_networks", 0) for r in results)

@@ -31,7 +31,7 @@ from models.errors import CapacityError, EieInputError
 from models.golden import run_encoded
 from models.hwparams import HwParams
 from models.network import Network
-from models.numerics import int_range
+from models.numerics import quantize
 
 
 @dataclass(frozen=True)
@@ -302,12 +302,9 @@ def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max
     net = compress_network(list(network.layers), calibration=calibration, relu=flags, hw=hw, strict=strict,
                            **compress_options)
     plan = plan_network(net, hw, max_layers, force_tile_rows=force_tile_rows)
-    lo, hi = int_range(hw.act_width)
-    acts_arr = np.stack([np.asarray(net.quantize_input(x, allow_saturation=True), np.int64)
-                         for x in network.inputs])
-    fa = net.layers[0].desc.fa
-    scaled = np.floor(np.asarray(network.inputs, np.float64) * 2.0 ** fa + 0.5)
-    saturated = int(np.count_nonzero((scaled < lo) | (scaled > hi)))
+    # the one input quantization (numerics.quantize), which also counts the saturated values
+    acts_arr, saturated = quantize(network.inputs, net.layers[0].desc.fa, hw.act_width, what="network input",
+                                   allow_saturation=True)
     golden = plan.run_golden(acts_arr)
     if balance:
         balanced = balance_plan(plan, net.quantize_input(np.atleast_2d(calibration)[:DENSITY_INPUTS],

@@ -455,7 +455,7 @@ def print_report(rep: dict) -> None:
     if "accuracy" in rep:
         a = rep["accuracy"]
         n_in = rep["batch"]
-        file_n = "from the file: its training script"
+        file_n = "from the file: its training script"   # measured when the network was made
         for key, name in (("file_acc_float", f"accuracy: float, as trained ({file_n})"),
                           ("file_acc_pruned", f"accuracy: pruned ({file_n})"),
                           ("file_acc_shared", f"accuracy: weight-shared ({file_n})"),

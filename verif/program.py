@@ -107,19 +107,25 @@ def descriptor_error_cases(image: NetworkImage, max_layers: int) -> list[tuple[s
                                      or (c[2] == ERR_PTR_RANGE and past_end >= 2**15))]
 
 
-def load_beats(image: NetworkImage, act_in: np.ndarray) -> list[LoadBeat]:
-    """Every word the PEs need: sparse-matrix words, pointer banks, input activations."""
+def act_beats(image: NetworkImage, act_in: np.ndarray) -> list[LoadBeat]:
+    """The input activations' words alone (PE k's local address r holds input r*N + k): what a
+    later input of a batch loads on the weights already in the PEs."""
     hw = image.hw
-    beats: list[LoadBeat] = []
     local = local_activations(np.asarray(act_in), hw, image.layers[0].desc.in_len)
     amask = (1 << hw.act_width) - 1
-    for k in range(hw.num_pe):
+    return [LoadBeat(k, MEM_ACT_SRC, a, int(v) & amask)
+            for k in range(hw.num_pe) for a, v in enumerate(local[k].tolist())]
+
+
+def load_beats(image: NetworkImage, act_in: np.ndarray) -> list[LoadBeat]:
+    """Every word the PEs need: sparse-matrix words, pointer banks, then the input activations."""
+    beats: list[LoadBeat] = []
+    for k in range(image.hw.num_pe):
         # every word of the placed network (the image stops at the last used word)
         beats += [LoadBeat(k, MEM_SPM, a, int(w)) for a, w in enumerate(image.spm[k].tolist())]
         beats += [LoadBeat(k, MEM_PTR_EVEN, a, int(p)) for a, p in enumerate(image.ptr_even[k].tolist())]
         beats += [LoadBeat(k, MEM_PTR_ODD, a, int(p)) for a, p in enumerate(image.ptr_odd[k].tolist())]
-        beats += [LoadBeat(k, MEM_ACT_SRC, a, int(v) & amask) for a, v in enumerate(local[k].tolist())]
-    return beats
+    return beats + act_beats(image, act_in)
 
 
 def to_signed(raw: int, bits: int) -> int:

@@ -20,14 +20,14 @@ from cocotb.utils import get_sim_time
 from pyuvm import ConfigDB, uvm_analysis_port, uvm_driver, uvm_sequence, uvm_sequence_item, uvm_status_e
 
 from models.compress import QuantLayer
-from models.encode import NetworkImage, local_activations, place_network
+from models.encode import NetworkImage, place_network
 from models.golden import run_network
 from models.hwparams import HwParams
 from verif.agents.base import SequencedAgent
 from verif.agents.load_agent import LoadSeq
 from verif.env.watchdog import DEFAULT_WATCHDOG_CYCLES, Activity, wait_run_end
-from verif.program import LoadBeat, describe_error, descriptor_writes, load_beats
-from verif.regmap import CTRL_CLEAR, CTRL_START, MEM_ACT_SRC, STATUS_DONE, STATUS_ERROR
+from verif.program import LoadBeat, act_beats, describe_error, descriptor_writes, load_beats
+from verif.regmap import CTRL_CLEAR, CTRL_START, STATUS_DONE, STATUS_ERROR
 from verif.tb.stream import Pause, never
 
 
@@ -82,15 +82,6 @@ class RunResult:
     blocked_cycles: list[int] = field(default_factory=list)   # per PE: queue full while broadcasting
     start_ns: float = 0.0             # START written
     end_ns: float = 0.0               # busy_o fell (or the hang/reset)
-
-
-def act_beats(item: NetworkItem) -> list[LoadBeat]:
-    """Load beats of the input activations alone (PE k's local address r holds input r*N + k)."""
-    hw = item.hw
-    local = local_activations(item.act, hw, item.image.layers[0].desc.in_len)
-    mask = (1 << hw.act_width) - 1
-    return [LoadBeat(k, MEM_ACT_SRC, a, int(v) & mask)
-            for k in range(hw.num_pe) for a, v in enumerate(local[k].tolist())]
 
 
 class ItemsSeq(uvm_sequence):
@@ -180,7 +171,7 @@ class NetworkDriver(uvm_driver):
                 await self._write(*descriptor_writes(item.image, self.max_layers))
             self._phase("loading")
             if item.reuse_weights:
-                await LoadSeq("load inputs", act_beats(item), self.load_pause).start(self.load_seqr)
+                await LoadSeq("load inputs", act_beats(item.image, item.act), self.load_pause).start(self.load_seqr)
             elif item.backdoor:
                 await self.bfm.backdoor_load(item.image, item.act)
             else:

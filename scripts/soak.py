@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """Soak: many random networks per simulator run, across DUT configurations and both simulators.
 
-`--networks N` random networks in ceil(N / K) simulator runs of `--per-run K` networks back to back
-(start-up paid once per run; the last run takes the rest), run r: seed SEED + r, configuration
-`--configs`[r % C], simulator `--sim`[(r + r // C) % S], one SoakTest (verif/tests/uvm_tests.py); the runs
-are Dask tasks (the engine of scripts/regress.py: an embedded LocalCluster of --jobs workers or --cluster tcp://host:port).
+`--networks N` random networks in simulator runs of `--per-run K` networks back to back (start-up
+paid once per run; the last run takes the rest). Run r: seed SEED + r, configuration
+`--configs`[r % C], simulator `--sim`[(r + r // C) % S], one SoakTest (verif/tests/uvm_tests.py).
+With both simulators an Icarus run takes fewer networks, so that Icarus runs about
+`--icarus-share` of them (default 5 %: Icarus is 4x slower per network at 1-5 PEs, 20x at 16);
+every configuration still meets both simulators. The runs are Dask tasks (the engine of
+scripts/regress.py: an embedded LocalCluster of --jobs workers or --cluster tcp://host:port).
 Every network: 1-3 layers, random shapes/densities/codebooks/formats, signed or unsigned inputs,
-random pauses on every stream, one in eight reset in the middle of its layers and rerun; every
-output of every layer checked by the scoreboard. A failing network is saved under
+random pauses on every stream, a quarter loaded through the load stream and the rest through the
+back door, one in eight reset in the middle of its layers and rerun; every output of every layer
+checked by the scoreboard. A failing network is saved under
 <out>/failures/ (<name>.npz: layers + input; <name>.json: configuration, seed, errors and the
 commands that reproduce it: `--replay <name>.npz` reruns that network alone). Prints a table per
-run, the totals and networks per second; writes <out>/soak.json. Exit status 1 on any failure.
+run, the totals per simulator and configuration and networks per second; writes <out>/soak.json.
+Exit status 1 on any failure.
 
-    scripts/soak.py --networks 400 --per-run 50           # 8 runs on the default configurations
+    scripts/soak.py --networks 10000                      # 47 Verilator runs of 200 (+ one of 83), 47 Icarus runs of 11
     scripts/soak.py --networks 40 --per-run 20 --configs 33:4,70:16 --sim verilator
     scripts/soak.py --replay build/soak/failures/icarus_N5_F4_s3_net7.npz --sim icarus --configs 5:4
 """
@@ -54,7 +59,11 @@ def parse_configs(text: str) -> list[tuple[int, int]]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--networks", type=int, default=400, help="random networks in all (default 400)")
-    ap.add_argument("--per-run", type=int, default=50, help="random networks per simulator run (default 50)")
+    ap.add_argument("--per-run", type=int, default=200,
+                    help="random networks per Verilator run (default 200; an Icarus run: see --icarus-share)")
+    ap.add_argument("--icarus-share", type=float, default=0.05,
+                    help="with both simulators, the share of the networks Icarus runs (default 0.05: Icarus is "
+                         "4-20x slower per network; 0.5 gives both the same count per run)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the first run (run r: seed + r)")
     ap.add_argument("--configs", default=DEFAULT_CONFIGS, help=f"PES:FIFO list (default {DEFAULT_CONFIGS})")
     ap.add_argument("--sim", default="icarus,verilator", help="simulators, comma-separated (runs alternate)")
@@ -76,6 +85,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error(f"--sim: {args.sim!r}: expected icarus, verilator or both")
     if args.networks < 1 or args.per_run < 1 or args.jobs < 1:
         ap.error("--networks, --per-run and --jobs must be >= 1")
+    if not 0 < args.icarus_share < 1:
+        ap.error(f"--icarus-share: {args.icarus_share}: must be between 0 and 1 (SIM=verilator for none)")
     if args.cluster != "local" and not re.fullmatch(r"(tcp|tls|inproc)://\S+", args.cluster):
         ap.error(f"--cluster: {args.cluster!r} is neither 'local' nor a scheduler address like tcp://host:8786")
     if args.replay:
@@ -86,19 +97,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def icarus_per_run(args: argparse.Namespace) -> int:
+    """Networks per Icarus run: with both simulators, so that Icarus runs about --icarus-share of
+    the networks (a Verilator run takes --per-run); with Icarus alone, --per-run."""
+    if args.sims == ["icarus"]:
+        return args.per_run
+    return max(1, round(args.per_run * args.icarus_share / (1 - args.icarus_share)))
+
+
 def plan(args: argparse.Namespace) -> list[dict]:
-    """The runs: {sim, num_pe, fifo_depth, seed, count, replay, failures_dir}."""
-    runs = []
-    for r in range(-(-args.networks // args.per_run)):
-        nc = len(args.config_list)
+    """The runs: {sim, num_pe, fifo_depth, seed, count, replay, failures_dir}. Run r: configuration
+    --configs[r mod C], simulator --sim[(r + r div C) mod S], seed --seed + r; a Verilator run takes
+    --per-run networks, an Icarus run icarus_per_run(); the last run takes the rest."""
+    nc, runs, left, r = len(args.config_list), [], args.networks, 0
+    counts = {"verilator": args.per_run, "icarus": icarus_per_run(args)}
+    while left > 0:
         n, f = args.config_list[r % nc]
         # simulators alternate, shifted by one every pass over the configurations: every
         # configuration meets every simulator even when their counts share a factor
-        runs.append({"sim": args.sims[(r + r // nc) % len(args.sims)], "num_pe": n, "fifo_depth": f,
-                     "seed": args.seed + r,
-                     "count": min(args.per_run, args.networks - r * args.per_run),
+        sim = args.sims[(r + r // nc) % len(args.sims)]
+        count = min(counts[sim], left)
+        runs.append({"sim": sim, "num_pe": n, "fifo_depth": f, "seed": args.seed + r, "count": count,
                      "replay": str(args.replay) if args.replay else None,
                      "failures_dir": str((args.out / "failures").resolve())})
+        left -= count
+        r += 1
     return runs
 
 
@@ -193,12 +216,27 @@ def main(argv: list[str] | None = None) -> int:
     saved = [s for r in results for s in r["stats"].get("saved", [])]
     sim_time = sum(r["stats"].get("wall_s", 0.0) for r in results)
     print(f"\n{'sim':<9} {'config':<14} {'seed':>5} {'networks':>8} {'resets':>6} {'unsigned':>8} {'failed':>6} "
-          f"{'run/s':>6} {'result':<6}")
+          f"{'run s':>6} {'result':<6}")
     for r in sorted(results, key=lambda r: r["seed"]):
         st, cfg = r["stats"], f"N={r['num_pe']} FIFO={r['fifo_depth']}"
         print(f"{r['sim']:<9} {cfg:<14} {r['seed']:>5} "
               f"{st.get('networks', 0):>8} {st.get('resets', 0):>6} {st.get('unsigned', 0):>8} "
               f"{st.get('failed_networks', 0):>6} {r['wall']:>6.0f} {'pass' if r['rc'] == 0 else 'FAIL':<6}")
+    print(f"\n{'sim':<9} {'config':<14} {'runs':>4} {'networks':>8} {'layers':>6} {'resets':>6} {'stream':>6} "
+          f"{'failed':>6} {'run s':>7} {'net/s':>6}  (run s: the runs' wall time with start-up; net/s: per worker)")
+    for key in sorted({(r["sim"], r["num_pe"], r["fifo_depth"]) for r in results}):
+        group = [r for r in results if (r["sim"], r["num_pe"], r["fifo_depth"]) == key]
+        tot = {k: sum(r["stats"].get(k, 0) for r in group)
+               for k in ("networks", "layers", "resets", "stream_loads", "failed_networks")}
+        secs = sum(r["wall"] for r in group)
+        print(f"{key[0]:<9} {f'N={key[1]} FIFO={key[2]}':<14} {len(group):>4} {tot['networks']:>8} {tot['layers']:>6} "
+              f"{tot['resets']:>6} {tot['stream_loads']:>6} {tot['failed_networks']:>6} {secs:>7.0f} "
+              f"{tot['networks'] / secs if secs else 0:>6.2f}")
+    for sim in sorted({r["sim"] for r in results}):
+        group = [r for r in results if r["sim"] == sim]
+        n_sim, secs = sum(r["stats"].get("networks", 0) for r in group), sum(r["wall"] for r in group)
+        print(f"{sim:<9} {'all':<14} {len(group):>4} {n_sim:>8} {'':>6} {'':>6} {'':>6} {'':>6} {secs:>7.0f} "
+              f"{n_sim / secs if secs else 0:>6.2f}")
     rate = nets / wall if wall > 0 else 0.0
     print(f"\nTOTAL: {len(results)} runs, {nets} networks, {failed} failed networks, {len(broken)} failed runs; "
           f"wall time {wall:.0f} s, {rate:.2f} networks/s ({sim_time:.0f} s of simulation in the runs)")

@@ -64,13 +64,30 @@ def test_every_configuration_meets_every_simulator() -> None:
     sys.path.insert(0, str(REPO / "scripts"))
     import soak
 
-    runs = soak.plan(soak.parse_args(["--networks", "160", "--per-run", "10"]))
+    runs = soak.plan(soak.parse_args(["--networks", "160", "--per-run", "10", "--icarus-share", "0.5"]))
     assert len(runs) == 16 and [r["count"] for r in runs] == [10] * 16
     assert len({(r["num_pe"], r["fifo_depth"], r["sim"]) for r in runs}) == 16
-    assert [r["count"] for r in soak.plan(soak.parse_args(["--networks", "25", "--per-run", "10"]))] == [10, 10, 5]
+    assert [r["count"] for r in soak.plan(soak.parse_args(["--networks", "25", "--per-run", "10",
+                                                          "--icarus-share", "0.5"]))] == [10, 10, 5]
 
 
-@pytest.mark.parametrize("argv", [["--configs", "71:4"], ["--configs", "5"], ["--sim", "vcs"], ["--networks", "0"]])
+def test_icarus_takes_its_share() -> None:
+    """The default plan of `make soak RUNS=10000`: Verilator runs of 200, Icarus runs of 11 (about 5 %
+    of the networks), every configuration on both simulators, exactly 10,000 networks."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import soak
+
+    runs = soak.plan(soak.parse_args(["--networks", "10000"]))
+    per_sim = {s: sum(r["count"] for r in runs if r["sim"] == s) for s in ("icarus", "verilator")}
+    assert sum(per_sim.values()) == 10000 and 0.04 < per_sim["icarus"] / 10000 < 0.06, per_sim
+    assert {r["count"] for r in runs[:-1]} == {200, 11}
+    assert len({(r["num_pe"], r["fifo_depth"], r["sim"]) for r in runs}) == 16
+    alone = soak.plan(soak.parse_args(["--networks", "30", "--per-run", "10", "--sim", "icarus"]))
+    assert [r["count"] for r in alone] == [10, 10, 10]
+
+
+@pytest.mark.parametrize("argv", [["--configs", "71:4"], ["--configs", "5"], ["--sim", "vcs"], ["--networks", "0"],
+                                  ["--icarus-share", "1"], ["--icarus-share", "0"]])
 def test_bad_arguments(argv: list[str], capsys: pytest.CaptureFixture) -> None:
     sys.path.insert(0, str(REPO / "scripts"))
     import soak

@@ -143,9 +143,9 @@ regress: $(STAMP) ## pyuvm regression on Dask: SEEDS=20 UVM_TESTS=<regex> SIM=ic
 # ICARUS_SHARE of the networks, default 5 %), over the DUT configurations (CONFIGS=PES:FIFO,...) and both simulators,
 # on Dask like regress; failing networks -> build/soak/failures/.
 .PHONY: soak
-soak: $(STAMP) ## soak: RUNS=400 random networks, PER_RUN=200 per Verilator run [ICARUS_SHARE=0.05] [SIM=icarus,verilator] [CONFIGS=5:4,33:4] [SEED=1] [CLUSTER=tcp://...] [MUTANT=<bug>] -> build/soak/
+soak: $(STAMP) ## soak: RUNS=400 random networks, PER_RUN=200 per Verilator run [ICARUS_SHARE=0.05] [BUDGET=<minutes>] [SIM=icarus,verilator] [CONFIGS=5:4,33:4] [SEED=1] [CLUSTER=tcp://...] [MUTANT=<bug>] -> build/soak/
 	$(PY) scripts/soak.py --networks $(or $(RUNS),400) --per-run $(or $(PER_RUN),200) --jobs $(JOBS) \
-	    $(if $(ICARUS_SHARE),--icarus-share $(ICARUS_SHARE)) \
+	    $(if $(ICARUS_SHARE),--icarus-share $(ICARUS_SHARE)) $(if $(BUDGET),--budget $(BUDGET)) \
 	    $(if $(strip $(SIM)),--sim $(SIM)) $(if $(CONFIGS),--configs $(CONFIGS)) $(if $(SEED),--seed $(SEED)) \
 	    $(if $(CLUSTER),--cluster $(CLUSTER)) $(if $(MUTANT),--mutant $(MUTANT))
 

@@ -7,7 +7,9 @@ paid once per run; the last run takes the rest). Run r: seed SEED + r, configura
 With both simulators an Icarus run takes fewer networks, so that Icarus runs about
 `--icarus-share` of them (default 5 %: Icarus is 4x slower per network at 1-5 PEs, 20x at 16);
 every configuration still meets both simulators. The runs are Dask tasks (the engine of
-scripts/regress.py: an embedded LocalCluster of --jobs workers or --cluster tcp://host:port).
+scripts/regress.py: an embedded LocalCluster of --jobs workers or --cluster tcp://host:port),
+one per worker thread at a time in plan order; `--budget MIN` starts no run after MIN minutes
+(a time-boxed soak: the totals then cover the runs done).
 Every network: 1-3 layers, random shapes/densities/codebooks/formats, signed or unsigned inputs,
 random pauses on every stream, a quarter loaded through the load stream and the rest through the
 back door, one in eight reset in the middle of its layers and rerun; every output of every layer
@@ -69,6 +71,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--sim", default="icarus,verilator", help="simulators, comma-separated (runs alternate)")
     ap.add_argument("--jobs", type=int, default=2, help="workers of the embedded local cluster (default 2)")
     ap.add_argument("--cluster", default="local", help="'local' or a dask scheduler address tcp://host:port")
+    ap.add_argument("--budget", type=float, metavar="MIN",
+                    help="wall-clock budget in minutes: no run starts after it (the runs in flight finish; "
+                         "each worker's first run always starts), "
+                         "the totals cover the networks run; passes when they all passed")
     ap.add_argument("--mutant", help="simulate a bug injected on purpose (scripts/mutants.py --list)")
     ap.add_argument("--replay", type=Path, help="rerun one saved failing network (a failures/*.npz) alone")
     ap.add_argument("--out", type=Path, default=REPO / "build" / "soak", help="results folder (default build/soak)")
@@ -85,6 +91,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error(f"--sim: {args.sim!r}: expected icarus, verilator or both")
     if args.networks < 1 or args.per_run < 1 or args.jobs < 1:
         ap.error("--networks, --per-run and --jobs must be >= 1")
+    if args.budget is not None and args.budget <= 0:
+        ap.error("--budget must be > 0 minutes")
     if not 0 < args.icarus_share < 1:
         ap.error(f"--icarus-share: {args.icarus_share}: must be between 0 and 1 (SIM=verilator for none)")
     if args.cluster != "local" and not re.fullmatch(r"(tcp|tls|inproc)://\S+", args.cluster):
@@ -197,10 +205,27 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.monotonic()
     results = []
+    todo = iter(runs)
+    stopped = False               # the --budget ran out: no run started after it
     with dask_client(args.cluster, args.jobs) as client:
-        futures = [client.submit(run_task, sys.executable, str(Path(__file__).resolve()), spec, extra_env,
-                                 key=f"soak-{spec['sim']}-s{spec['seed']}", pure=False) for spec in runs]
-        for fut in as_completed(futures):
+        # one run in flight per worker thread, in plan order (configurations and simulators interleaved,
+        # so a soak cut short by --budget still covers them all); the next run starts as one ends
+        done = as_completed()
+
+        def submit_next(first: bool = False) -> None:
+            nonlocal stopped
+            if not first and args.budget is not None and time.monotonic() - start > 60 * args.budget:
+                stopped = True
+                return
+            spec = next(todo, None)
+            if spec is not None:
+                done.add(client.submit(run_task, sys.executable, str(Path(__file__).resolve()), spec, extra_env,
+                                       key=f"soak-{spec['sim']}-s{spec['seed']}", pure=False))
+
+        for _ in range(max(1, sum(client.nthreads().values()))):
+            submit_next(first=True)
+        for fut in done:
+            submit_next()
             res = fut.result()
             results.append(res)
             st = res["stats"]
@@ -210,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
             if res["rc"] != 0 and not st:
                 print(res["log"], file=sys.stderr)
     wall = time.monotonic() - start
+    if stopped:
+        print(f"soak: stopped by --budget {args.budget:g} min: {len(results)} of {len(runs)} runs done "
+              f"(no run started after the budget; the runs in flight finished)", flush=True)
     nets = sum(r["stats"].get("networks", 0) for r in results)
     failed = sum(r["stats"].get("failed_networks", 0) for r in results)
     broken = [r for r in results if r["rc"] != 0]
@@ -249,12 +277,13 @@ def main(argv: list[str] | None = None) -> int:
         what = f"--replay {r['replay']}" if r["replay"] else f"--seed {r['seed']} --networks {r['count']}"
         print(f"reproduce run: scripts/soak.py --sim {r['sim']} --configs {r['num_pe']}:{r['fifo_depth']} "
               f"{what}{mutant}   (log: {r['run_dir']}/sim.log)")
-    summary = {"runs": len(results), "networks": nets, "failed_networks": failed, "failed_runs": len(broken),
+    summary = {"runs": len(results), "networks": nets, "networks_planned": args.networks,
+               "stopped_by_budget": stopped, "failed_networks": failed, "failed_runs": len(broken),
                "wall_s": wall, "networks_per_s": rate, "saved": saved,
                "per_run": [{k: r[k] for k in ("sim", "num_pe", "fifo_depth", "seed", "count", "rc", "wall", "stats",
                                                "run_dir")} for r in results]}
     (args.out / "soak.json").write_text(json.dumps(summary, indent=1) + "\n")
-    return 0 if not broken and failed == 0 and nets == args.networks else 1
+    return 0 if not broken and failed == 0 and (nets == args.networks or stopped) else 1
 
 
 if __name__ == "__main__":

@@ -32,6 +32,14 @@ def test_tiny_soak_passes_and_counts(tmp_path: Path) -> None:
     assert not list((tmp_path / "failures").glob("*.npz"))
 
 
+def test_budget_stops_the_soak(tmp_path: Path) -> None:
+    """--budget: no run starts after it; the runs done are summarised and pass."""
+    proc, s = _soak(["--networks", "40", "--per-run", "5", "--jobs", "1", "--budget", "0.001"], tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert s["stopped_by_budget"] and (s["runs"], s["networks"], s["networks_planned"]) == (1, 5, 40)
+    assert "stopped by --budget" in proc.stdout
+
+
 def test_soak_saves_failures_that_replay(tmp_path: Path) -> None:
     proc, s = _soak(["--networks", "4", "--mutant", "arith_no_relu"], tmp_path)
     assert proc.returncode == 1, proc.stdout[-3000:]
@@ -87,7 +95,7 @@ def test_icarus_takes_its_share() -> None:
 
 
 @pytest.mark.parametrize("argv", [["--configs", "71:4"], ["--configs", "5"], ["--sim", "vcs"], ["--networks", "0"],
-                                  ["--icarus-share", "1"], ["--icarus-share", "0"]])
+                                  ["--icarus-share", "1"], ["--icarus-share", "0"], ["--budget", "0"]])
 def test_bad_arguments(argv: list[str], capsys: pytest.CaptureFixture) -> None:
     sys.path.insert(0, str(REPO / "scripts"))
     import soak

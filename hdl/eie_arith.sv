@@ -34,16 +34,19 @@
 //   edge t+2  : the entry in S4 while k is in S3 -> S3 takes s4_sum_q over the operand from S2.
 // Distances count cycles, not entries: bubbles (ent_valid_i low) just shift which case applies.
 //
-// Write-back pass (wb_start_i, wb_rows_i = R): waits until the pipe is empty, then reads rows
-// 0..R-1 at one per cycle, converts each to the output format and pushes (row, b) into a 3-entry
-// output queue (eie_act_queue) feeding wbo_*; a read is issued only when the queue is sure to have
-// room for it (queue level + reads in flight <= 2), so back-pressure on wbo_ready_i never loses or
-// repeats a row, and there is no combinational path from wbo_ready_i to the SRAM (3 entries, not
-// 2, keep one row per cycle sustained without one). When a row's data arrives, the row is written
-// back to 0 through the write port. ready_o (= ent_ready_o) is low during the pass and returns high
-// once the last row left the queue. With an empty pipe and no back-pressure, counting from the
-// cycle in which wb_start_i is high: row 0 is valid 3 cycles later, then one row per cycle, and
-// ready_o is high again R + 4 cycles later. R > ACT_DEPTH is clamped to ACT_DEPTH and sets
+// Write-back pass (wb_start_i, wb_rows_i = R): reads rows 0..R-1 at one per cycle, converts each
+// to the output format and pushes (row, b) into a 3-entry output queue (eie_act_queue) feeding
+// wbo_*; a read is issued only when the queue is sure to have room for it (queue level + reads in
+// flight <= 2), so back-pressure on wbo_ready_i never loses or repeats a row, and there is no
+// combinational path from wbo_ready_i to the SRAM (3 entries, not 2, keep one row per cycle
+// sustained without one). The pass may start while entries are still in the pipe: a row is read
+// once S2 and S3 are empty (the entry in S4 writes at the read edge and its sum is forwarded, as
+// for S2), from the wb_start_i cycle itself on. When a row's data arrives, the row is written back
+// to 0 through the write port. ready_o (= ent_ready_o) is low during the pass; wb_done_o pulses in
+// the cycle the last row leaves the queue (the consumer takes it at that edge) and ready_o is high
+// again the cycle after. With an empty pipe and no back-pressure, counting from the cycle in which
+// wb_start_i is high: row 0 is valid 2 cycles later, then one row per cycle, and ready_o is high
+// again R + 2 cycles later (2 for R = 0). R > ACT_DEPTH is clamped to ACT_DEPTH and sets
 // err_row_o.
 //
 // Init pass: after reset every accumulator is written to 0, one per cycle (ACT_DEPTH cycles,
@@ -87,6 +90,7 @@ module eie_arith #(
     input  wire logic                  wbo_ready_i,
     output logic [ROW_W-1:0]           wbo_row_o,
     output logic [ACT_W-1:0]           wbo_data_o,
+    output logic                       wb_done_o,     // pulse: the pass ends at this edge
     // status
     output logic                       ready_o,       // init done and no write-back running
     output logic                       busy_o,        // an entry is in S2..S4
@@ -284,17 +288,33 @@ module eie_arith #(
   logic              unused_oq, unused_oq_full, unused_oq_empty;
   logic              unused_last;
 
+  // The pass runs from the wb_start_i cycle (ST_IDLE) on: its rows and next row are then the
+  // start's (wb_rows_i clamped, row 0), later the registers'.
+  logic              wb_go;
+  logic [ROWS_W-1:0] wb_rows_cur, wb_next_cur, wb_rows_clamped;
+  assign wb_rows_clamped = (wb_rows_i > ROWS_W'(ACT_DEPTH)) ? ROWS_W'(ACT_DEPTH) : wb_rows_i;
+  assign wb_go         = (state_q == ST_WB) || (state_q == ST_IDLE && wb_start_i);
+  assign wb_rows_cur   = (state_q == ST_WB) ? wb_rows_q : wb_rows_clamped;
+  assign wb_next_cur   = (state_q == ST_WB) ? wb_next_q : '0;
   assign oq_occ        = 3'(oq_level) + 3'(wb_infl_q);
   assign wb_credit     = (oq_occ <= 3'd2);
-  assign wb_all_issued = (wb_next_q == wb_rows_q);
-  assign wb_row        = wb_next_q[ROW_W-1:0];
-  assign wb_issue      = (state_q == ST_WB) && !busy_o && !wb_all_issued && wb_credit;
+  assign wb_all_issued = (wb_next_cur == wb_rows_cur);
+  assign wb_row        = wb_next_cur[ROW_W-1:0];
+  // A row is read once no entry is in S2 or S3 (an entry in S4 writes at the read edge: its value
+  // is forwarded below), never in a cycle an entry is accepted (one read port).
+  assign wb_issue      = wb_go && !s2_valid_q && !s3_valid_q && !ent_fire && !wb_all_issued && wb_credit;
+  // The pass ends at the edge where its last row leaves the output queue.
+  assign wb_done_o     = (state_q == ST_WB) && wb_all_issued && !wb_infl_q &&
+                         (!oq_pop_valid || (oq_level == 2'd1 && wbo_ready_i));
 
   // b = sat_ACT_W((acc + 2^(G-1)) >>> G), then ReLU
   logic signed [B_W-1:0]  wb_t;
   logic [ACT_W-1:0]       wb_b;
 
-  assign wb_t = ($signed({acc_rdata[ACC_W-1], acc_rdata}) + $signed((B_W'(1) << GUARD) >> 1))
+  // the row read at the previous edge; a write at that same edge (an entry's S4) is forwarded
+  logic [ACC_W-1:0]       wb_acc;
+  assign wb_acc = (wr_v_q && wr_addr_q == wb_infl_row_q) ? wr_data_q : acc_rdata;
+  assign wb_t = ($signed({wb_acc[ACC_W-1], wb_acc}) + $signed((B_W'(1) << GUARD) >> 1))
                 >>> GUARD;
 
   logic              wb_ovf;
@@ -344,17 +364,14 @@ module eie_arith #(
       ST_IDLE: begin
         if (wb_start_i) begin
           state_d   = ST_WB;
-          wb_next_d = '0;
-          wb_rows_d = wb_rows_i;
-          if (wb_rows_i > ROWS_W'(ACT_DEPTH)) begin
-            wb_rows_d = ROWS_W'(ACT_DEPTH);
-            err_d     = 1'b1;
-          end
+          wb_next_d = wb_issue ? ROWS_W'(1) : '0;
+          wb_rows_d = wb_rows_clamped;
+          if (wb_rows_i > ROWS_W'(ACT_DEPTH)) err_d = 1'b1;
         end
       end
       ST_WB: begin
         if (wb_issue) wb_next_d = wb_next_q + ROWS_W'(1);
-        if (wb_all_issued && !wb_infl_q && !oq_pop_valid) state_d = ST_IDLE;
+        if (wb_done_o) state_d = ST_IDLE;
       end
       default: state_d = ST_INIT;
     endcase
@@ -386,7 +403,7 @@ module eie_arith #(
   always_comb begin
     acc_re    = ent_fire & x_in_range;
     acc_raddr = x_row;
-    if (state_q == ST_WB) begin
+    if (wb_issue) begin
       acc_re    = wb_issue;
       acc_raddr = wb_row;
     end

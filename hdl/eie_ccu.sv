@@ -12,8 +12,9 @@
 //   START   (all PEs ready) layer_start to every PE and start to the LNZD tree;
 //   BCAST   the tree's root pairs go through one broadcast register to every PE's queue; a pair
 //           moves only in a cycle where every queue has room (bc_valid_o = pending & all ready);
-//   BIAS    (layer with bias) the pair (in_len, bias_act) follows the last input pair;
-//   END     once the broadcast register is empty, bcast_end to every PE;
+//   BIAS    (layer with bias) the pair (in_len, bias_act) follows the last input pair (it takes the
+//           register in the cycle the tree reports its end when the register is free then);
+//   END     bcast_end to every PE in the cycle the register broadcasts its last pair (or is empty);
 //   WAIT    until every PE reports layer_done (write-back and swap done), then the next layer;
 //   OUTPUT  the last layer's outputs are read from the PEs' source buffers in index order
 //           (j = r*NUM_PE + k) and streamed out (out_*), with back-pressure.
@@ -164,6 +165,8 @@ module eie_ccu #(
   assign bc_act_o     = bc_act_q;
 
   logic all_pe_ready, all_layer_done, any_pe_err, any_pe_err_q;
+  logic root_over;                            // the tree has sent its last pair of the layer
+  assign root_over = (arm_q == '1) && root_done_i && !root_valid_i;
   assign all_pe_ready   = &pe_ready_i;
   assign all_layer_done = &layer_done_i;
   assign any_pe_err     = any_pe_err_q;      // registered with first_err_pe (below)
@@ -525,14 +528,23 @@ module eie_ccu #(
       end
       StBcast: begin
         root_ready_o = bc_free;
-        if (arm_q == '1 && root_done_i && !root_valid_i) begin
-          if (d_bias_q[layer_q]) state_d = StBias;
-          else state_d = StEnd;
+        if (root_over) begin
+          // the bias pair takes the register as soon as it is free (here or in StBias); without
+          // a bias, bcast_end goes out with the last pair's broadcast
+          if (d_bias_q[layer_q]) begin
+            if (bc_free) state_d = StEnd;
+            else state_d = StBias;
+          end else if (bc_free) begin
+            bcast_end_o = 1'b1;
+            state_d     = StWait;
+          end else begin
+            state_d = StEnd;
+          end
         end
       end
       StBias: if (bc_free) state_d = StEnd;
       StEnd: begin
-        if (!bc_pending_q) begin
+        if (bc_free) begin      // the register is empty or broadcasts its last pair now
           bcast_end_o = 1'b1;
           state_d     = StWait;
         end
@@ -623,7 +635,8 @@ module eie_ccu #(
         bc_pending_q <= 1'b1;
         bc_idx_q     <= root_idx_i;
         bc_act_q     <= root_act_i;
-      end else if (state_q == StBias && bc_free) begin
+      end else if ((state_q == StBias || (state_q == StBcast && root_over && d_bias_q[layer_q])) &&
+                   bc_free) begin
         bc_pending_q <= 1'b1;
         bc_idx_q     <= d_in_len_q[layer_q];
         bc_act_q     <= d_bias_act_q[layer_q];

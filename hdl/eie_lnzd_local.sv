@@ -12,6 +12,9 @@
 // scanned per cycle (zeros included) and so at most one non-zero per cycle, sustained while
 // nz_ready_i is high; the first non-zero appears 2 cycles after the row is read (read + queue).
 //
+// nz_idx_o while nz_valid_o is low: a lower bound of the indices still to come (eie_lnzd_node's
+// child protocol), so the tree need not wait for this PE's scan to reach its next non-zero.
+//
 // nz_done_o is high while no scan is running and every non-zero found has been taken; it drops
 // the cycle after scan_start_i and rises again after the last non-zero left (so a consumer sees
 // done only with nz_valid_o low). scan_start_i while a scan runs is ignored. err_len_o (sticky
@@ -76,6 +79,7 @@ module eie_lnzd_local #(
   logic              in_vec, in_buf, more, credit, issue, start;
 
   logic              q_push_ready, q_pop_valid;
+  logic [IDX_W-1:0]  q_pop_idx;
   logic [1:0]        q_level;
   logic [2:0]        q_occ;
   logic              unused_q, unused_q_full, unused_q_empty;
@@ -161,7 +165,7 @@ module eie_lnzd_local #(
       .push_act_i  (rd_data_i),
       .pop_valid_o (q_pop_valid),
       .pop_ready_i (nz_ready_i),
-      .pop_idx_o   (nz_idx_o),
+      .pop_idx_o   (q_pop_idx),
       .pop_act_o   (nz_act_o),
       .full_o      (unused_q_full),
       .empty_o     (unused_q_empty),
@@ -169,6 +173,10 @@ module eie_lnzd_local #(
   );
   assign unused_q   = q_push_ready ^ unused_q_full ^ unused_q_empty;
   assign nz_valid_o = q_pop_valid;
+  // While no pair is valid, nz_idx_o is the bound of eie_lnzd_node's child protocol: the index of
+  // the read in flight, else of the next row to read (every later pair comes from there on;
+  // truncated to IDX_W bits it can only get smaller, which stays a bound).
+  assign nz_idx_o = q_pop_valid ? q_pop_idx : infl_q ? infl_idx_q : gidx_q[IDX_W-1:0];
 
 endmodule
 

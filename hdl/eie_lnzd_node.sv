@@ -5,6 +5,9 @@
 // Child protocol (one lane per child, flattened: lane c is bit c / bits [c*W +: W]):
 //   - valid/ready stream of (idx, act) pairs in strictly increasing idx; the idx sets of different
 //     children are disjoint (each PE owns the columns j = r*NUM_PE + PE_ID).
+//   - bound: while a child is not valid (and not done), its idx lane is a lower bound of every idx it
+//     will still present in this vector (0, or its last pair's idx, always qualify; a child whose
+//     scan has passed j shows j). From the cycle after start_i on; stale in the start_i cycle.
 //   - child_done_i[c] is a level: the child will send nothing more until the next start_i. It must
 //     be low from the cycle after start_i until the child's last pair has been accepted (a child whose
 //     done flag is a register cleared by the same start_i, like done_o here, does this). In the
@@ -12,14 +15,17 @@
 //     the first pair of a new vector no earlier than the cycle after start_i.
 //
 // Merge rule: a pair is taken from the child with the smallest valid head, and only when every
-// child has a valid head or is done (done and not valid). Otherwise a child that is still busy could
-// later present a smaller idx. So the output never skips, repeats or reorders a pair. Two equal
+// other child has a valid head, is done, or shows a bound above that head. Otherwise a child that is
+// still busy could later present a smaller idx. So the output never skips, repeats or reorders a
+// pair, and a child that is still scanning a run of zeros far ahead does not hold the merge up. Two equal
 // heads (not expected: disjoint sets) are taken one after the other, lowest lane first.
 //
 // Output: out_valid_o/out_ready_i/out_idx_o/out_act_o, fully registered with a two-entry skid
 // buffer (output register + skid register). child_ready_o depends only on this node's registers and
 // on the children's valid/idx/done (not on out_ready_i), so in a tree the ready paths never chain
-// across levels. Latency: a pair accepted from a child at a clock edge is on out_*_o right after
+// across levels. While out_valid_o is low, out_idx_o is this node's bound for its parent (registered:
+// the smallest head or bound of its children that are not done, all ones when all are done, 0 in the
+// cycle after start_i). Latency: a pair accepted from a child at a clock edge is on out_*_o right after
 // that edge (one cycle per node level). Throughput: one pair per cycle sustained while the merge
 // rule holds every cycle and the consumer is ready; back-pressure never loses a pair.
 //
@@ -67,7 +73,7 @@ module eie_lnzd_node #(
   end
 
   // ---------------------------------------------------------------- head selection (merge rule)
-  logic              heads_known;  // every child has a valid head or is done
+  logic              heads_known;  // no child can still present an index below the smallest head
   logic              any_valid;
   logic [SEL_W-1:0]  sel;          // lane of the smallest valid head
   logic [IDX_W-1:0]  sel_idx;
@@ -90,7 +96,16 @@ module eie_lnzd_node #(
     end
   end
 
-  assign heads_known = &(child_valid_i | child_done_i);
+  // child c rules itself out: valid (its head is >= the smallest), done, or its bound (the idx
+  // lane while not valid) is above the smallest head
+  logic [CHILDREN-1:0] child_clear;
+  always_comb begin
+    for (int c = 0; c < CHILDREN; c++) begin
+      child_clear[c] = child_valid_i[c] || child_done_i[c] ||
+                       (sel_idx < child_idx_i[c*IDX_W +: IDX_W]);
+    end
+  end
+  assign heads_known = &child_clear;
   assign take        = in_ready & heads_known & any_valid;
 
   always_comb begin
@@ -104,6 +119,7 @@ module eie_lnzd_node #(
   logic              skid_valid_q, skid_valid_d;
   logic [DATA_W-1:0] skid_data_q, skid_data_d;
   logic              done_q, done_d;
+  logic [IDX_W-1:0]  bound_q, bound_d;   // shown on out_idx_o while out_valid_o is low
   logic              out_fire;
 
   assign in_ready = ~skid_valid_q;
@@ -131,6 +147,19 @@ module eie_lnzd_node #(
     end
   end
 
+  // Bound: the smallest index any child may still present (its head or its own bound; a done child
+  // none), all ones when every child is done. 0 after start_i (the children's lanes are stale in
+  // the start_i cycle), so it is never above a pair still to come.
+  always_comb begin
+    bound_d = '1;
+    for (int c = 0; c < CHILDREN; c++) begin
+      if (!child_done_i[c] && child_idx_i[c*IDX_W +: IDX_W] < bound_d) begin
+        bound_d = child_idx_i[c*IDX_W +: IDX_W];
+      end
+    end
+    if (start_i) bound_d = '0;
+  end
+
   // Done when every child is done and neither register holds a pair after this edge (no pair can be
   // taken: a done child is not valid, and heads_known with nothing valid means all are done).
   always_comb begin
@@ -147,10 +176,12 @@ module eie_lnzd_node #(
       out_valid_q  <= 1'b0;
       skid_valid_q <= 1'b0;
       done_q       <= 1'b0;
+      bound_q      <= '0;
     end else begin
       out_valid_q  <= out_valid_d;
       skid_valid_q <= skid_valid_d;
       done_q       <= done_d;
+      bound_q      <= bound_d;
     end
   end
 
@@ -165,8 +196,9 @@ module eie_lnzd_node #(
     end
   end
 
-  assign out_valid_o            = out_valid_q;
-  assign {out_idx_o, out_act_o} = out_data_q;
+  assign out_valid_o = out_valid_q;
+  assign out_idx_o   = out_valid_q ? out_data_q[ACT_W +: IDX_W] : bound_q;
+  assign out_act_o   = out_data_q[ACT_W-1:0];
   assign done_o                 = done_q;
 
 endmodule

@@ -10,11 +10,13 @@
 //   2. Broadcast pairs (j, a_j) enter the activation queue (bc_*); bc_ready_o is the queue's not-full,
 //      with no combinational path from bc_valid_i. Each column's entries stream through the
 //      front end into the 4-stage multiply-accumulate.
-//   3. bcast_end_i (pulse, any time after layer_start_i): no more pairs come for this layer. When the
-//      queue, the front end and the pipeline are empty and the row count and the local scan are
-//      finished, the write-back pass converts every local accumulator row into the destination
-//      buffer (ReLU per cfg_relu_i) and clears it; then the buffers swap roles and layer_done_o
-//      rises (it stays high until the next layer_start_i).
+//   3. bcast_end_i (pulse, any time after layer_start_i, at the earliest in the cycle of the last
+//      pair's bc_valid_i): no more pairs come for this layer. When the queue and the front end are
+//      empty and the row count and the local scan are finished, the write-back pass (which starts
+//      reading once the last entries are far enough down the pipeline, eie_arith) converts every
+//      local accumulator row into the destination buffer (ReLU per cfg_relu_i) and clears it; the
+//      buffers swap roles at the edge that writes the last row and layer_done_o rises right after
+//      it (it stays high until the next layer_start_i).
 // I/O mode (io_*, only while ready_o): write pointer banks, sparse-matrix words and either activation
 // buffer; read either activation buffer (io_rvalid_o one cycle after the request).
 //
@@ -111,9 +113,9 @@ module eie_pe #(
   typedef enum logic [2:0] {
     StIdle,   // ready for I/O and layer_start_i
     StRun,    // broadcasts arrive and are processed
-    StDrain,  // broadcast over: wait for queue, front end, pipeline, row count, local scan
-    StWb,     // write-back pass running
-    StSwap    // last write-back beat written: swap buffers
+    StDrain,  // broadcast over: wait for queue, front end, row count, local scan
+    StWb      // write-back pass running (the arithmetic unit drains its pipeline first); the
+              // buffers swap at the edge that writes the last row
   } state_e;
 
   state_e state_q, state_d;
@@ -136,20 +138,21 @@ module eie_pe #(
   logic [ACT_W-1:0]  ent_act;
   logic              fe_busy, fe_err, empty_col;
   logic              ar_ready, ar_busy, ar_err;
-  logic              wb_start;
+  logic              wb_start, wb_done;
   logic              wbo_valid, wbo_ready;
   logic [ROW_W-1:0]  wbo_row;
   logic [ACT_W-1:0]  wbo_data;
   logic              swap, scan_start, rw_err, src_sel;
   logic              act_io_en, act_rvalid;
   logic [ACT_W-1:0]  act_rdata;
-  logic              in_flight, pipe_empty;
+  logic              in_flight, front_empty;
 
   assign ready_o      = (state_q == StIdle) && ar_ready;
   assign layer_done_o = done_q;
   assign scan_start   = layer_start_i && ready_o;
   assign in_flight    = fe_busy || ent_valid || ar_busy;
-  assign pipe_empty   = !q_pop_valid && !in_flight;
+  // nothing left for the arithmetic unit to accept (it drains its own pipeline before reading)
+  assign front_empty  = !q_pop_valid && !fe_busy && !ent_valid;
 
   always_comb begin
     state_d    = state_q;
@@ -169,21 +172,20 @@ module eie_pe #(
         if (bcast_end_i || end_seen_q) state_d = StDrain;
       end
       StDrain: begin
-        // the arithmetic unit accepts wb_start only while ready (pipe empty, not initialising)
-        if (pipe_empty && !rows_busy_q && nz_done_o && ar_ready) begin
+        // the arithmetic unit accepts wb_start only while ready (not initialising, no pass)
+        if (front_empty && !rows_busy_q && nz_done_o && ar_ready) begin
           wb_start = 1'b1;
           state_d  = StWb;
         end
       end
       StWb: begin
-        // ar_ready returns once the last row left its output queue; the act unit writes each
-        // accepted beat at that edge, so the destination is complete.
-        if (ar_ready && !wbo_valid) state_d = StSwap;
-      end
-      StSwap: begin
-        swap    = 1'b1;
-        done_d  = 1'b1;
-        state_d = StIdle;
+        // wb_done: the last row leaves the arithmetic unit at this edge and the act unit writes
+        // it at the same edge (with the roles before the swap), so the destination is complete.
+        if (wb_done) begin
+          swap    = 1'b1;
+          done_d  = 1'b1;
+          state_d = StIdle;
+        end
       end
       default: state_d = StIdle;
     endcase
@@ -319,6 +321,7 @@ module eie_pe #(
     .wbo_ready_i (wbo_ready),
     .wbo_row_o   (wbo_row),
     .wbo_data_o  (wbo_data),
+    .wb_done_o   (wb_done),
     .ready_o     (ar_ready),
     .busy_o      (ar_busy),
     .err_row_o   (ar_err),

@@ -150,8 +150,8 @@ MUTANTS = [
            "  assign s_done[NUM_PE-1:0]           = leaf_done_i | (NUM_PE'(1) << (NUM_PE - 1));",
            TOP),
     Mutant("lnzd_node_emits_without_all_heads", "eie_lnzd_node.sv",
-           "assign heads_known = &(child_valid_i | child_done_i);",
-           "assign heads_known = |(child_valid_i | child_done_i);", LNZD_NODE),
+           "assign heads_known = &child_clear;",
+           "assign heads_known = |child_clear;", LNZD_NODE),
     # issue 13: a node done when ANY child is done; caught at the top by the directed LNZD cases
     Mutant("lnzd_node_done_when_any_child_done", "eie_lnzd_node.sv",
            "end else if (!any_valid && &child_done_i && !skid_valid_q && (out_fire || !out_valid_q)) begin",

@@ -136,6 +136,7 @@ class LnzdHarness:
         await RisingEdge(dut.clk_i)
         dut.start_i.value = 0
         self.done.write(0)                     # a registered done, cleared by start_i
+        self.idx.write(0)                      # each lane's bound (eie_lnzd_node): 0, then its last idx
         for k, stream in enumerate(streams):
             for j, a in stream:
                 self.sources[k].send({"idx": j, "act": a})

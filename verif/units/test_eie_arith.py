@@ -192,6 +192,7 @@ class ArithBench:
         self.accept_cycles: list[int] = []
         self.busy_cycles: list[int] = []
         self.wbo_cycles: list[int] = []
+        self.wb_done_cycles: list[int] = []
         self.wb_start_cycle = 0
         dut.ent_valid_i.value = 0
         for name in ("ent_v_i", "ent_z_i", "ent_first_i", "ent_last_i", "ent_act_i", "codebook_i",
@@ -224,6 +225,8 @@ class ArithBench:
                 self.busy_cycles.append(now())
             if read_uint(dut.wbo_valid_o):
                 self.wbo_cycles.append(now())
+            if read_uint(dut.wb_done_o):
+                self.wb_done_cycles.append(now())
             read_uint(dut.err_row_o)
             read_uint(dut.ready_o)
 
@@ -305,7 +308,7 @@ async def init_clears_accumulators(dut) -> None:
     await tb.start(wait_init=False)
     await ReadOnly()
     for name in ("ready_o", "busy_o", "err_row_o", "wbo_valid_o", "wbo_row_o", "wbo_data_o",
-                 "ent_ready_o"):
+                 "ent_ready_o", "wb_done_o"):
         read_uint(getattr(dut, name), name)
     assert read_uint(dut.busy_o) == 0 and read_uint(dut.err_row_o) == 0
     assert read_uint(dut.wbo_valid_o) == 0
@@ -322,7 +325,8 @@ async def init_clears_accumulators(dut) -> None:
 async def latency_and_rate(dut) -> None:
     """One entry: busy_o high for exactly the 3 cycles it spends in S2..S4. A full-rate stream is
     accepted one entry per cycle with no bubble. Write-back with no back-pressure: first row 3
-    cycles after wb_start_i, then one row per cycle, ready_o again after rows + 4 cycles."""
+    cycles after wb_start_i (row 0 read in that cycle), then one row per cycle, wb_done_o in the cycle the
+    last row leaves, ready_o again after rows + 2 cycles."""
     cfg = cfg_from_env()
     rng = make_rng("latency_and_rate")
     tb = ArithBench(dut, cfg)
@@ -341,10 +345,13 @@ async def latency_and_rate(dut) -> None:
         f"{len(entries)} entries took {span} cycles")
     await ClockCycles(dut.clk_i, 4)  # pipe drained: measure the pass alone
     tb.wbo_cycles.clear()
+    tb.wb_done_cycles.clear()
     cycles = await tb.writeback(cfg.depth)
-    assert cycles == cfg.depth + 4, f"write-back of {cfg.depth} rows took {cycles} cycles"
+    assert cycles == cfg.depth + 2, f"write-back of {cfg.depth} rows took {cycles} cycles"
     first = tb.wbo_cycles[0] - tb.wb_start_cycle
-    assert first == 3 and tb.wbo_cycles == list(range(tb.wbo_cycles[0], tb.wbo_cycles[0] + cfg.depth)), (
+    assert tb.wb_done_cycles == [tb.wbo_cycles[-1]], (
+        f"wb_done_o in cycles {tb.wb_done_cycles}, last row in cycle {tb.wbo_cycles[-1]}")
+    assert first == 2 and tb.wbo_cycles == list(range(tb.wbo_cycles[0], tb.wbo_cycles[0] + cfg.depth)), (
         f"write-back stream: first row {first} cycles after wb_start_i, gaps at full rate")
     cycles0 = await tb.writeback(0)
     cocotb.log.info("latency 3 cycles after accept; %d entries in %d cycles; write-back %d rows in "

@@ -14,4 +14,5 @@ eie_lnzd_node.sv
 eie_lnzd_tree.sv
 eie_axil_slave.sv
 eie_ccu.sv
+eie_stream_recorder.sv
 eie_top.sv

@@ -267,6 +267,21 @@ module eie_top #(
     .done_o       (root_done)
   );
 
+`ifndef SYNTHESIS
+  // Simulation only: records every output beat so a testbench can read the stream in bulk
+  // (hdl/eie_stream_recorder.sv, verif/tb/recorder.py). Beat = {last, index, activation}.
+  eie_stream_recorder #(
+    .WIDTH (1 + IDX_W + ACT_W),
+    .DEPTH (4096)
+  ) u_out_rec (
+    .clk_i,
+    .valid_i (out_valid_o),
+    .ready_i (out_ready_i),
+    .mark_i  (out_last_o),
+    .beat_i  ({out_last_o, out_idx_o, out_data_o})
+  );
+`endif
+
 endmodule
 
 `resetall

@@ -123,7 +123,7 @@ def main() -> int:
     ap.add_argument("layer", nargs="?", type=Path, default=DEFAULT_LAYER, help="layer file (.npz)")
     ap.add_argument("--pes", type=int, default=64)
     ap.add_argument("--fifo", type=int, default=8)
-    ap.add_argument("--repeat", type=int, default=3, help="runs per speed figure (median)")
+    ap.add_argument("--repeat", type=int, default=5, help="(cocotb, harness) run pairs (medians)")
     ap.add_argument("--out", type=Path, default=REPO / "results" / "bench-sim.json")
     ap.add_argument("--no-cold", action="store_true", help="skip the cold builds (reuse the models)")
     ap.add_argument("--no-targets", action="store_true", help="exit 0 even when a target is missed")
@@ -144,13 +144,18 @@ def main() -> int:
         build_s["hier"] = cold_build(params, hier=True)
     hier = sim.default_hier("verilator", "eie_top", params)
 
-    # cocotb: the model `make run` uses, no per-cycle Python while the layer computes
+    # cocotb (the model `make run` uses, no per-cycle or per-beat Python) and the pure-simulator
+    # harness, run alternately so that both see the same machine load (the ratio is what counts)
     work = BENCH_ROOT / "cocotb"
     work.mkdir(parents=True, exist_ok=True)
     job, res = work / "job.pkl", work / "result.json"
     with open(job, "wb") as f:
         pickle.dump({"image": image, "act_in": act, "max_layers": 8}, f)
-    cocotb_runs = []
+    folder = BENCH_ROOT / "harness_run"
+    harness.write_job(folder, image, act, max_layers=8)
+    with Progress("building the harness (Verilator, --binary)"):
+        target = harness.build("verilator", params, root=BENCH_ROOT / "harness")
+    cocotb_runs, harness_runs = [], []
     for i in range(args.repeat):
         res.unlink(missing_ok=True)
         with Progress(f"cocotb run {i + 1}/{args.repeat} (load + layer)"):
@@ -162,14 +167,6 @@ def main() -> int:
             raise SystemExit(f"bench-sim: cocotb run ended with an error: {r['error']}")
         compare("cocotb", r["indices"], r["raw"], want)
         cocotb_runs.append(r)
-
-    # the pure-simulator harness (same Verilator flavour, no VPI)
-    folder = BENCH_ROOT / "harness_run"
-    harness.write_job(folder, image, act, max_layers=8)
-    with Progress("building the harness (Verilator, --binary)"):
-        target = harness.build("verilator", params, root=BENCH_ROOT / "harness")
-    harness_runs = []
-    for i in range(args.repeat):
         with Progress(f"harness run {i + 1}/{args.repeat}"):
             h = harness.run(target, "verilator", folder, act_w=hw.act_width)
         compare("harness", h.indices, h.raw, want)
@@ -181,11 +178,14 @@ def main() -> int:
                          f"{harness_runs[0].layer_cycles[0]}")
     c_rate = [r["compute_cycles"] / r["compute_wall_s"] for r in cocotb_runs]
     h_rate = [h.cycles / h.compute_wall_s for h in harness_runs]
+    ratio = statistics.median(h / c for h, c in zip(h_rate, c_rate, strict=True))
     result = {
         "build_s": build_s,
         "load_s": statistics.median(r["load_s"] for r in cocotb_runs),
         "cycles_per_s": {"cocotb": statistics.median(c_rate), "harness": statistics.median(h_rate)},
         "cycles_per_s_runs": {"cocotb": c_rate, "harness": h_rate},
+        # median over the alternating (cocotb, harness) pairs of harness/cocotb
+        "harness_over_cocotb": ratio,
         # cocotb's compute phase split: START .. first output beat (no Python awake) and the
         # output stream (one Python wake-up per beat)
         "cycles_per_s_cocotb_phases": {
@@ -217,8 +217,7 @@ def main() -> int:
     if build_s["flat"] and build_s["hier"]:
         checks.append(("hier build <= 1/3 flat", build_s["hier"] / build_s["flat"] <= TARGETS["hier_over_flat"]))
     checks.append(("cocotb >= 20,000 cycles/s", result["cycles_per_s"]["cocotb"] >= TARGETS["cocotb_cycles_per_s"]))
-    checks.append(("harness <= 2x cocotb", result["cycles_per_s"]["harness"]
-                   <= TARGETS["harness_over_cocotb"] * result["cycles_per_s"]["cocotb"]))
+    checks.append(("harness <= 2x cocotb", ratio <= TARGETS["harness_over_cocotb"]))
     checks.append(("load <= 0.85 s (10x faster than 8.5 s)", result["load_s"] <= TARGETS["load_s"]))
     print(f"\nbench-sim: {args.layer.name}, {args.pes} PEs, FIFO {args.fifo}, Verilator, "
           f"{result['host_cpu']} x{os.cpu_count()}, median of {args.repeat}")
@@ -229,9 +228,9 @@ def main() -> int:
     print(f"  {'cycles/s, cocotb (' + result['cocotb_model'] + ')':34s} {result['cycles_per_s']['cocotb']:>12,.0f}")
     ph = result["cycles_per_s_cocotb_phases"]
     print(f"  {'  until the first output beat':34s} {ph['until_output']:>12,.0f}")
-    print(f"  {'  output stream (a wake-up a beat)':34s} {ph['output_stream']:>12,.0f}")
+    print(f"  {'  output stream (read in bulk)':34s} {ph['output_stream']:>12,.0f}")
     print(f"  {'cycles/s, SV harness (no Python)':34s} {result['cycles_per_s']['harness']:>12,.0f}"
-          f"   ({result['cycles_per_s']['harness'] / result['cycles_per_s']['cocotb']:.2f}x cocotb)")
+          f"   ({ratio:.2f}x cocotb: median of the run pairs)")
     print(f"  {'rtl_cycles (LAYER_CYCLES)':34s} {rtl:>12,}")
     print(f"  {'compute phase cycles (START..end)':34s} {result['compute_cycles']['cocotb']:>12,}")
     for name, ok in checks:

@@ -210,6 +210,7 @@ class NetworkDriver(uvm_driver):
             self.runs_done += 1
             self.cycles_done += result.cycles
             self._phase("idle")
+            self.activity.sync()                # every output beat of this run reaches the scoreboard first
             self.result_ap.write(result)
             self.seq_item_port.item_done()
 

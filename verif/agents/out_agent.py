@@ -1,6 +1,8 @@
 """Output-stream agent. The design is the source; the active part of this agent is the ready
 driver (the host's back-pressure, with the configured pause pattern); the monitor publishes every
-output beat with its time."""
+output beat with its time. The monitor reads the simulation-side recorder of the stream
+(hdl/eie_stream_recorder.sv, verif/tb/recorder.py) in bulk instead of waking once per beat, and
+registers its drain with the progress watchdog's activity record ("ACTIVITY")."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from dataclasses import dataclass
 from pyuvm import ConfigDB, uvm_agent, uvm_component
 
 from verif.agents.base import PinMonitor, agent_is_active
-from verif.tb.monitor import StreamMonitor
+from verif.tb.recorder import StreamRecorder
 from verif.tb.stream import Pause, never
 
 
@@ -37,10 +39,12 @@ class OutReadyDriver(uvm_component):
 
 
 class OutMonitor(PinMonitor):
-    def make_watch(self, d) -> StreamMonitor:
-        return StreamMonitor(d.clk_i, d.out_valid_o, d.out_ready_i,
-                             {"idx": d.out_idx_o, "data": d.out_data_o, "last": d.out_last_o}, name="output stream",
-                             callback=lambda b, t: self.ap.write(OutBeat(b["idx"], b["data"], b["last"], t)))
+    def make_watch(self, d) -> StreamRecorder:
+        rec = StreamRecorder(d.u_out_rec, [("data", len(d.out_data_o)), ("idx", len(d.out_idx_o)), ("last", 1)],
+                             lambda b, t: self.ap.write(OutBeat(b["idx"], b["data"], b["last"], t)),
+                             name="output stream")
+        ConfigDB().get(self, "", "ACTIVITY").drains.append(rec.drain)
+        return rec
 
 
 class OutAgent(uvm_agent):

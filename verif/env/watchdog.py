@@ -15,7 +15,8 @@ from its job file (scripts/run_layer.py --watchdog).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge, Timer
 
@@ -28,13 +29,20 @@ DEFAULT_WATCHDOG_CYCLES = 10_000
 @dataclass
 class Activity:
     """What moved since START: counts and the last event, in words (fed by the scoreboard for
-    write-backs and output beats, by the watchdog for broadcasts)."""
+    write-backs and output beats, by the watchdog for broadcasts). Monitors that read the design
+    in bulk (verif/tb/recorder.py) register their `drain` in `drains`; `sync()` calls them, so the
+    counts are current before the watchdog compares them or a run's result is published."""
 
     writebacks: int = 0
     beats: int = 0
     broadcasts: int = 0
     last: str = "none since START"
     last_ns: float | None = None
+    drains: list[Callable[[], int]] = field(default_factory=list)
+
+    def sync(self) -> None:
+        for drain in self.drains:
+            drain()
 
     def restart(self) -> None:
         self.writebacks = self.beats = self.broadcasts = 0
@@ -68,6 +76,7 @@ async def wait_run_end(bfm, activity: Activity, k_cycles: int,
         fired = await First(FallingEdge(dut.busy_o), Timer(k_cycles * CLOCK_PERIOD_NS, unit="ns"))
         if not isinstance(fired, Timer):
             return None
+        activity.sync()
         bcast = read_uint(bcast_q, "CCU broadcast counter")
         now = (bcast, activity.writebacks, activity.beats)
         done = (bcast - start_bcast, activity.writebacks, activity.beats)

@@ -9,7 +9,7 @@ import zlib
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.handle import LogicObject
+from cocotb.handle import Immediate, LogicObject
 from cocotb.triggers import ClockCycles, RisingEdge, Timer
 from cocotb.types import Logic
 
@@ -59,7 +59,7 @@ async def start_clock_and_reset(dut, cycles: int = 3, clk_name: str = "clk_i",
     """Start the clock and pulse the active-low reset for `cycles` cycles."""
     clk = getattr(dut, clk_name)
     rst_n = getattr(dut, rst_name)
-    Clock(clk, CLOCK_PERIOD_NS, unit="ns").start()
+    Clock(clk, CLOCK_PERIOD_NS, unit="ns", set_action=Immediate).start()
     rst_n.value = 0
     await Timer(1, unit="ns")
     await ClockCycles(clk, cycles)

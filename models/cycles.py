@@ -194,3 +194,178 @@ def predict_layer_cycles(
         fifo_depth=hw.fifo_depth,
         params=params,
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# The RTL's protocol, cycle by cycle (calibrated model)
+#
+# Unit latencies of the RTL (docs/pe-contract.md, measured by the unit benches), counted from the
+# layer's first LAYER_CYCLES cycle (the CCU's START cycle, cycle 0):
+LEAF_FIRST = 3        # eie_lnzd_local: row r read in cycle 1 + r, its non-zero valid in 3 + r
+LEAF_DONE = 2         # a scan of R rows ending on a zero row is done in cycle R + 2 (+1 per tree level)
+ROOT_ARM = 8          # eie_ccu: the root's done is trusted from cycle 8 on (arm_q saturated)
+RNG_LATENCY = 2       # eie_ptr_read: column popped in t -> range valid in t + 2; 3-entry buffer
+PTR_SLOTS = 2         # ptr_read takes a column while buffer + stage-1 columns <= 2
+RQ_SLOTS = 2          # eie_spm_read: 2-entry range queue
+SEG_AHEAD = 2         # spm_read generates a segment (one 64-bit word of a column) only while the
+                      #   segment two back has emitted its last entry; its entries follow 1 cycle later
+WB_AFTER_LAST = 3     # eie_arith: the write-back reads its first row once the last entry left S3
+WB_TAIL = 2           # last row read in t -> it leaves (wb_done_o, buffers swap) in t + 2
+DONE_LATENCY = 1      # wb_done_o in t -> layer_done_o seen by the CCU in t + 1
+
+
+@dataclass(frozen=True)
+class RtlCycleReport:
+    """RTL cycles of one layer as `rtl_layer_cycles` predicts them.
+
+    ``cycles``: the layer's LAYER_CYCLES register (START cycle to the last cycle the CCU waits for
+    the PEs' done). ``floor``: the busiest PE's entries in the broadcast columns. Per PE [num_pe]:
+    ``entries``, ``last_entry`` (cycle of its last entry in the arithmetic unit, -1 without one),
+    ``done`` (cycle its layer_done is seen). ``first_broadcast``, ``bcast_end``: cycles of the
+    first column's broadcast and of bcast_end; ``broadcast_stall_cycles``: cycles a ready pair
+    waited for a full queue.
+    """
+
+    cycles: int
+    floor: int
+    broadcast_cols: int
+    first_broadcast: int
+    bcast_end: int
+    broadcast_stall_cycles: int
+    entries: np.ndarray
+    last_entry: np.ndarray
+    done: np.ndarray
+    fifo_depth: int
+
+    @property
+    def efficiency(self) -> float:
+        """floor / cycles."""
+        return self.floor / self.cycles if self.cycles else 1.0
+
+
+def tree_levels(num_pe: int) -> int:
+    """LNZD tree levels: the smallest L >= 1 with 4^L >= num_pe (hdl/eie_lnzd_tree.sv)."""
+    levels, span = 1, 4
+    while span < num_pe:
+        levels, span = levels + 1, span * 4
+    return levels
+
+
+def rtl_layer_cycles(
+    layer: PlacedLayer | EncodedLayer,
+    nonzero: np.ndarray,
+    hw: HwParams,
+    *,
+    has_bias: bool | None = None,
+) -> RtlCycleReport:
+    """The RTL's cycles for one layer and input pattern ``nonzero`` [in_len] (activations or bools),
+    from the protocol of eie_ccu / eie_lnzd_* / eie_act_queue / eie_ptr_read / eie_spm_read /
+    eie_arith as built (docs/cycle-model.md), with the unit latencies above; exact on every point
+    measured (models/tests/test_cycles_rtl.py, `make sweeps`).
+
+    Per broadcast column (vectorised over the PEs): the CCU takes the tree's pair (root valid
+    LEAF_FIRST + levels + its local row cycles after START, or later) into its broadcast register
+    and broadcasts it once every queue has room (queue depth ``hw.fifo_depth``, registered: a slot
+    freed by a pop is usable the next cycle); each PE pops it when its pointer-read unit has room,
+    its range enters the SPM reader's range queue, its 64-bit words become segments (each word
+    whose entries belong to the column) and its entries go one per cycle into the arithmetic unit.
+    After bcast_end every PE writes back its rows (one per cycle) and swaps. ``has_bias``: from a
+    PlacedLayer's descriptor, given for an EncodedLayer. Raises EieInputError on a bad shape.
+    """
+    if isinstance(layer, PlacedLayer):
+        enc, bias, out_len = layer.enc, layer.desc.has_bias, layer.desc.out_len
+    else:
+        if has_bias is None:
+            raise EieInputError("rtl_layer_cycles: give has_bias for an EncodedLayer")
+        enc, bias, out_len = layer, has_bias, layer.out_len
+    if enc.num_pe != hw.num_pe:
+        raise EieInputError(f"layer encoded for {enc.num_pe} PEs but hw.num_pe = {hw.num_pe}")
+    cols, work = column_work(enc, nonzero, bias)
+    n_pe, depth = hw.num_pe, hw.fifo_depth
+    in_len = enc.cols - int(bias)
+    n = cols.size
+    n_in = n - int(bias)
+    neg = np.int64(-(1 << 40))
+    big = np.iinfo(np.int64).max
+    starts = enc.ptr[:, cols].T                          # [n, N] first entry address
+    ends = enc.ptr[:, cols + 1].T
+    pops = np.zeros((n, n_pe), np.int64)
+    prev_pop = np.full(n_pe, neg)
+    r_pop = np.full((PTR_SLOTS + 1, n_pe), neg)         # last ranges (row 0 newest): pop, range fire
+    r_rf = np.full((PTR_SLOTS + 1, n_pe), neg)
+    gl = np.full((RQ_SLOTS, n_pe), neg)                 # last segment's generation cycle of the last ranges
+    g_last = np.full(n_pe, neg)                         # last segment generated
+    fin = np.full((SEG_AHEAD, n_pe), neg)               # last entry cycles of the last segments (0 newest)
+    levels = tree_levels(n_pe)
+    root_over = max(ROOT_ARM, -(-in_len // n_pe) + LEAF_DONE + levels)   # the tree's done, at the earliest
+    take_prev = fire = first = neg
+    stalls = 0
+    for i in range(n):
+        if i < n_in:
+            avail = max(LEAF_FIRST + levels + int(cols[i]) // n_pe, take_prev + 1)
+        else:                                            # the bias pair, once the tree is over
+            avail = max(root_over, take_prev + 1)
+        take = max(avail, fire)                          # the register frees in the cycle it broadcasts
+        fire_i = take + 1
+        if i >= depth:                                   # room in every queue
+            room = int(pops[i - depth].max()) + 1
+            stalls += max(0, room - fire_i)
+            fire_i = max(fire_i, room)
+        if i == 0:
+            first = fire_i
+        # PE side: pop when the pointer-read unit has room (buffered ranges + stage 1 <= PTR_SLOTS)
+        t = np.maximum(fire_i + 1, prev_pop + 1)
+        for _ in range(2 * PTR_SLOTS + 4):
+            held = (r_pop + RNG_LATENCY <= t) & (t <= r_rf)
+            s1 = prev_pop == t - 1
+            full = held.sum(axis=0) + s1 > PTR_SLOTS
+            if not full.any():
+                break
+            nxt = np.where(held, r_rf + 1, big).min(axis=0)
+            nxt = np.where(s1, np.minimum(nxt, t + 1), nxt)
+            t = np.where(full, nxt, t)
+        pops[i] = t
+        s, e = starts[i], ends[i]
+        ne = e > s                                       # empty columns are dropped by ptr_read
+        if ne.any():
+            rf = np.maximum(np.maximum(t + RNG_LATENCY, r_rf[0] + 1), gl[RQ_SLOTS - 1] + 1)
+            r_pop = np.where(ne, np.roll(r_pop, 1, axis=0), r_pop)
+            r_rf = np.where(ne, np.roll(r_rf, 1, axis=0), r_rf)
+            r_pop[0] = np.where(ne, t, r_pop[0])
+            r_rf[0] = np.where(ne, rf, r_rf[0])
+            first_word = s >> 3
+            words = np.where(ne, ((e - 1) >> 3) - first_word + 1, 0)
+            for w in range(int(words.max())):
+                m = words > w
+                g = np.maximum(g_last + 1, fin[SEG_AHEAD - 1] + 1)
+                if w == 0:
+                    g = np.maximum(g, rf + 1)
+                count = np.minimum(e, (first_word + w + 1) * 8) - np.maximum(s, (first_word + w) * 8)
+                last = np.maximum(g + 1, fin[0] + 1) + count - 1
+                g_last = np.where(m, g, g_last)
+                fin = np.where(m, np.roll(fin, 1, axis=0), fin)
+                fin[0] = np.where(m, last, fin[0])
+            gl = np.where(ne, np.roll(gl, 1, axis=0), gl)
+            gl[0] = np.where(ne, g_last, gl[0])
+        prev_pop = t
+        take_prev, fire = take, fire_i
+    bcast_end = fire if bias else max(root_over, fire)
+    rows = np.maximum(0, -(-(out_len - np.arange(n_pe)) // n_pe))
+    last_entry = fin[0]
+    wb_start = np.maximum.reduce([np.full(n_pe, bcast_end + 1), last_entry + 1, prev_pop + 2, rows + 2])
+    first_read = np.maximum(wb_start, last_entry + WB_AFTER_LAST)
+    wb_done = np.where(rows >= 1, first_read + rows - 1 + WB_TAIL, wb_start + 1)
+    done = wb_done + DONE_LATENCY
+    entries = work.sum(axis=1)
+    return RtlCycleReport(
+        cycles=int(done.max()) + 1,
+        floor=int(entries.max()) if n else 0,
+        broadcast_cols=n,
+        first_broadcast=int(first) if n else -1,
+        bcast_end=int(bcast_end),
+        broadcast_stall_cycles=stalls,
+        entries=entries,
+        last_entry=np.where(last_entry < 0, -1, last_entry),
+        done=done,
+        fifo_depth=depth,
+    )

@@ -3,7 +3,7 @@
 
 Three sweeps over the nine benchmark layers (models.benchlayers, the same seeded layers as
 `make paper`), each measured on the RTL where a build is practical and extended with the cycle
-model (models.cycles.predict_layer_cycles, default parameters) beyond:
+model (models.cycles.rtl_layer_cycles: the RTL's protocol, cycle by cycle) beyond:
 
 1. load-balance efficiency (floor / cycles) against the activation-queue depth at 64 PEs: RTL at
    depths 1, 2, 4, 8, 16 (one Verilator build each), model 1..256;
@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 from paper import DEFAULT_SEED, DOCS, OUT_DIR, git_state, layer_file, slug, update_doc  # noqa: E402
 
 from models.benchlayers import PAPER_LAYERS, get_spec  # noqa: E402
-from models.cycles import predict_layer_cycles  # noqa: E402
+from models.cycles import rtl_layer_cycles  # noqa: E402
 from models.encode import encode_layer  # noqa: E402
 from models.errors import EieInputError  # noqa: E402
 from models.hwparams import HwParams  # noqa: E402
@@ -96,7 +96,7 @@ class Layer:
         """Cycle-model point: cycles, floor, entries (padding included) and padding over all PEs,
         entry balance (mean / max entries per PE in the broadcast columns)."""
         enc = encode_layer(self.codes, pes)
-        rep = predict_layer_cycles(enc, self.acts, HwParams(num_pe=pes, fifo_depth=fifo), has_bias=self.has_bias)
+        rep = rtl_layer_cycles(enc, self.acts, HwParams(num_pe=pes, fifo_depth=fifo), has_bias=self.has_bias)
         total = int(enc.entries.sum())
         return {"layer": self.name, "scale": self.scale, "pes": pes, "fifo": fifo, "model_cycles": int(rep.cycles),
                 "floor": int(rep.floor), "entries_total": total, "padding": total - self.nnz,
@@ -130,8 +130,8 @@ def rows_used(prep: PreparedRun) -> str:
 def model_on(prep: PreparedRun, fifo: int) -> tuple[int, int]:
     """(cycles, floor) of the cycle model for a prepared run's placement at queue depth `fifo`."""
     hw = prep.plan.hw
-    rep = predict_layer_cycles(prep.plan.passes[0].image.layers[0], prep.acts[0],
-                               HwParams(num_pe=hw.num_pe, fifo_depth=fifo))
+    rep = rtl_layer_cycles(prep.plan.passes[0].image.layers[0], prep.acts[0],
+                           HwParams(num_pe=hw.num_pe, fifo_depth=fifo))
     return int(rep.cycles), int(rep.floor)
 
 
@@ -155,7 +155,7 @@ def rtl_point(layer: Layer, pes: int, fifo: int, *, balance: bool = False, prep:
         old.unlink()
     harness.write_job(folder, image, acts, MAX_LAYERS)
     target = harness.build(sim, {"NUM_PE": pes, "FIFO_DEPTH": fifo, "MAX_LAYERS": MAX_LAYERS})
-    model = predict_layer_cycles(image.layers[0], acts, hw)
+    model = rtl_layer_cycles(image.layers[0], acts, hw)
     got = harness.run(target, sim, folder, act_w=hw.act_width, max_cycles=20 * model.cycles + 100_000)
     if not keep:
         for old in folder.glob("eie_bd_*.hex"):
@@ -420,7 +420,8 @@ def summary_doc(result: dict) -> str:
                   "| our model, interleave | " + " | ".join(f"{v['model']:,}" for v in r.values()) + " |",
                   "| paper authors' model | " + " | ".join(f"{v['paper_authors']:,}" if v["paper_authors"] else "-"
                                                           for v in r.values()) + " |", ""]
-    lines += ["Cycle model (default parameters) vs RTL, largest relative difference (model - RTL) / RTL:", "",
+    lines += ["Cycle model (`models.cycles.rtl_layer_cycles`) vs RTL, largest relative difference "
+              "(model - RTL) / RTL:", "",
               "| sweep | points | largest | where (layer, scale, PEs, FIFO, rows: RTL / model cycles) |",
               "|---|---:|---:|---|"]
     for key, label in (*SWEEPS, ("all", "all")):

@@ -7,10 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from models.cycles import CycleParams, predict_layer_cycles
+from models.cycles import CycleParams, predict_layer_cycles, rtl_layer_cycles
 from models.encode import encode_layer
 from models.errors import EieInputError
 from models.hwparams import HwParams
+from models.layerfile import FloatLayer
 
 
 def two_pe_layer() -> object:
@@ -94,3 +95,54 @@ def test_bad_inputs() -> None:
         predict_layer_cycles(enc, np.ones(2), HwParams(num_pe=2))
     with pytest.raises(EieInputError, match="pipeline_depth"):
         CycleParams(pipeline_depth=-1)
+
+
+# ------------------------------------------------------------------------------ rtl_layer_cycles
+
+
+def test_rtl_model_hand_worked() -> None:
+    """One column, one entry on PE 0 of 2 (no bias, in_len 2, column 0 non-zero): its pair is at
+    the root in cycle 3 + 1 (one tree level), taken there, broadcast in 5, popped in 6, range in 8,
+    segment generated in 9, entry in S1 in 10; bcast_end is the tree's end, max(8, 1 + 2 + 1, 4 + 1)
+    = 8; PE 0 starts its write-back in 11, reads row 0 in 13 (S3 empty), the row leaves in 15, done
+    seen in 16: 17 cycles. PE 1 (no entry, one row) is done in 9 + 2 + 1 = 12."""
+    enc = encode_layer(np.array([[1, 0], [0, 0]], np.uint8), 2)
+    r = rtl_layer_cycles(enc, np.array([5, 0]), HwParams(num_pe=2, fifo_depth=1), has_bias=False)
+    assert (r.first_broadcast, r.bcast_end) == (5, 8)
+    assert r.last_entry.tolist() == [10, -1]
+    assert r.done.tolist() == [16, 12]
+    assert r.cycles == 17 and r.floor == 1 and r.broadcast_cols == 1
+
+
+def test_rtl_model_queue_depth_monotone(rng: np.random.Generator) -> None:
+    """A deeper queue never costs cycles; the floor is the same at every depth."""
+    codes = (rng.random((96, 201)) < 0.2).astype(np.uint8) * rng.integers(1, 16, (96, 201)).astype(np.uint8)
+    enc = encode_layer(codes, 8)
+    act = (rng.random(200) < 0.5) * rng.integers(1, 100, 200)
+    cycles = [rtl_layer_cycles(enc, act, HwParams(num_pe=8, fifo_depth=d), has_bias=True).cycles
+              for d in (1, 2, 4, 8, 16)]
+    assert cycles == sorted(cycles, reverse=True), cycles
+    floors = {rtl_layer_cycles(enc, act, HwParams(num_pe=8, fifo_depth=d), has_bias=True).floor for d in (1, 16)}
+    assert len(floors) == 1 and cycles[-1] > floors.pop()
+
+
+def test_rtl_model_errors() -> None:
+    enc = two_pe_layer()
+    with pytest.raises(EieInputError):
+        rtl_layer_cycles(enc, np.ones(3), HwParams(num_pe=2), has_bias=False)
+    with pytest.raises(EieInputError):
+        rtl_layer_cycles(enc, np.ones(2), HwParams(num_pe=4), has_bias=False)
+    with pytest.raises(EieInputError):
+        rtl_layer_cycles(enc, np.ones(2), HwParams(num_pe=2))
+
+
+def test_rtl_model_vgg16_fc7_measured(vgg_fc7: FloatLayer) -> None:
+    """The real VGG-16 fc7 on 64 PEs, row interleave: the RTL's LAYER_CYCLES as measured on the
+    harness (commit 4668850; `make sweeps`), which the model must give within 2% (it is exact)."""
+    enc = encode_layer(vgg_fc7.codes, 64)
+    measured = {2: 8027, 8: 7871, 16: 7859}
+    for depth, rtl in measured.items():
+        r = rtl_layer_cycles(enc, vgg_fc7.input, HwParams(num_pe=64, fifo_depth=depth), has_bias=True)
+        assert r.floor == 7778
+        assert abs(r.cycles - rtl) <= 0.02 * rtl, f"FIFO {depth}: model {r.cycles}, RTL {rtl}"
+        print(f"FIFO {depth}: model {r.cycles}, RTL {rtl}")

@@ -1,0 +1,60 @@
+"""The calibrated cycle model (models.cycles.rtl_layer_cycles) against the RTL's LAYER_CYCLES.
+
+Seeded random networks of two or three layers (verif.stimulus.random_network: random lengths,
+densities 5-100%, with and without bias, zero and dense inputs) run on the pure-SystemVerilog
+harness (verif/harness/, no Python while it runs), on small arrays and queue depths (1 to 5 PEs,
+FIFO 1 to 4: the shallow queues and the LNZD tree's start are where a model goes wrong). Every
+layer's LAYER_CYCLES must be within 2% of the model's prediction (issue 12 item 3; the model is
+built to be exact), and the outputs must match the golden model (else the cycles mean nothing).
+`make sweeps` compares the model with every RTL point of the design-space sweeps (up to 64 PEs,
+FIFO 16, the paper's layers) and reports the largest difference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.cycles import rtl_layer_cycles
+from models.encode import place_network
+from models.golden import run_network
+from models.hwparams import HwParams
+from verif import sim as simlib
+from verif.harness import harness
+from verif.stimulus import random_network
+
+BOUND = 0.02          # largest relative difference allowed, (model - RTL) / RTL
+NETWORKS = 3          # random networks per configuration
+# (NUM_PE, FIFO_DEPTH) per simulator: Verilator builds take longer, so it gets one configuration
+CONFIGS = {"verilator": [(4, 4)], "icarus": [(4, 4), (1, 2), (3, 1), (5, 2)]}
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_model_matches_rtl(sim: str, seed: int, index: int) -> None:
+    if index >= len(CONFIGS[sim]):
+        pytest.skip(f"{sim}: {len(CONFIGS[sim])} configurations")
+    num_pe, fifo = CONFIGS[sim][index]
+    hw = HwParams(num_pe=num_pe, fifo_depth=fifo)
+    target = harness.build(sim, {"NUM_PE": num_pe, "FIFO_DEPTH": fifo, "MAX_LAYERS": 8})
+    worst = 0.0
+    for net in range(NETWORKS):
+        rng = np.random.default_rng([seed, 12, num_pe, fifo, net])
+        layers, act = random_network(rng, hw, num_layers=2 + net % 2, max_len=90)
+        image = place_network(layers, hw)
+        outs = run_network(image, act)
+        folder = simlib.run_dir_for(sim, f"test_cycle_model_{num_pe}pe_f{fifo}_{seed}_{net}")
+        folder.mkdir(parents=True, exist_ok=True)
+        harness.write_job(folder, image, act, max_layers=8)
+        got = harness.run(target, sim, folder, act_w=hw.act_width, max_cycles=1_000_000)
+        assert np.array_equal(np.asarray(got.raw), outs[-1]), f"network {net}: outputs differ from the golden model"
+        inputs = [np.asarray(act)] + [np.asarray(o) for o in outs[:-1]]
+        for li, (pl, x) in enumerate(zip(image.layers, inputs, strict=True)):
+            rtl = got.layer_cycles[li]
+            model = rtl_layer_cycles(pl, x, hw).cycles
+            err = (model - rtl) / rtl
+            worst = max(worst, abs(err))
+            assert abs(err) <= BOUND, (
+                f"{sim}, {num_pe} PEs, FIFO {fifo}, network {net} layer {li} ({pl.desc.in_len} -> "
+                f"{pl.desc.out_len}, bias {pl.desc.has_bias}, {np.count_nonzero(x)} non-zero inputs): "
+                f"RTL {rtl} cycles, model {model} ({100 * err:+.2f}%)")
+    print(f"{sim} {num_pe} PEs FIFO {fifo}: largest |model - RTL| / RTL = {100 * worst:.2f}%")

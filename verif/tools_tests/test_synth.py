@@ -47,7 +47,7 @@ def test_pnr_of_a_tiny_top(queue_pnr) -> None:
     # DEPTH=4 reached the synthesised top: a 4 x 31-bit queue memory (the default is 8)
     assert [(m["depth"], m["width"]) for m in summary["memories"]] == [(4, 31)]
     r = summary["pnr"]
-    assert r["device"] == "LFE5U-25F-6CABGA381" and r["freq_mhz"] == 50
+    assert r["device"] == "LFE5U-25F-6CABGA381" and r["freq_mhz"] == 50 and r["router"] == "router1"
     assert 50 < r["fmax_mhz"] < 1000 and r["met"]
     used = {k: v["used"] for k, v in r["utilization"].items()}
     # the placed design holds the top's registers and the wrapper's (every port bit on a register)
@@ -103,6 +103,7 @@ def test_wrapper_and_path_helpers() -> None:
     (("eie_pe", "--fmax-table"), "give a TOP or --fmax-table"),
     (("eie_pe", "--device", "12k"), "invalid choice: '12k'"),
     (("eie_pe", "--freq", "0"), "must be > 0 MHz"),
+    (("eie_pe", "--router", "router3"), "invalid choice: 'router3'"),
     (("eie_pe", "--param", "SPM_WORDS"), "expected NAME=VALUE"),
     (("--fmax-table", "--param", "NUM_PE=2"), "drop --param"),
     (("no_such_top",), "no file list for toplevel 'no_such_top'"),

@@ -186,7 +186,11 @@ endmodule
 def critical_path(report: dict) -> dict:
     """The worst clock-to-clock path of nextpnr's JSON report: start and end (cell, port), logic
     levels (cells the path goes through, the start and end registers not counted), logic and routing
-    delays (ns), and the RTL source lines of its nets in path order (library cells left out)."""
+    delays (ns), and the RTL source lines of its nets in path order (library cells left out).
+
+    Cell names are Yosys' `autoname`s: an unnamed cell is named after a nearby named net, which can
+    be one of the P&R wrapper's (`out_q_...`) for a cell of the top; the source lines are the
+    reliable pointer into the RTL."""
     paths = report.get("critical_paths") or []
     if not paths:
         return {}
@@ -209,7 +213,6 @@ def critical_path(report: dict) -> dict:
         "logic_ns": round(sum(s["delay"] for s in steps if s["type"] != "routing"), 2),
         "routing_ns": round(sum(s["delay"] for s in steps if s["type"] == "routing"), 2),
         "sources": sources,
-        "inside_top": steps[0]["from"]["cell"].startswith("u_dut.") and steps[-1]["to"]["cell"].startswith("u_dut."),
         "nets": [s["net"] for s in steps if s.get("net")],
     }
 
@@ -338,8 +341,7 @@ def synthesise(top: str, params: list[str], pnr: bool, args: argparse.Namespace)
         if cp:
             print(f"  critical path {cp['ns']} ns ({cp['logic_ns']} logic, {cp['routing_ns']} routing, "
                   f"{cp['logic_levels']} logic levels): {cp['from']} -> {cp['to']}")
-            print("    through " + (", ".join(cp["sources"]) or "no RTL source line (library cells only)")
-                  + ("" if cp["inside_top"] else "; starts or ends in the P&R wrapper"))
+            print("    through " + (", ".join(cp["sources"]) or "no RTL source line (library cells only)"))
         print(f"  wall time: synthesis in the wrapper {r['seconds_synth']:.0f} s, place and route "
               f"{r['seconds_pnr']:.0f} s; logs pnr_synth.log, pnr.log")
     for flow in ("generic", "ecp5"):

@@ -92,7 +92,7 @@ def test_wrapper_and_path_helpers() -> None:
         {"type": "setup", "delay": 0.0, "from": {"cell": "sout_o_ff", "port": "DI"},
          "to": {"cell": "sout_o_ff", "port": "DI"}}]}]}
     cp = synth.critical_path(report)
-    assert cp["from"] == "u_dut.r.Q" and cp["to"] == "sout_o_ff.DI" and not cp["inside_top"]
+    assert cp["from"] == "u_dut.r.Q" and cp["to"] == "sout_o_ff.DI"
     assert cp["logic_levels"] == 1 and cp["ns"] == 2.25 and cp["routing_ns"] == 1.5
     assert cp["sources"] == ["hdl/x.sv:3.1-3.4", "hdl/x.sv:7.1-7.2"]
     assert synth.critical_path({"critical_paths": []}) == {}

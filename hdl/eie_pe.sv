@@ -89,7 +89,12 @@ module eie_pe #(
     input  wire logic                 cnt_clear_i,
     output logic [31:0]               cnt_busy_o,
     output logic [31:0]               cnt_starved_o,
-    output logic [31:0]               cnt_blocked_o
+    output logic [31:0]               cnt_blocked_o,
+    // write-back trace, for observation only (eie_top's simulation-side recorder reads it; eie_top
+    // leaves it open in synthesis, so it costs nothing there): a row moves into the destination buffer
+    output logic                      wb_valid_o,
+    output logic [ROW_W-1:0]          wb_row_o,
+    output logic [ACT_W-1:0]          wb_data_o
 );
 
   initial begin
@@ -142,6 +147,9 @@ module eie_pe #(
   logic              wbo_valid, wbo_ready;
   logic [ROW_W-1:0]  wbo_row;
   logic [ACT_W-1:0]  wbo_data;
+  assign wb_valid_o = wbo_valid && wbo_ready;
+  assign wb_row_o   = wbo_row;
+  assign wb_data_o  = wbo_data;
   logic              swap, scan_start, rw_err, src_sel;
   logic              act_io_en, act_rvalid;
   logic [ACT_W-1:0]  act_rdata;

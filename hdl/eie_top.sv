@@ -189,6 +189,10 @@ module eie_top #(
   for (genvar k = 0; k < NUM_PE; k++) begin : g_pe
     logic [63:0] pe_rdata;   // the PE's 64-bit read data; the CCU takes the activation bits
 
+    logic                         wb_valid;   // write-back trace (simulation-side recorder below)
+    logic [$clog2(ACT_DEPTH)-1:0] wb_row;
+    logic [ACT_W-1:0]             wb_data;
+
     eie_pe #(
       .NUM_PE     (NUM_PE),
       .FIFO_DEPTH (FIFO_DEPTH),
@@ -239,12 +243,31 @@ module eie_top #(
       .cnt_clear_i    (cnt_clear),
       .cnt_busy_o     (cnt_busy[k*32 +: 32]),
       .cnt_starved_o  (cnt_starved[k*32 +: 32]),
-      .cnt_blocked_o  (cnt_blocked[k*32 +: 32])
+      .cnt_blocked_o  (cnt_blocked[k*32 +: 32]),
+      .wb_valid_o     (wb_valid),
+      .wb_row_o       (wb_row),
+      .wb_data_o      (wb_data)
     );
 
     assign io_rdata[k*ACT_W +: ACT_W] = pe_rdata[ACT_W-1:0];
     logic unused_rdata;
     assign unused_rdata = ^pe_rdata[63:ACT_W];
+
+`ifndef SYNTHESIS
+    // Simulation only: every write-back of this PE (its trace port) with the CCU's layer number,
+    // read in bulk by the environment (verif/tb/recorder.py). In synthesis the trace is open.
+    // Beat = {layer[7:0], local row, activation}.
+    eie_stream_recorder #(
+      .WIDTH (8 + $clog2(ACT_DEPTH) + ACT_W),
+      .DEPTH (256)
+    ) u_wb_rec (
+      .clk_i,
+      .valid_i (wb_valid),
+      .ready_i (1'b1),
+      .mark_i  (1'b0),
+      .beat_i  ({8'(u_ccu.layer_q), wb_row, wb_data})
+    );
+`endif
   end
 
   eie_lnzd_tree #(

@@ -36,8 +36,9 @@ def config_flag(component, key: str, default: bool = True) -> bool:
 
 
 class PeProbe(uvm_component):
-    """Passive monitor of the PEs' internals: write-backs (all PEs, event-driven) and same-row
-    hazards (PE0..PE3, when "HAZARD_PROBE" is on)."""
+    """Passive monitor of the PEs' internals: write-backs (all PEs, read in bulk from the
+    design's simulation-side recorders) and same-row hazards (PE0..PE3, when "HAZARD_PROBE" is
+    on)."""
 
     def build_phase(self) -> None:
         self.wb_ap = uvm_analysis_port("wb_ap", self)
@@ -47,7 +48,11 @@ class PeProbe(uvm_component):
         bfm = ConfigDB().get(self, "", "BFM")
         hw = ConfigDB().get(self, "", "HW")
         await bfm.out_of_reset.wait()
-        for task in WritebackProbe(bfm.dut, hw.num_pe, self.wb_ap.write).tasks():
+        probe = WritebackProbe(bfm.dut, hw.num_pe, self.wb_ap.write)
+        for rec in probe.recorders:
+            rec.start()
+        ConfigDB().get(self, "", "ACTIVITY").drains.append(probe.drain)
+        for task in probe.tasks():
             cocotb.start_soon(task)
         if config_flag(self, "HAZARD_PROBE"):
             probe = HazardProbe(bfm.dut, min(hw.num_pe, 4), lambda pe, d: self.hazard_ap.write((pe, d)))

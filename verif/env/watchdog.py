@@ -49,7 +49,10 @@ class Activity:
         self.last, self.last_ns = "none since START", None
 
     def note(self, kind: str, where: str, time_ns: float) -> None:
-        self.last, self.last_ns = f"{kind} ({where}) at {time_ns:.0f} ns", time_ns
+        """Record an event unless a later one is already known (bulk readers hand over events
+        per source, not in global time order)."""
+        if self.last_ns is None or time_ns >= self.last_ns:
+            self.last, self.last_ns = f"{kind} ({where}) at {time_ns:.0f} ns", time_ns
 
 
 async def wait_run_end(bfm, activity: Activity, k_cycles: int,

@@ -3,7 +3,8 @@
 (One valid/ready stream: `verif.tb.monitor.StreamMonitor`, with a callback and stall counts.)
 - `AxiLiteMonitor`: the five AXI4-Lite channels; calls back with each completed write and read.
 - `WritebackProbe`: every PE's write-back port (accumulator -> destination activation buffer), with
-  the CCU's current layer: the only place where a hidden layer's outputs can be seen.
+  the CCU's current layer: the only place where a hidden layer's outputs can be seen (read in bulk
+  from eie_top's simulation-side recorders, verif/tb/recorder.py).
 - `HazardProbe`: the entries entering the arithmetic unit of PE0..PE3; reports the distance in
   cycles between two entries of the same accumulator row while the first is still in the pipeline
   (1..4: the read-after-write hazards the bypass network resolves).
@@ -20,6 +21,7 @@ from cocotb.triggers import First, ReadOnly, RisingEdge
 from cocotb.utils import get_sim_time
 
 from verif.tb.common import read_uint
+from verif.tb.recorder import StreamRecorder
 
 PIPELINE_DEPTH = 4  # eie_arith: S1 entry .. S4 write; a same-row entry closer than this needs a bypass
 
@@ -97,29 +99,28 @@ class Writeback:
 
 
 class WritebackProbe:
-    """Watches `g_pe[k].u_pe`'s write-back port of every PE. Idle PEs cost nothing: each PE's
-    task sleeps on the rising edge of its write-back valid."""
+    """Every PE's write-back port (accumulator -> destination buffer), with the CCU's layer number,
+    read in bulk from the PE's simulation-side recorder in eie_top (`g_pe[k].u_wb_rec`, beat =
+    {layer, local row, data}; verif/tb/recorder.py): no Python wakes per write-back. `tasks()` are
+    the readers (one per PE, each asleep until its ring is half full); `drain()` hands over
+    everything recorded so far (the environment calls it before it judges a run). Write-backs
+    reach the callback in order per PE, with the time of the edge they moved at."""
 
     def __init__(self, dut, num_pe: int, callback: Callable[[Writeback], None]) -> None:
-        self.dut, self.num_pe, self.callback = dut, num_pe, callback
+        act_w = len(dut.out_data_o)                            # ACT_W, as every PE's
+        row_w = len(dut.g_pe[0].u_wb_rec.beat_q[0]) - 8 - act_w  # $clog2(ACT_DEPTH)
+        fields = [("data", act_w), ("row", row_w), ("layer", 8)]
+        self.recorders = [
+            StreamRecorder(dut.g_pe[k].u_wb_rec, fields,
+                           lambda b, t, k=k: callback(Writeback(b["layer"], k, b["row"], b["data"], t)),
+                           name=f"PE {k} write-back")
+            for k in range(num_pe)]
 
     def tasks(self):
-        return [self._watch(k) for k in range(self.num_pe)]
+        return [rec.run() for rec in self.recorders]
 
-    async def _watch(self, k: int) -> None:
-        pe = self.dut.g_pe[k].u_pe
-        layer_q = self.dut.u_ccu.layer_q
-        while True:
-            await RisingEdge(pe.wbo_valid)
-            while True:
-                await ReadOnly()
-                if not read_uint(pe.wbo_valid, f"PE {k} write-back valid"):
-                    break
-                if read_uint(pe.wbo_ready, f"PE {k} write-back ready"):
-                    self.callback(Writeback(read_uint(layer_q, "CCU layer"), k,
-                                            read_uint(pe.wbo_row, f"PE {k} write-back row"),
-                                            read_uint(pe.wbo_data, f"PE {k} write-back data"), now_ns()))
-                await RisingEdge(self.dut.clk_i)
+    def drain(self) -> int:
+        return sum(rec.drain() for rec in self.recorders)
 
 
 @dataclass

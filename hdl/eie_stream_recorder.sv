@@ -9,8 +9,9 @@
 //
 // What the bench sees (all plain variables, read through VPI, never driven from outside):
 //   count_q             beats recorded since time 0 (not cleared by a reset; it wraps at 2^32)
-//   beat_q[n % DEPTH]   beat n: beat_i as it moved
-//   cycle_q[n % DEPTH]  the rising edge beat n moved at, counted from time 0 (the first edge is 1)
+//   entry_q[n % DEPTH]  beat n: {cycle, beat_i}, beat_i as it moved and the rising edge it moved at
+//                       (32 bits, counted from time 0: the first edge is 1); one entry is one VPI
+//                       read for the bench
 //   cycles_q            rising edges since time 0
 //   stalls_q            rising edges with valid_i high and ready_i low (the receiver held off)
 //   half_q, mark_q      toggles (above)
@@ -47,8 +48,7 @@ module eie_stream_recorder #(
   // They are read only by the bench (VPI), never by the design: UNUSEDSIGNAL.
   // verilator lint_off PROCASSINIT
   // verilator lint_off UNUSEDSIGNAL
-  logic [WIDTH-1:0] beat_q  [DEPTH];
-  int unsigned      cycle_q [DEPTH];
+  logic [WIDTH+31:0] entry_q [DEPTH];
   int unsigned      count_q = 0;
   int unsigned      cycles_q = 0;
   int unsigned      stalls_q = 0;
@@ -66,8 +66,7 @@ module eie_stream_recorder #(
       xerr_cycle_q <= cycles_q + 1;
       xerr_q <= xerr_q + 1;
     end else if (valid_i && ready_i) begin
-      beat_q[count_q % DEPTH]  <= beat_i;
-      cycle_q[count_q % DEPTH] <= cycles_q + 1;
+      entry_q[count_q % DEPTH] <= {32'(cycles_q + 1), beat_i};
       count_q                  <= count_q + 1;
       if ((count_q + 1) % (DEPTH / 2) == 0) half_q <= ~half_q;
       if (mark_i) mark_q <= ~mark_q;

@@ -39,9 +39,9 @@ class StreamRecorder:
                  period_ns: float = CLOCK_PERIOD_NS) -> None:
         self.rec, self.fields, self.callback, self.name = rec, list(fields), callback, name
         self.period_ns = period_ns
-        self.depth = len(rec.beat_q)
-        self._beat: dict[int, object] = {}       # entry handles, made on first use
-        self._cycle: dict[int, object] = {}
+        self.depth = len(rec.entry_q)
+        self.width = sum(bits for _, bits in self.fields)     # the recorder's WIDTH
+        self._entry: dict[int, object] = {}      # entry handles, made on first use
         self._read = self._xerr = self._stalls = 0
         self.started = False
         self.beats = 0
@@ -88,16 +88,20 @@ class StreamRecorder:
                                  f"{self.depth}-entry ring")
         now_cycles = read_uint(rec.cycles_q, f"{name} recorder cycles")
         now_ns = float(get_sim_time("ns"))
+        beat_mask = (1 << self.width) - 1
         for n in range(self._read, self._read + new):
             i = n % self.depth
-            if i not in self._beat:
-                self._beat[i], self._cycle[i] = rec.beat_q[i], rec.cycle_q[i]
-            raw = self._beat[i].value.to_unsigned()
+            entry = self._entry.get(i)
+            if entry is None:
+                entry = self._entry[i] = rec.entry_q[i]
+            # the raw GPI read: a LogicArray per entry costs several times more (docs/performance.md);
+            # no X can be here (the recorder does not store a beat with X/Z)
+            raw = int(entry._handle.get_signal_val_binstr(), 2)
+            cycle, raw = raw >> self.width, raw & beat_mask
             beat = {}
             for field, bits in self.fields:
                 beat[field] = raw & ((1 << bits) - 1)
                 raw >>= bits
-            cycle = self._cycle[i].value.to_unsigned()
             self.callback(beat, now_ns - (now_cycles - cycle) * self.period_ns)
         self._read = count
         self.beats += new

@@ -108,7 +108,7 @@ class WritebackProbe:
 
     def __init__(self, dut, num_pe: int, callback: Callable[[Writeback], None]) -> None:
         act_w = len(dut.out_data_o)                            # ACT_W, as every PE's
-        row_w = len(dut.g_pe[0].u_wb_rec.beat_q[0]) - 8 - act_w  # $clog2(ACT_DEPTH)
+        row_w = len(dut.g_pe[0].u_wb_rec.entry_q[0]) - 32 - 8 - act_w  # $clog2(ACT_DEPTH)
         fields = [("data", act_w), ("row", row_w), ("layer", 8)]
         self.recorders = [
             StreamRecorder(dut.g_pe[k].u_wb_rec, fields,

@@ -125,6 +125,20 @@ def column_work(
     return cols, counts[:, cols]
 
 
+def _layer_args(layer, hw: HwParams, has_bias: bool | None, who: str):
+    """(EncodedLayer, has_bias, out_len) of a PlacedLayer or an EncodedLayer (+ has_bias); raises
+    EieInputError when has_bias is missing for an EncodedLayer or the PE counts differ."""
+    if isinstance(layer, PlacedLayer):
+        enc, bias, out_len = layer.enc, layer.desc.has_bias, layer.desc.out_len
+    elif has_bias is None:
+        raise EieInputError(f"{who}: give has_bias for an EncodedLayer")
+    else:
+        enc, bias, out_len = layer, has_bias, layer.out_len
+    if enc.num_pe != hw.num_pe:
+        raise EieInputError(f"layer encoded for {enc.num_pe} PEs but hw.num_pe = {hw.num_pe}")
+    return enc, bias, out_len
+
+
 def predict_layer_cycles(
     layer: PlacedLayer | EncodedLayer,
     nonzero: np.ndarray,
@@ -138,14 +152,7 @@ def predict_layer_cycles(
     ``has_bias`` is taken from a PlacedLayer's descriptor; give it for an EncodedLayer.
     """
     params = params or CycleParams()
-    if isinstance(layer, PlacedLayer):
-        enc, bias, out_len = layer.enc, layer.desc.has_bias, layer.desc.out_len
-    else:
-        if has_bias is None:
-            raise EieInputError("predict_layer_cycles: give has_bias for an EncodedLayer")
-        enc, bias, out_len = layer, has_bias, layer.out_len
-    if enc.num_pe != hw.num_pe:
-        raise EieInputError(f"layer encoded for {enc.num_pe} PEs but hw.num_pe = {hw.num_pe}")
+    enc, bias, out_len = _layer_args(layer, hw, has_bias, "predict_layer_cycles")
     _, work = column_work(enc, nonzero, bias)
     n, n_cols = work.shape
     p = params
@@ -272,14 +279,7 @@ def rtl_layer_cycles(
     After bcast_end every PE writes back its rows (one per cycle) and swaps. ``has_bias``: from a
     PlacedLayer's descriptor, given for an EncodedLayer. Raises EieInputError on a bad shape.
     """
-    if isinstance(layer, PlacedLayer):
-        enc, bias, out_len = layer.enc, layer.desc.has_bias, layer.desc.out_len
-    else:
-        if has_bias is None:
-            raise EieInputError("rtl_layer_cycles: give has_bias for an EncodedLayer")
-        enc, bias, out_len = layer, has_bias, layer.out_len
-    if enc.num_pe != hw.num_pe:
-        raise EieInputError(f"layer encoded for {enc.num_pe} PEs but hw.num_pe = {hw.num_pe}")
+    enc, bias, out_len = _layer_args(layer, hw, has_bias, "rtl_layer_cycles")
     cols, work = column_work(enc, nonzero, bias)
     n_pe, depth = hw.num_pe, hw.fifo_depth
     in_len = enc.cols - int(bias)

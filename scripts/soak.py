@@ -5,7 +5,7 @@
 paid once per run; the last run takes the rest). Run r: seed SEED + r, configuration
 `--configs`[r % C], simulator `--sim`[(r + r // C) % S], one SoakTest (verif/tests/uvm_tests.py).
 With both simulators an Icarus run takes fewer networks, so that Icarus runs about
-`--icarus-share` of them (default 5 %: Icarus is 4x slower per network at 1-5 PEs, 20x at 16);
+`--icarus-share` of them (default 5 %: Icarus is 4.5-5x slower per network at 1-5 PEs, 7-10x at 16-17);
 every configuration still meets both simulators. The runs are Dask tasks (the engine of
 scripts/regress.py: an embedded LocalCluster of --jobs workers or --cluster tcp://host:port),
 one per worker thread at a time in plan order; `--budget MIN` starts no run after MIN minutes
@@ -65,7 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="random networks per Verilator run (default 200; an Icarus run: see --icarus-share)")
     ap.add_argument("--icarus-share", type=float, default=0.05,
                     help="with both simulators, the share of the networks Icarus runs (default 0.05: Icarus is "
-                         "4-20x slower per network; 0.5 gives both the same count per run)")
+                         "5-10x slower per network; 0.5 gives both the same count per run)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the first run (run r: seed + r)")
     ap.add_argument("--configs", default=DEFAULT_CONFIGS, help=f"PES:FIFO list (default {DEFAULT_CONFIGS})")
     ap.add_argument("--sim", default="icarus,verilator", help="simulators, comma-separated (runs alternate)")

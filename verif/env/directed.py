@@ -137,8 +137,11 @@ def lnzd_late_nonzero(rng: np.random.Generator, hw: HwParams, late_pe: int):
     n = hw.num_pe
     if n < 2:
         raise DoesNotFit("one PE: the LNZD tree has no node")
-    rows = min(hw.act_depth, 24)
-    burst = rows // 2
+    # a long zero run after a short burst: the burst drains while the late PE still scans zeros
+    # (with a short run the scan reaches the late non-zero before the burst has drained, and a
+    # node that ends early never gets the chance: seen once the LNZD nodes merged on bounds)
+    rows = min(hw.act_depth, 64)
+    burst = min(8, rows // 4)
     in_len, out_len = rows * n, 2 * n
     late = late_pe % n
     act = np.zeros(in_len, np.int64)

@@ -122,6 +122,8 @@ class Progress:
             sys.stdout.flush()
 
 
+MAX_SIM_PES = 256    # PEs: the largest eie_top make run builds (docs/design-contract.md allows any N >= 1)
+
 def _tile_rows(values: list[str]) -> dict[int, int]:
     out = {}
     for v in values:
@@ -169,6 +171,11 @@ def main() -> int:
         parser.error(f"--watchdog/WATCHDOG must be >= 1 cycle, got {args.watchdog}")
     if args.batch is not None and args.batch < 1:
         parser.error(f"--batch/BATCH must be >= 1, got {args.batch}")
+    if not 1 <= args.pes <= MAX_SIM_PES:
+        parser.error(f"--pes/PES must be in 1..{MAX_SIM_PES}, got {args.pes} (make run simulates up to "
+                     f"{MAX_SIM_PES} PEs; a 1,000-PE Verilator build does not finish)")
+    if args.fifo < 1:
+        parser.error(f"--fifo/FIFO must be >= 1, got {args.fifo}")
     files = args.layers or [str(DEFAULT_NETWORK)]
 
     # the inputs are checked here (a clear error before any build); the test prepares the same run

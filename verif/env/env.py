@@ -49,8 +49,6 @@ class PeProbe(uvm_component):
         hw = ConfigDB().get(self, "", "HW")
         await bfm.out_of_reset.wait()
         probe = WritebackProbe(bfm.dut, hw.num_pe, self.wb_ap.write)
-        for rec in probe.recorders:
-            rec.start()
         ConfigDB().get(self, "", "ACTIVITY").drains.append(probe.drain)
         for task in probe.tasks():
             cocotb.start_soon(task)

@@ -28,7 +28,7 @@ class StreamRecorder:
 
     `fields`: (name, bits) from the beat's least significant bit up, e.g. the output stream's
     [("data", ACT_W), ("idx", IDX_W), ("last", 1)]; their widths must add up to the recorder's
-    WIDTH. `callback(beat, time_ns)` gets each beat as {name: unsigned int}, in the order they
+    WIDTH (ValueError otherwise). `callback(beat, time_ns)` gets each beat as {name: unsigned int}, in the order they
     moved; `time_ns` is the simulation time of the rising edge it moved at (clock period
     `period_ns`; one period early when drained from a timer before that step's edge). Raises
     AssertionError (failing the test) on X/Z or an overrun.
@@ -40,7 +40,10 @@ class StreamRecorder:
         self.rec, self.fields, self.callback, self.name = rec, list(fields), callback, name
         self.period_ns = period_ns
         self.depth = len(rec.entry_q)
-        self.width = sum(bits for _, bits in self.fields)     # the recorder's WIDTH
+        self.width = len(rec.entry_q[0]) - 32                 # the recorder's WIDTH (entry = {cycle, beat})
+        if sum(bits for _, bits in self.fields) != self.width:
+            raise ValueError(f"{name}: fields {self.fields} add up to {sum(b for _, b in self.fields)} bits, "
+                             f"the recorder's beats have {self.width}")
         self._entry: dict[int, object] = {}      # entry handles, made on first use
         self._read = self._xerr = self._stalls = 0
         self.started = False
@@ -63,8 +66,10 @@ class StreamRecorder:
         return read_uint(self.rec.stalls_q, f"{self.name} recorder stalls") - self._stalls
 
     async def run(self) -> None:
-        """Start, then drain whenever the recorder toggles half_q or mark_q (never per beat)."""
-        self.start()
+        """Start (unless started), then drain whenever the recorder toggles half_q or mark_q (never
+        per beat)."""
+        if not self.started:
+            self.start()
         while True:
             await First(self.rec.half_q.value_change, self.rec.mark_q.value_change)
             await ReadOnly()
@@ -77,17 +82,21 @@ class StreamRecorder:
             return 0
         rec, name = self.rec, self.name
         xerr = read_uint(rec.xerr_q, f"{name} recorder X count")
+        now_cycles = read_uint(rec.cycles_q, f"{name} recorder cycles")
+        now_ns = float(get_sim_time("ns"))
+
+        def time_of(cycle: int) -> float:
+            return now_ns - (now_cycles - cycle) * self.period_ns
+
         if xerr != self._xerr:
+            last = read_uint(rec.xerr_cycle_q)
             raise AssertionError(f"{name}: valid/ready (or a moving beat) was X/Z on {xerr - self._xerr} "
-                                 f"cycles, the latest at cycle {read_uint(rec.xerr_cycle_q)} "
-                                 f"({self._time_of(read_uint(rec.xerr_cycle_q)):.0f} ns)")
+                                 f"cycles, the latest at cycle {last} ({time_of(last):.0f} ns)")
         count = read_uint(rec.count_q, f"{name} recorder count")
         new = (count - self._read) & 0xFFFF_FFFF
         if new > self.depth:
             raise AssertionError(f"{name}: {new} beats since the last read overran the recorder's "
                                  f"{self.depth}-entry ring")
-        now_cycles = read_uint(rec.cycles_q, f"{name} recorder cycles")
-        now_ns = float(get_sim_time("ns"))
         beat_mask = (1 << self.width) - 1
         for n in range(self._read, self._read + new):
             i = n % self.depth
@@ -102,10 +111,7 @@ class StreamRecorder:
             for field, bits in self.fields:
                 beat[field] = raw & ((1 << bits) - 1)
                 raw >>= bits
-            self.callback(beat, now_ns - (now_cycles - cycle) * self.period_ns)
+            self.callback(beat, time_of(cycle))
         self._read = count
         self.beats += new
         return new
-
-    def _time_of(self, cycle: int) -> float:
-        return float(get_sim_time("ns")) - (read_uint(self.rec.cycles_q) - cycle) * self.period_ns

@@ -98,6 +98,12 @@ async def overrun(dut) -> None:
     p = bench_params()
     rng = make_rng("overrun")
     await _start(dut)
+    try:                             # fields that do not add up to the recorder's WIDTH are refused
+        StreamRecorder(dut, FIELDS[:-1], lambda b, t: None)
+    except ValueError as e:
+        cocotb.log.info("wrong fields refused: %s", e)
+    else:
+        raise AssertionError("fields narrower than the recorder's beats were accepted")
     rec = StreamRecorder(dut, FIELDS, lambda b, t: None, name="recorder bench")
     rec.start()                      # never drains on its own: no run()
     moved: list = []

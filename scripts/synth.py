@@ -201,7 +201,8 @@ def critical_path(report: dict) -> dict:
         for src in s.get("sources", []):
             if src.startswith("/share/"):     # Yosys' own cell library
                 continue
-            src = src.removeprefix(str(REPO) + "/")
+            in_repo = re.search(r"(?:^|/)(hdl/[^/]+)$", src)     # sources are read by relative path
+            src = in_repo.group(1) if in_repo else src
             if src not in sources:
                 sources.append(src)
     return {
@@ -258,7 +259,9 @@ def synthesise(top: str, params: list[str], pnr: bool, args: argparse.Namespace)
     if params:
         out = out / re.sub(r"[^A-Za-z0-9_.=-]+", "_", "_".join(params))
     try:
-        sources = " ".join(str(p) for p in filelist(top))
+        # relative to the run folder: YoWASP's WebAssembly sandbox may not see absolute host paths
+        # (on this machine nothing under /tmp: a clone there failed), relative ones always resolve
+        sources = " ".join(os.path.relpath(p, out) for p in filelist(top))
     except FileNotFoundError as exc:
         sys.exit(str(exc))
     out.mkdir(parents=True, exist_ok=True)

@@ -3,8 +3,11 @@
 // Write: the address and data channels are accepted independently (either order, or together) and
 // held; when both are held and the response channel is free, reg_wr_o pulses for one cycle with the
 // address, data and strobes, and the response (OKAY, or SLVERR when reg_wr_err_i is high in that
-// cycle) is returned on B. Read: when the read-data channel is free, an accepted address pulses
-// reg_rd_o; reg_rdata_i / reg_rd_err_i are sampled in that same cycle and held on R until taken.
+// cycle) is returned on B. Read: the address is accepted and held (AR ready while nothing is held
+// and R is free); the cycle after, reg_rd_o pulses with it, and reg_rdata_i / reg_rd_err_i are
+// sampled in that cycle and held on R until taken. No register-port output depends on an AXI input
+// in the same cycle (docs/performance.md: the register read mux is not re-evaluated on every
+// simulator evaluation).
 // One outstanding transaction per direction; every channel is registered (no combinational path
 // from a valid to a ready).
 `default_nettype none
@@ -103,28 +106,37 @@ module eie_axil_slave #(
   end
 
   // ---------------------------------------------------------------- read
+  logic              ar_held_q;
+  logic [ADDR_W-1:0] araddr_q;
   logic              rvalid_q;
   logic [31:0]       rdata_q;
   logic [1:0]        rresp_q;
 
-  assign s_axil_arready_o = !rvalid_q;
+  assign s_axil_arready_o = !ar_held_q && !rvalid_q;
   assign s_axil_rvalid_o  = rvalid_q;
   assign s_axil_rdata_o   = rdata_q;
   assign s_axil_rresp_o   = rresp_q;
-  assign reg_rd_o         = s_axil_arvalid_i && s_axil_arready_o;
-  assign reg_raddr_o      = s_axil_araddr_i;
+  assign reg_rd_o         = ar_held_q;
+  assign reg_raddr_o      = araddr_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      rvalid_q <= 1'b0;
-      rdata_q  <= '0;
-      rresp_q  <= RespOkay;
+      ar_held_q <= 1'b0;
+      araddr_q  <= '0;
+      rvalid_q  <= 1'b0;
+      rdata_q   <= '0;
+      rresp_q   <= RespOkay;
     end else if (reg_rd_o) begin
-      rvalid_q <= 1'b1;
-      rdata_q  <= reg_rdata_i;
-      rresp_q  <= reg_rd_err_i ? RespSlverr : RespOkay;
-    end else if (rvalid_q && s_axil_rready_i) begin
-      rvalid_q <= 1'b0;
+      ar_held_q <= 1'b0;
+      rvalid_q  <= 1'b1;
+      rdata_q   <= reg_rdata_i;
+      rresp_q   <= reg_rd_err_i ? RespSlverr : RespOkay;
+    end else begin
+      if (s_axil_arvalid_i && s_axil_arready_o) begin
+        ar_held_q <= 1'b1;
+        araddr_q  <= s_axil_araddr_i;
+      end
+      if (rvalid_q && s_axil_rready_i) rvalid_q <= 1'b0;
     end
   end
 

@@ -17,7 +17,8 @@
 //   END     bcast_end to every PE in the cycle the register broadcasts its last pair (or is empty);
 //   WAIT    until every PE reports layer_done (write-back and swap done), then the next layer;
 //   OUTPUT  the last layer's outputs are read from the PEs' source buffers in index order
-//           (j = r*NUM_PE + k) and streamed out (out_*), with back-pressure.
+//           (j = r*NUM_PE + k) and streamed out (out_*), with back-pressure; DONE once the last
+//           beat has also left eie_top's output register slice (out_pending_i low).
 `default_nettype none
 
 module eie_ccu #(
@@ -61,6 +62,7 @@ module eie_ccu #(
     output logic [IDX_W-1:0]               out_idx_o,
     output logic [ACT_W-1:0]               out_data_o,
     output logic                           out_last_o,
+    input  wire logic                      out_pending_i,  // a beat is still in eie_top's output slice
     // status
     output logic                           busy_o,
     output logic                           done_o,
@@ -568,7 +570,8 @@ module eie_ccu #(
         end
       end
       StOutput: begin
-        if (out_j_q == (IDX_W + 1)'(last_out_len) && !rd_inflight_q && oq_empty) state_d = StDone;
+        if (out_j_q == (IDX_W + 1)'(last_out_len) && !rd_inflight_q && oq_empty && !out_pending_i)
+          state_d = StDone;
       end
       StDone: begin
         done_d  = 1'b1;

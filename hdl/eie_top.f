@@ -12,6 +12,7 @@ eie_act_rw.sv
 eie_pe.sv
 eie_lnzd_node.sv
 eie_lnzd_tree.sv
+eie_reg_slice.sv
 eie_axil_slave.sv
 eie_ccu.sv
 eie_stream_recorder.sv

@@ -3,7 +3,9 @@
 //   - AXI4-Lite register slave (control, status, layer descriptors, performance counters),
 //   - load stream (I/O mode): one 64-bit beat per word of a PE memory, addressed by (pe, mem, addr),
 //   - output stream: the last layer's outputs (index, value) in index order.
-// Every stream is valid/ready with back-pressure. Block diagram and timing: docs/architecture.md.
+// Every stream is valid/ready with back-pressure. The load and output streams pass through a
+// register slice (eie_reg_slice) and the AXI4-Lite slave registers every channel, so no logic
+// depends combinationally on a top-level input (docs/performance.md). Block diagram and timing: docs/architecture.md.
 `default_nettype none
 
 module eie_top #(
@@ -97,6 +99,53 @@ module eie_top #(
     .reg_rd_err_i (reg_rd_err)
   );
 
+  // Load stream: a register slice in front of the CCU. A beat enters it only in a cycle where the
+  // CCU takes loads (ccu_ld_ready: idle, every PE ready; a registered condition), so the CCU takes
+  // it the next cycle, before a START written after the beat's handshake can take effect.
+  localparam int LD_W = PE_W + 3 + IO_AW + 64;
+  logic             ccu_ld_valid, ccu_ld_ready, ld_slice_ready;
+  logic [LD_W-1:0]  ccu_ld_beat;
+  logic [PE_W-1:0]  ccu_ld_pe;
+  logic [2:0]       ccu_ld_mem;
+  logic [IO_AW-1:0] ccu_ld_addr;
+  logic [63:0]      ccu_ld_data;
+  logic             ld_slice_empty;
+
+  assign ld_ready_o = ld_slice_ready && ccu_ld_ready;
+
+  eie_reg_slice #(.WIDTH(LD_W)) u_ld_slice (
+    .clk_i,
+    .rst_ni,
+    .valid_i (ld_valid_i && ccu_ld_ready),
+    .ready_o (ld_slice_ready),
+    .data_i  ({ld_pe_i, ld_mem_i, ld_addr_i, ld_data_i}),
+    .valid_o (ccu_ld_valid),
+    .ready_i (ccu_ld_ready),
+    .data_o  (ccu_ld_beat),
+    .empty_o (ld_slice_empty)
+  );
+  assign {ccu_ld_pe, ccu_ld_mem, ccu_ld_addr, ccu_ld_data} = ccu_ld_beat;
+  logic unused_ld_slice;
+  assign unused_ld_slice = ld_slice_empty;
+
+  // Output stream: the CCU's output queue -> a register slice -> out_*.
+  localparam int OUT_W = IDX_W + ACT_W + 1;
+  logic             ccu_out_valid, ccu_out_ready, ccu_out_last, out_slice_empty;
+  logic [IDX_W-1:0] ccu_out_idx;
+  logic [ACT_W-1:0] ccu_out_data;
+
+  eie_reg_slice #(.WIDTH(OUT_W)) u_out_slice (
+    .clk_i,
+    .rst_ni,
+    .valid_i (ccu_out_valid),
+    .ready_o (ccu_out_ready),
+    .data_i  ({ccu_out_idx, ccu_out_data, ccu_out_last}),
+    .valid_o (out_valid_o),
+    .ready_i (out_ready_i),
+    .data_o  ({out_idx_o, out_data_o, out_last_o}),
+    .empty_o (out_slice_empty)
+  );
+
   // CCU <-> PEs
   logic [IDX_W-1:0]            cfg_ptr_base, cfg_in_len, cfg_out_len;
   logic [16*W_W-1:0]           cfg_codebook;
@@ -147,8 +196,18 @@ module eie_top #(
     .reg_raddr_i    (reg_raddr),
     .reg_rdata_o    (reg_rdata),
     .reg_rd_err_o   (reg_rd_err),
-    .ld_valid_i, .ld_ready_o, .ld_pe_i, .ld_mem_i, .ld_addr_i, .ld_data_i,
-    .out_valid_o, .out_ready_i, .out_idx_o, .out_data_o, .out_last_o,
+    .ld_valid_i     (ccu_ld_valid),
+    .ld_ready_o     (ccu_ld_ready),
+    .ld_pe_i        (ccu_ld_pe),
+    .ld_mem_i       (ccu_ld_mem),
+    .ld_addr_i      (ccu_ld_addr),
+    .ld_data_i      (ccu_ld_data),
+    .out_valid_o    (ccu_out_valid),
+    .out_ready_i    (ccu_out_ready),
+    .out_idx_o      (ccu_out_idx),
+    .out_data_o     (ccu_out_data),
+    .out_last_o     (ccu_out_last),
+    .out_pending_i  (!out_slice_empty),
     .busy_o, .done_o, .error_o,
     .tree_start_o   (tree_start),
     .root_valid_i   (root_valid),

@@ -192,7 +192,7 @@ class CcuEnv:
         self.begin_run([])
         for name in ("bc_ready_i", "pe_ready_i", "layer_done_i", "pe_err_i", "pe_err_code_i",
                      "io_rvalid_i", "io_rdata_i", "root_done_i", "root_idx_i", "root_act_i",
-                     "ld_pe_i", "ld_mem_i", "ld_addr_i", "ld_data_i"):
+                     "ld_pe_i", "ld_mem_i", "ld_addr_i", "ld_data_i", "out_pending_i"):
             getattr(dut, name).value = 0
         self._drive_counters()
 

@@ -69,9 +69,9 @@ lint-py: $(STAMP)
 	$(VENV)/bin/ruff check models verif scripts conftest.py
 
 # `make run` is FileNetworkTest of the pyuvm environment (scripts/run_layer.py --help): the scoreboard judges it.
-run: $(STAMP) ## run a network on the RTL, checked by the scoreboard: LAYER="<network.npz> | <layer.npz ...>" (default: the digits MLP, docs/digits.md) PES=64 SIM=verilator FIFO=8 BATCH=<first n inputs> RELU=0|1 (override) STRICT=1 BALANCE=0 (paper's row interleave) LOAD=backdoor|stream OUT=results/run WATCHDOG=10000
-	$(foreach v,STRICT BALANCE WAVES,$(if $(filter-out 0 1,$($(v))),$(error make run: $(v) must be 0 or 1, got '$($(v))')))
-	$(PY) scripts/run_layer.py $(LAYER) --pes $(or $(PES),64) --sim $(or $(SIM),verilator) \
+run: $(STAMP) ## run a network on the RTL, checked by the scoreboard: LAYER="<network.npz> | <layer.npz ...>" (default: the digits MLP, docs/digits.md) PES=64 SIM=verilator FIFO=8 BATCH=<first n inputs, n <= the file's> RELU=0|1 (override) STRICT=1 BALANCE=0 (paper's row interleave) LOAD=backdoor|stream OUT=results/run WATCHDOG=10000
+	$(foreach v,STRICT BALANCE WAVES,$(if $(filter-out 0 1,$($(v))),$(error make run: error: $(v)=$($(v)): must be 0 or 1)))
+	$(PY) scripts/run_layer.py --make $(LAYER) --pes $(or $(PES),64) --sim $(or $(SIM),verilator) \
 	    --fifo $(or $(FIFO),8) $(if $(RELU),--relu $(RELU)) --out $(or $(OUT),results/run) $(if $(filter 1,$(WAVES)),--waves) \
 	    --load $(or $(LOAD),backdoor) $(if $(WATCHDOG),--watchdog $(WATCHDOG)) $(if $(BATCH),--batch $(BATCH)) \
 	    $(if $(filter 1,$(STRICT)),--strict) $(MODEL_BALANCE)

@@ -195,12 +195,23 @@ def codes_from_codebook(weight: np.ndarray, codebook: np.ndarray, source: str) -
     return codes
 
 
+def not_a_file(path: Path, what: str) -> EieInputError:
+    """The error for a `path` that is no file: a directory (naming the .npz files in it) or missing;
+    `what` is what was expected, e.g. "layer file"."""
+    if path.is_dir():
+        names = sorted(p.name for p in path.glob("*.npz"))
+        inside = (f"it holds {len(names)}: {', '.join(names[:8])}{', ...' if len(names) > 8 else ''}" if names
+                  else "it holds no .npz file")
+        return EieInputError(f"{path}: is a directory; expected a .npz {what} ({inside})")
+    return EieInputError(f"{path}: {what} not found")
+
+
 def load_layer(path: str | Path) -> FloatLayer:
-    """Read and validate a layer file."""
+    """Read and validate a layer file. Raises EieInputError (missing file, a directory, bad fields)."""
     path = Path(path)
     source = str(path)
     if not path.is_file():
-        raise EieInputError(f"{source}: layer file not found")
+        raise not_a_file(path, "layer file")
     if not zipfile.is_zipfile(path):
         raise EieInputError(f"{source}: not an .npz layer file (a numpy zip archive of arrays, "
                             "docs/layer-format.md)")

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from models.errors import EieInputError
-from models.layerfile import FloatLayer, load_layer, validate_layer
+from models.layerfile import FloatLayer, load_layer, not_a_file, validate_layer
 
 MAX_NETWORK_LAYERS = 64
 NETWORK_KEYS = ("num_layers", "inputs", "input", "calibration", "expected", "labels", "name")
@@ -105,7 +105,7 @@ class Network:
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     source = str(path)
     if not path.is_file():
-        raise EieInputError(f"{source}: file not found")
+        raise not_a_file(path, "network file")
     if not zipfile.is_zipfile(path):
         raise EieInputError(f"{source}: not an .npz file (a numpy zip archive of arrays, docs/layer-format.md)")
     try:
@@ -231,6 +231,9 @@ def load_network(paths: Sequence[str | Path]) -> Network:
     paths = [Path(p) for p in paths]
     if not paths:
         raise EieInputError("no layer or network file given")
+    for p in paths:
+        if p.is_dir():
+            raise not_a_file(p, "network file, or .npz layer files in network order")
     if any(is_network_file(p) for p in paths):
         if len(paths) != 1:
             raise EieInputError(f"{', '.join(map(str, paths))}: a network file must be given alone")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import threading
@@ -124,30 +125,103 @@ class Progress:
 
 MAX_SIM_PES = 256    # PEs: the largest eie_top make run builds (docs/design-contract.md allows any N >= 1)
 
+# `make run` passes its variables as these options (Makefile, target run, with --make): a bad value is
+# reported as the variable the user typed.
+MAKE_VARIABLES = {"layers": "LAYER", "--pes": "PES", "--sim": "SIM", "--fifo": "FIFO", "--relu": "RELU",
+                  "--batch": "BATCH", "--out": "OUT", "--waves": "WAVES", "--load": "LOAD",
+                  "--watchdog": "WATCHDOG", "--strict": "STRICT", "--interleave": "BALANCE"}
+VIA_MAKE = "--make" in sys.argv[1:]
+
+
+class BadInput(Exception):
+    """Bad input to the run: the one line printed (exit 2)."""
+
+
+def bad_input(option: str, value: object, what: str) -> BadInput:
+    """The one-line error for a bad `option` (an option string, or "layers") set to `value`:
+    `make run: error: PES=1000: what` under make (--make), `run_layer.py: error: --pes 1000: what`
+    when the script is run directly."""
+    text = " ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    if VIA_MAKE and option in MAKE_VARIABLES:
+        shown = f'"{text}"' if " " in text else text
+        return BadInput(f"make run: error: {MAKE_VARIABLES[option]}={shown}: {what}")
+    where = text if option == "layers" else f"{option} {text}"
+    return BadInput(f"{'make run' if VIA_MAKE else 'run_layer.py'}: error: {where}: {what}")
+
+
+def _given(option: str) -> str:
+    """The value the command line gave `option` (its last occurrence), for an argparse error."""
+    argv, value = sys.argv[1:], ""
+    for i, arg in enumerate(argv):
+        if arg == option and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith(option + "="):
+            value = arg[len(option) + 1:]
+    return value
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block: `make run` users never type the options)
+    naming the make variable or the option, exit 2; --help as usual."""
+
+    def error(self, message: str):
+        match = re.fullmatch(r"argument ([^:/ ]+)[^:]*: (.*)", message, re.S)
+        if match is None:                       # e.g. unrecognized arguments
+            raise SystemExit(_fail(BadInput(f"{'make run' if VIA_MAKE else 'run_layer.py'}: error: {message}")))
+        option, what = match.groups()
+        choice = re.fullmatch(r"invalid choice: .*? \(choose from (.*)\)", what)
+        if choice:
+            what = "must be " + " or ".join(c.strip(" '") for c in choice.group(1).split(","))
+        raise SystemExit(_fail(bad_input(option, _given(option), what)))
+
+
+def _fail(exc: BadInput) -> int:
+    print(exc, file=sys.stderr)
+    return 2
+
+
+def _whole(low: int, high: int | None = None, note: str = ""):
+    """An argparse type: a whole number in low..high (high None: no upper limit)."""
+    limits = (f"{low} or {high}" if high == low + 1 else f"in {low}..{high}") if high is not None else f">= {low}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {limits}" if high == low + 1 else "not a whole number") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {limits}{note}")
+        return value
+    return parse
+
+
 def _tile_rows(values: list[str]) -> dict[int, int]:
     out = {}
     for v in values:
         try:
             layer, rows = (int(x) for x in v.split("="))
         except ValueError:
-            raise EieInputError(f"--tile-rows: expected LAYER=ROWS, got {v!r}") from None
+            raise bad_input("--tile-rows", v, "expected LAYER=ROWS") from None
         if rows < 1:
-            raise EieInputError(f"--tile-rows: ROWS must be >= 1, got {rows}")
+            raise bad_input("--tile-rows", v, f"ROWS must be >= 1, got {rows}")
         out[layer] = rows
     return out
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("layers", nargs="*",
                         help="one network file, or layer .npz files in network order (docs/network-format.md; "
                              f"default: {DEFAULT_NETWORK.relative_to(REPO)})")
-    parser.add_argument("--pes", type=int, default=64, help="processing elements (default 64)")
+    parser.add_argument("--pes", type=_whole(1, MAX_SIM_PES, f" (make run simulates up to {MAX_SIM_PES} PEs; a "
+                                                              "1,000-PE Verilator build does not finish)"),
+                        default=64, help=f"processing elements, 1..{MAX_SIM_PES} (default 64)")
     parser.add_argument("--sim", default="verilator", choices=["icarus", "verilator"])
-    parser.add_argument("--fifo", type=int, default=8, help="activation-queue depth (default 8)")
-    parser.add_argument("--relu", type=int, choices=[0, 1],
+    parser.add_argument("--fifo", type=_whole(1), default=8, help="activation-queue depth (default 8)")
+    parser.add_argument("--relu", type=_whole(0, 1), metavar="{0,1}",
                         help="override: ReLU after every layer (1) or none (0); default: each layer's own flag")
-    parser.add_argument("--batch", type=int, metavar="B", help="run only the first B inputs (default: all)")
+    parser.add_argument("--batch", type=_whole(1), metavar="B",
+                        help="run only the first B inputs, B <= the inputs the file holds (default: all)")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "run")
     parser.add_argument("--seed", type=int, default=1, help="seed of the test (cocotb's random seed)")
     parser.add_argument("--waves", action="store_true", help="record FST waves of the run")
@@ -155,7 +229,7 @@ def main() -> int:
                         help="write the weights straight into the SRAM arrays (default) or send every word "
                              "through the load stream (slow for large layers); later inputs of a batch always "
                              "go through the load stream")
-    parser.add_argument("--watchdog", type=int, default=10_000, metavar="K",
+    parser.add_argument("--watchdog", type=_whole(1, note=" cycle"), default=10_000, metavar="K",
                         help="end the run with an error when no broadcast, write-back or output beat happened "
                              "for K cycles (default 10000)")
     parser.add_argument("--strict", action="store_true",
@@ -166,33 +240,30 @@ def main() -> int:
                              "model predicts fewer cycles, models/balance.py; make run BALANCE=0)")
     parser.add_argument("--tile-rows", action="append", default=[], metavar="LAYER=ROWS",
                         help="cut LAYER into row tiles of ROWS rows even when it fits (tests the passes)")
+    parser.add_argument("--make", action="store_true", help=argparse.SUPPRESS)   # errors name make variables
     args = parser.parse_args()
-    if args.watchdog < 1:
-        parser.error(f"--watchdog/WATCHDOG must be >= 1 cycle, got {args.watchdog}")
-    if args.batch is not None and args.batch < 1:
-        parser.error(f"--batch/BATCH must be >= 1, got {args.batch}")
-    if not 1 <= args.pes <= MAX_SIM_PES:
-        parser.error(f"--pes/PES must be in 1..{MAX_SIM_PES}, got {args.pes} (make run simulates up to "
-                     f"{MAX_SIM_PES} PEs; a 1,000-PE Verilator build does not finish)")
-    if args.fifo < 1:
-        parser.error(f"--fifo/FIFO must be >= 1, got {args.fifo}")
     files = args.layers or [str(DEFAULT_NETWORK)]
 
     # the inputs are checked here (a clear error before any build); the test prepares the same run
     try:
         hw = HwParams(num_pe=args.pes, fifo_depth=args.fifo)
         tile_rows = _tile_rows(args.tile_rows)
-        network = load_network(files)
-        if args.batch is not None and args.batch < network.batch:
+        network = _load(files)
+        if args.batch is not None and args.batch > network.batch:
+            raise bad_input("--batch", args.batch, f"{files[0]} holds {network.batch} input"
+                            f"{'s' if network.batch > 1 else ''}, fewer than {args.batch}; leave BATCH unset "
+                            f"to run {'it' if network.batch == 1 else 'all of them'}")
+        if args.batch is not None:
             network = network.limit(args.batch)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", EieAccuracyWarning)
             prep = prepare_run(network, hw, relu=None if args.relu is None else bool(args.relu),
                                max_layers=MAX_LAYERS, strict=args.strict, force_tile_rows=tile_rows or None,
                                balance=not args.interleave)
-    except (EieInputError, OSError) as exc:
-        print(f"run: {exc}", file=sys.stderr)
-        return 2
+    except EieInputError as exc:
+        return _fail(BadInput(f"{'make run' if VIA_MAKE else 'run_layer.py'}: error: {exc}"))
+    except BadInput as exc:
+        return _fail(exc)
     net, plan, network = prep.net, prep.plan, prep.network
     print(f"run: {network.name} ({', '.join(files)}) on {hw.num_pe} PEs, FIFO {hw.fifo_depth}, {args.sim}, "
           f"load {args.load}, {network.batch} input(s): "
@@ -213,8 +284,7 @@ def main() -> int:
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        print(f"run: cannot create the output folder OUT={args.out}: {exc.strerror}", file=sys.stderr)
-        return 2
+        return _fail(bad_input("--out", args.out, f"cannot create the output folder: {exc.strerror}"))
     test_name = f"run_{args.out.name}_{args.sim}_{hw.num_pe}pe_f{hw.fifo_depth}"
     run_dir = run_dir_for(args.sim, test_name)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -240,6 +310,18 @@ def main() -> int:
             sim_error = str(exc)
     wall = time.perf_counter() - t0
     return report(args, run_dir, prep, wall, sim_error)
+
+
+def _load(files: list[str]):
+    """load_network, its errors as bad LAYER input naming the file."""
+    try:
+        return load_network(files)
+    except (EieInputError, OSError) as exc:
+        text = str(exc)
+        for f in files:
+            if text.startswith(f"{Path(f)}: "):
+                raise bad_input("layers", f, text[len(str(Path(f))) + 2:]) from None
+        raise bad_input("layers", files, text) from None
 
 
 def _rows_text(plan) -> str:

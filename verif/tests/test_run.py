@@ -112,3 +112,73 @@ def test_shared_cases_through_make_run(sim: str, case: str, tmp_path: Path) -> N
     if case == "mnist-network":
         assert int(np.argmax(np.load(out / "outputs.npz")["value"][0])) == 7
         assert len(rep["scoreboard"]["writebacks_checked_per_layer_input0"]) == 2
+
+
+# --------------------------------------------------------------------------------- bad input, Ctrl-C
+MNIST_FC1 = CASES / "mnist-fc1-rawpixels.npz"       # one input
+
+
+def _script(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, str(REPO / "scripts" / "run_layer.py"), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300, env=env)
+
+
+def _one_error_line(res: subprocess.CompletedProcess) -> str:
+    """The run's stderr as exactly one line (no usage block, no traceback), exit 2."""
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(lines) == 1, f"exit {res.returncode}, stderr:\n{res.stderr}"
+    assert "usage:" not in res.stderr and "Traceback" not in res.stderr
+    return lines[0]
+
+
+BAD_VARIABLES = [   # (make variable, option, value, what the line must say)
+    ("PES", "--pes", "abc", "not a whole number"),
+    ("PES", "--pes", "1000", "must be in 1..256"),
+    ("PES", "--pes", "0", "must be in 1..256"),
+    ("FIFO", "--fifo", "0", "must be >= 1"),
+    ("SIM", "--sim", "vcs", "must be icarus or verilator"),
+    ("LOAD", "--load", "fast", "must be stream or backdoor"),
+    ("RELU", "--relu", "2", "must be 0 or 1"),
+    ("WATCHDOG", "--watchdog", "0", "must be >= 1"),
+    ("BATCH", "--batch", "-1", "must be >= 1"),
+    ("BATCH", "--batch", "2x", "not a whole number"),
+]
+
+
+@pytest.mark.parametrize(("var", "option", "value", "what"), BAD_VARIABLES,
+                         ids=[f"{v}={x}" for v, _, x, _ in BAD_VARIABLES])
+def test_bad_variable_is_one_line_naming_it(var: str, option: str, value: str, what: str) -> None:
+    """A bad make variable: one line `make run: error: VAR=value: what`, exit 2; run directly, the
+    line names the option instead."""
+    line = _one_error_line(_script("--make", "--pes", "4", option, value))
+    assert line.startswith(f"make run: error: {var}={value}: ") and what in line, line
+    line = _one_error_line(_script("--pes", "4", option, value))
+    assert line.startswith(f"run_layer.py: error: {option} {value}: ") and what in line, line
+
+
+def test_make_run_passes_its_variables_and_help_still_works() -> None:
+    res = subprocess.run(["make", "-s", "--no-print-directory", "-o", ".venv/.setup-stamp", "run", "PES=abc",
+                          "SIM=icarus"], capture_output=True, text=True, cwd=REPO, timeout=300)
+    ours = [ln for ln in res.stderr.strip().splitlines() if not ln.startswith("make: ***")]
+    assert res.returncode == 2 and ours == ["make run: error: PES=abc: not a whole number"], res.stderr
+    res = _script("--help")
+    assert res.returncode == 0 and "usage:" in res.stdout and "--pes" in res.stdout and "--make" not in res.stdout
+
+
+def test_batch_larger_than_the_file_is_refused(tmp_path: Path) -> None:
+    """BATCH=5 on a file holding 1 input: refused (it used to run 1 input silently)."""
+    line = _one_error_line(_script("--make", str(MNIST_FC1), "--pes", "4", "--batch", "5", "--sim", "icarus",
+                                   "--out", str(tmp_path / "out")))
+    assert line.startswith("make run: error: BATCH=5: ") and str(MNIST_FC1) in line and "holds 1 input" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_directory_as_layer_names_it_and_lists_npz_files(tmp_path: Path) -> None:
+    line = _one_error_line(_script("--make", str(CASES), "--pes", "4"))
+    assert line.startswith(f"make run: error: LAYER={CASES}: ") and "is a directory" in line, line
+    assert "not found" not in line and "mnist-fc1-rawpixels.npz" in line and ".npz" in line
+    (tmp_path / "empty").mkdir()
+    line = _one_error_line(_script("--make", str(tmp_path / "empty"), "--pes", "4"))
+    assert "is a directory" in line and "no .npz file" in line, line
+    line = _one_error_line(_script("--make", str(tmp_path / "missing.npz"), "--pes", "4"))
+    assert line == f"make run: error: LAYER={tmp_path / 'missing.npz'}: layer file not found", line

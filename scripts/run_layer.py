@@ -19,7 +19,8 @@ and an ETA): one updating line on a terminal, a log line every few seconds other
 Default network: models/networks/digits-mlp.npz (docs/digits.md), the whole test split.
 Writes OUT/report.json, OUT/outputs.npz (and OUT/classification.png with labels); exits 1 when the
 scoreboard reported an error (its first error is printed) or the result is outside the bound of
-`expected`, 2 on bad input.
+`expected`, 2 on bad input (one line naming the make variable, with --make, or the option), 130 on
+Ctrl-C (one line naming the phase: the input check, the simulator build, the simulation, the report).
 """
 
 from __future__ import annotations
@@ -288,7 +289,7 @@ def main() -> int:
     test_name = f"run_{args.out.name}_{args.sim}_{hw.num_pe}pe_f{hw.fifo_depth}"
     run_dir = run_dir_for(args.sim, test_name)
     run_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ("progress.jsonl", "scoreboard.json", "scoreboard_outputs.npz", "run_info.json"):
+    for stale in ("progress.jsonl", "scoreboard.json", "scoreboard_outputs.npz", "run_info.json", "sim.log"):
         (run_dir / stale).unlink(missing_ok=True)
     job = {"layers": [str(Path(p).resolve()) for p in files], "pes": hw.num_pe, "fifo": hw.fifo_depth,
            "relu": args.relu, "load": args.load, "batch": args.batch, "watchdog_cycles": args.watchdog,
@@ -299,7 +300,9 @@ def main() -> int:
     params = {"NUM_PE": hw.num_pe, "FIFO_DEPTH": hw.fifo_depth, "MAX_LAYERS": MAX_LAYERS}
     t0 = time.perf_counter()
     sim_error = ""
-    with Progress(run_dir / "progress.jsonl"):
+    PHASE.update(phase="simulation", run_dir=run_dir)
+    with Progress(run_dir / "progress.jsonl") as progress:
+        PHASE["progress"] = progress
         try:
             run_bench(sim=args.sim, toplevel="eie_top", test_module="verif.tests.uvm_tests",
                       testcase="FileNetworkTest", parameters=params, seed=args.seed, waves=args.waves,
@@ -309,6 +312,7 @@ def main() -> int:
         except AssertionError as exc:
             sim_error = str(exc)
     wall = time.perf_counter() - t0
+    PHASE["phase"] = "the report"
     return report(args, run_dir, prep, wall, sim_error)
 
 
@@ -322,6 +326,21 @@ def _load(files: list[str]):
             if text.startswith(f"{Path(f)}: "):
                 raise bad_input("layers", f, text[len(str(Path(f))) + 2:]) from None
         raise bad_input("layers", files, text) from None
+
+
+# What main is doing, for the one line printed on Ctrl-C: "the input check", "simulation" (then the run
+# folder tells the build from the run), "the report".
+PHASE: dict = {"phase": "the input check"}
+
+
+def interrupted_during() -> str:
+    """Where a Ctrl-C stopped the run, for its one-line message."""
+    if PHASE["phase"] != "simulation":
+        return PHASE["phase"]
+    if not (PHASE["run_dir"] / "sim.log").exists():        # run_bench opens it when the build is done
+        return "the simulator build (the next make run finishes it)"
+    where = PHASE["progress"].text() if "progress" in PHASE else ""
+    return f"the simulation ({where})" if where else "the simulation"
 
 
 def _rows_text(plan) -> str:
@@ -612,4 +631,9 @@ def plot_classification(path: Path, network, value: np.ndarray, labels: np.ndarr
 
 if __name__ == "__main__":
     os.environ.setdefault("COCOTB_LOG_LEVEL", "WARNING")
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except KeyboardInterrupt:
+        print(f"{'make run' if VIA_MAKE else 'run_layer.py'}: interrupted during {interrupted_during()}",
+              file=sys.stderr)
+        raise SystemExit(130) from None

@@ -192,7 +192,8 @@ def build(*, sim: str, toplevel: str, parameters: Mapping[str, object], waves: b
     """Build `toplevel` for cocotb (cached per parameter set; file lock) and return its folder.
 
     `hier` (Verilator only): eie_pe becomes a hierarchical block (hdl/eie_hier.vlt, --hierarchical).
-    `root` replaces build/sim as the parent of the build folders; `always` rebuilds.
+    `root` replaces build/sim as the parent of the build folders; `always` rebuilds, as does a
+    folder whose last build did not finish (no build.done).
     """
     from cocotb_tools.runner import get_runner
 
@@ -203,6 +204,9 @@ def build(*, sim: str, toplevel: str, parameters: Mapping[str, object], waves: b
     _prepare_path()
     build_dir = build_dir_for(sim, toplevel, parameters, waves=waves, coverage=coverage, hier=hier,
                               root=root)
+    # written last: a folder without it (a build interrupted or failed, e.g. a half-written sim.vvp
+    # that cocotb's runner would take as up to date) is rebuilt
+    done = build_dir / "build.done"
     build_args: list[str] = []
     if sim == "verilator":
         build_args += ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
@@ -218,6 +222,8 @@ def build(*, sim: str, toplevel: str, parameters: Mapping[str, object], waves: b
     runner = _lean_verilator() if hier else get_runner(sim)
     build_dir.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(build_dir) + ".lock"):
+        complete = done.is_file()
+        done.unlink(missing_ok=True)
         try:
             runner.build(
                 sources=filelist(toplevel),
@@ -227,13 +233,14 @@ def build(*, sim: str, toplevel: str, parameters: Mapping[str, object], waves: b
                 build_dir=build_dir,
                 waves=waves,
                 timescale=("1ns", "1ps"),
-                always=always,
+                always=always or not complete,
                 log_file=build_dir / "build.log",
             )
         except (RuntimeError, SystemExit) as exc:    # cocotb's runner: a failed compiler command
             raise AssertionError(f"{sim} build of {toplevel} {dict(parameters)} failed ({exc}); "
                                  f"log: {build_dir / 'build.log'}\n{_failure_summary(build_dir / 'build.log', 15)}"
                                  ) from None
+        done.write_text("")
     return build_dir
 
 

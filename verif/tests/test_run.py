@@ -7,8 +7,11 @@ every case of ../shared/cases within the bound of its own `expected`."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -182,3 +185,97 @@ def test_directory_as_layer_names_it_and_lists_npz_files(tmp_path: Path) -> None
     assert "is a directory" in line and "no .npz file" in line, line
     line = _one_error_line(_script("--make", str(tmp_path / "missing.npz"), "--pes", "4"))
     assert line == f"make run: error: LAYER={tmp_path / 'missing.npz'}: layer file not found", line
+
+
+def test_an_unfinished_build_folder_is_rebuilt(tmp_path: Path) -> None:
+    """verif/sim.build writes build.done last; a folder without it is rebuilt. Here the unfinished
+    build is the one a Ctrl-C during iverilog's code generation leaves: sim.vvp cut short, newer than
+    the sources (cocotb's runner alone takes it as up to date)."""
+    from verif.sim import build
+
+    params = {"NUM_PE": 2, "FIFO_DEPTH": 2, "MAX_LAYERS": 2}
+    folder = build(sim="icarus", toplevel="eie_top", parameters=params, root=tmp_path)
+    vvp, done = folder / "sim.vvp", folder / "build.done"
+    size = vvp.stat().st_size
+    assert done.is_file() and size > 0
+    done.unlink()
+    with vvp.open("r+b") as fh:
+        fh.truncate(size // 3)
+    build(sim="icarus", toplevel="eie_top", parameters=params, root=tmp_path)
+    assert vvp.stat().st_size == size and done.is_file()
+    stamp = vvp.stat().st_mtime_ns          # a finished build is reused as it is
+    build(sim="icarus", toplevel="eie_top", parameters=params, root=tmp_path)
+    assert vvp.stat().st_mtime_ns == stamp
+
+
+def _running_in_group(pgid: int) -> list[str]:
+    """Processes of process group `pgid` that still run (zombies, already dead, left out)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[1].split()       # after "pid (comm)": state, ppid, pgrp, ...
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(text.split(")", 1)[0] + ")")
+    return found
+
+
+def _interrupt(args: list[str], env: dict, ready, timeout: float = 240) -> tuple[int, str, str]:
+    """Run run_layer.py (--make) in its own process group, wait for `ready()`, then Ctrl-C the group as a
+    terminal does; returns (exit code, stdout, stderr) and checks that no process of the group is left."""
+    cmd = [sys.executable, str(REPO / "scripts" / "run_layer.py"), "--make", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
+                            start_new_session=True)
+    try:
+        t_end = time.monotonic() + timeout
+        while not ready():
+            assert proc.poll() is None, f"ended before the interrupt:\n{proc.communicate()}"
+            assert time.monotonic() < t_end, "the phase to interrupt never came"
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        time.sleep(0.5)
+        assert not _running_in_group(proc.pid), "processes of the interrupted run are still running"
+        return proc.returncode, out, err
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_ctrl_c_during_the_build_is_one_line_and_leaves_no_finished_build(tmp_path: Path) -> None:
+    """Ctrl-C while Verilator builds (a fresh build folder): one line naming the phase, exit 130, no
+    traceback, and the folder is not marked built (the next run builds it)."""
+    env = {**os.environ, "EIE_BUILD_DIR": str(tmp_path / "build")}
+    builds = tmp_path / "build" / "sim" / "verilator" / "eie_top"
+
+    def building() -> bool:
+        logs = list(builds.glob("*/build.log"))
+        return bool(logs) and time.time() - logs[0].stat().st_mtime < 60 and logs[0].stat().st_size > 0
+
+    rc, out, err = _interrupt([str(MNIST_FC1), "--pes", "4", "--sim", "verilator", "--out", str(tmp_path / "o")],
+                              env, building)
+    assert rc == 130 and "Traceback" not in out + err, (rc, out[-2000:], err[-2000:])
+    assert err.strip().splitlines() == ["make run: interrupted during the simulator build (the next make run "
+                                        "finishes it)"], err
+    folders = [p for p in builds.iterdir() if p.is_dir()]
+    assert len(folders) == 1 and not (folders[0] / "build.done").exists()
+
+
+def test_ctrl_c_during_the_simulation_is_one_line(tmp_path: Path) -> None:
+    """Ctrl-C while the simulator runs the digits network: one line with where it was, exit 130,
+    no traceback, no simulator left running."""
+    env = {**os.environ, "EIE_BUILD_DIR": str(tmp_path / "build")}
+    out_dir = tmp_path / "o"
+    progress = tmp_path / "build" / "runs" / "icarus" / f"run_{out_dir.name}_icarus_4pe_f8" / "progress.jsonl"
+
+    def running() -> bool:
+        return progress.is_file() and '"running"' in progress.read_text()
+
+    rc, out, err = _interrupt(["--pes", "4", "--sim", "icarus", "--out", str(out_dir)], env, running)
+    assert rc == 130 and "Traceback" not in out + err, (rc, out[-2000:], err[-2000:])
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("make run: interrupted during the simulation (running input "), err

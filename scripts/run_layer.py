@@ -30,6 +30,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -39,6 +40,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+VIA_MAKE = "--make" in sys.argv[1:]     # `make run` passes --make: errors name its variables
+PROG = "make run" if VIA_MAKE else "run_layer.py"
+
+
+def _interrupted_while_starting(signum, frame) -> None:
+    """Ctrl-C while the libraries below are imported (main() then takes over): one line, exit 130."""
+    print(f"{PROG}: interrupted during the input check", file=sys.stderr)
+    raise SystemExit(130)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
 
 import numpy as np  # noqa: E402
 
@@ -131,7 +144,6 @@ MAX_SIM_PES = 256    # PEs: the largest eie_top make run builds (docs/design-con
 MAKE_VARIABLES = {"layers": "LAYER", "--pes": "PES", "--sim": "SIM", "--fifo": "FIFO", "--relu": "RELU",
                   "--batch": "BATCH", "--out": "OUT", "--waves": "WAVES", "--load": "LOAD",
                   "--watchdog": "WATCHDOG", "--strict": "STRICT", "--interleave": "BALANCE"}
-VIA_MAKE = "--make" in sys.argv[1:]
 
 
 class BadInput(Exception):
@@ -147,7 +159,7 @@ def bad_input(option: str, value: object, what: str) -> BadInput:
         shown = f'"{text}"' if " " in text else text
         return BadInput(f"make run: error: {MAKE_VARIABLES[option]}={shown}: {what}")
     where = text if option == "layers" else f"{option} {text}"
-    return BadInput(f"{'make run' if VIA_MAKE else 'run_layer.py'}: error: {where}: {what}")
+    return BadInput(f"{PROG}: error: {where}: {what}")
 
 
 def _given(option: str) -> str:
@@ -168,7 +180,7 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         match = re.fullmatch(r"argument ([^:/ ]+)[^:]*: (.*)", message, re.S)
         if match is None:                       # e.g. unrecognized arguments
-            raise SystemExit(_fail(BadInput(f"{'make run' if VIA_MAKE else 'run_layer.py'}: error: {message}")))
+            raise SystemExit(_fail(BadInput(f"{PROG}: error: {message}")))
         option, what = match.groups()
         choice = re.fullmatch(r"invalid choice: .*? \(choose from (.*)\)", what)
         if choice:
@@ -262,7 +274,7 @@ def main() -> int:
                                max_layers=MAX_LAYERS, strict=args.strict, force_tile_rows=tile_rows or None,
                                balance=not args.interleave)
     except EieInputError as exc:
-        return _fail(BadInput(f"{'make run' if VIA_MAKE else 'run_layer.py'}: error: {exc}"))
+        return _fail(BadInput(f"{PROG}: error: {exc}"))
     except BadInput as exc:
         return _fail(exc)
     net, plan, network = prep.net, prep.plan, prep.network
@@ -631,9 +643,10 @@ def plot_classification(path: Path, network, value: np.ndarray, labels: np.ndarr
 
 if __name__ == "__main__":
     os.environ.setdefault("COCOTB_LOG_LEVEL", "WARNING")
+    signal.signal(signal.SIGINT, signal.default_int_handler)     # Ctrl-C: KeyboardInterrupt, caught below
     try:
         raise SystemExit(main())
     except KeyboardInterrupt:
-        print(f"{'make run' if VIA_MAKE else 'run_layer.py'}: interrupted during {interrupted_during()}",
+        print(f"{PROG}: interrupted during {interrupted_during()}",
               file=sys.stderr)
         raise SystemExit(130) from None

@@ -265,17 +265,17 @@ def test_ctrl_c_during_the_build_is_one_line_and_leaves_no_finished_build(tmp_pa
     assert len(folders) == 1 and not (folders[0] / "build.done").exists()
 
 
-def test_ctrl_c_during_the_simulation_is_one_line(tmp_path: Path) -> None:
+def test_ctrl_c_during_the_simulation_is_one_line(sim: str, tmp_path: Path) -> None:
     """Ctrl-C while the simulator runs the digits network: one line with where it was, exit 130,
     no traceback, no simulator left running."""
     env = {**os.environ, "EIE_BUILD_DIR": str(tmp_path / "build")}
     out_dir = tmp_path / "o"
-    progress = tmp_path / "build" / "runs" / "icarus" / f"run_{out_dir.name}_icarus_4pe_f8" / "progress.jsonl"
+    progress = tmp_path / "build" / "runs" / sim / f"run_{out_dir.name}_{sim}_4pe_f8" / "progress.jsonl"
 
     def running() -> bool:
         return progress.is_file() and '"running"' in progress.read_text()
 
-    rc, out, err = _interrupt(["--pes", "4", "--sim", "icarus", "--out", str(out_dir)], env, running)
+    rc, out, err = _interrupt(["--pes", "4", "--sim", sim, "--out", str(out_dir)], env, running, timeout=900)
     assert rc == 130 and "Traceback" not in out + err, (rc, out[-2000:], err[-2000:])
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("make run: interrupted during the simulation (running input "), err

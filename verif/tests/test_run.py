@@ -1,7 +1,9 @@
 """`make run` end to end (scripts/run_layer.py -> FileNetworkTest), on each simulator: a two-layer
 network as two layer files (per-layer ReLU, bias columns) with a batch of 32 inputs, its first layer forced into row
 tiles (passes), every run checked by the scoreboard; the report's counts, cycles, accuracy and error
-against `expected`; a wrong `expected` fails the run (exit 1); bad input exits 2 with one line;
+against `expected`; a wrong `expected` fails the run (exit 1); bad input exits 2 with one line
+naming the make variable (a bad value, BATCH above the file's inputs, a directory as LAYER); Ctrl-C
+during the build or the simulation is one line and exit 130, and an unfinished build folder is rebuilt;
 every case of ../shared/cases within the bound of its own `expected`."""
 
 from __future__ import annotations

@@ -92,6 +92,7 @@ def build(sim_name: str, params: dict[str, int], *, root: Path | None = None,
     if (target.exists() and not cold and stamp.is_file() and stamp.read_text() == " ".join(cmd)
             and all(target.stat().st_mtime > Path(s).stat().st_mtime for s in sources)):
         return target
+    stamp.unlink(missing_ok=True)       # an interrupted build must not leave a "built" stamp
     proc = subprocess.run(cmd, cwd=out, env=env, capture_output=True, text=True)
     (out / "build.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0 or not target.exists():

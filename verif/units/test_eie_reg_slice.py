@@ -103,7 +103,7 @@ async def random_traffic(dut) -> None:
         sent, received, _ = await _run(dut, rng, 1500, p_valid, p_ready, width)
         assert received == sent, (f"p_valid={p_valid} p_ready={p_ready}: {len(sent)} sent, "
                                   f"{len(received)} received, first difference at "
-                                  f"{next(i for i, (a, b) in enumerate(zip(sent, received)) if a != b)}")
+                                  f"{next(i for i, (a, b) in enumerate(zip(sent, received, strict=False)) if a != b)}")
 
 
 @cocotb.test()

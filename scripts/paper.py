@@ -147,7 +147,7 @@ def layer_work(path: Path, pes: int, fifo: int) -> dict:
     entries (padding included) in the broadcast columns, in total and per PE on average (`mean`:
     the paper's "theoretical" cycles, all PEs equally loaded), the busiest PE's (`floor`) and the
     cycle model's cycles."""
-    from models.cycles import predict_layer_cycles
+    from models.cycles import rtl_layer_cycles
     from models.hwparams import HwParams
     from models.network import load_network
     from models.plan import prepare_run
@@ -156,7 +156,7 @@ def layer_work(path: Path, pes: int, fifo: int) -> dict:
     prep = prepare_run(load_network([str(path)]), hw, balance=False)
     if len(prep.plan.passes) != 1:
         raise EieInputError(f"{path.name}: needs {len(prep.plan.passes)} passes on {pes} PEs")
-    rep = predict_layer_cycles(prep.plan.passes[0].image.layers[0], prep.acts[0], hw)
+    rep = rtl_layer_cycles(prep.plan.passes[0].image.layers[0], prep.acts[0], hw)
     return {"entries_broadcast": int(rep.entries.sum()), "mean": float(rep.entries.mean()), "floor": int(rep.floor),
             "model_cycles": int(rep.cycles)}
 
@@ -278,8 +278,9 @@ def table_doc(result: dict) -> str:
              f"{result['sim']}, commit {result['git']}, wall time {result['wall_s']:.0f} s.", ""]
     lines.append(format_table(rows, markdown=True))
     lines += ["", "floor = the busiest PE's entries (padding included) in the broadcast columns; load eff. = floor / "
-              "RTL cycles; model = models.cycles (default parameters); the first columns use the paper's row "
-              "interleave (row i on PE i mod N); bal. = `make run`'s default, rows balanced over the PEs where the "
+              "RTL cycles; model = models.cycles.rtl_layer_cycles (the RTL's cycle model); the first columns "
+              "use the paper's row interleave (row i on PE i mod N); bal. = `make run`'s default, rows balanced "
+              "over the PEs where the "
               "cycle model predicts a gain (models/balance.py; `rows` says which was used); theor. us = the average "
               "PE's entries at one entry per cycle (interleave), the paper's definition of its theoretical time; "
               "us / paper theor. = the default run's latency over the paper's theoretical time (<= 1: at or under "

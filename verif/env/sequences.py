@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from pyuvm import ConfigDB, uvm_sequence
 
-from models.cycles import predict_layer_cycles
+from models.cycles import rtl_layer_cycles
 from models.errors import CapacityError
 from models.hwparams import HwParams
 from verif.agents.load_agent import LoadSeq
@@ -152,7 +152,7 @@ class ResetMidLayerSeq(_NetworkSeqBase):
             a = base.act
             busy = 0
             for li, pl in enumerate(base.image.layers):
-                busy += predict_layer_cycles(pl, a, hw).cycles
+                busy += rtl_layer_cycles(pl, a, hw).cycles
                 a = base.golden[li]
             # START -> the CCU's first broadcast takes a few cycles; reset anywhere in the layers
             reset_at = int(rng.integers(8, max(busy, 9) + 8))

@@ -191,7 +191,7 @@ class FileNetworkTest(EieBaseTest):
         return HwParams(num_pe=int(self.job["pes"]), fifo_depth=int(self.job["fifo"]))
 
     def sequence(self):
-        from models.cycles import predict_layer_cycles
+        from models.cycles import rtl_layer_cycles
         from models.errors import EieAccuracyWarning
         from models.network import load_network
         from models.plan import prepare_run
@@ -215,7 +215,7 @@ class FileNetworkTest(EieBaseTest):
             model = []
             for li, pl in enumerate(p.image.layers):
                 a = golden.inputs[p.index][0] if li == 0 else golden.layer_outputs[p.index][0][li - 1]
-                model.append(predict_layer_cycles(pl, a, hw))
+                model.append(rtl_layer_cycles(pl, a, hw))
             passes.append({"first_layer": p.first_layer, "layers": len(p.layers),
                            "rows": list(p.rows) if p.rows else None, "load_words": p.load_words,
                            "act_words": p.act_words,
@@ -322,7 +322,7 @@ class SoakSeq(uvm_sequence):
     def _items(self, rng, hw, i: int):
         import numpy as np
 
-        from models.cycles import predict_layer_cycles
+        from models.cycles import rtl_layer_cycles
         from verif.agents.network_agent import NetworkItem
         from verif.env.sequences import random_item
 
@@ -337,7 +337,7 @@ class SoakSeq(uvm_sequence):
             if rng.random() < 1 / 8:                                  # a reset in the middle of a layer
                 busy, a = 0, act
                 for li, pl in enumerate(base.image.layers):
-                    busy += predict_layer_cycles(pl, a, hw).cycles
+                    busy += rtl_layer_cycles(pl, a, hw).cycles
                     a = base.golden[li]
                 reset_after = int(rng.integers(8, max(busy, 9) + 8))
         backdoor = bool(rng.random() >= self.STREAM_SHARE)

@@ -79,6 +79,8 @@ module eie_arith #(
     input  wire logic                  ent_first_i,   // first entry of its column
     input  wire logic                  ent_last_i,    // last entry of its column (unused here)
     input  wire logic [ACT_W-1:0]      ent_act_i,     // the column's activation a_j
+    output logic [ROW_W-1:0]           ent_row_o,     // local row of the entry at the input
+                                                      // (observation only: eie_pe's hz_row_o)
     // per-layer configuration
     input  wire logic [16*W_W-1:0]     codebook_i,    // entry k in bits [k*W_W +: W_W]
     input  wire logic [SHIFT_W-1:0]    shift_i,       // s
@@ -161,6 +163,7 @@ module eie_arith #(
   assign x_next      = ent_first_i ? X_W'(ent_z_i) : x_q + X_W'(ent_z_i) + X_W'(1);
   assign x_in_range  = (x_next < X_W'(ACT_DEPTH));
   assign x_row       = x_next[ROW_W-1:0];
+  assign ent_row_o   = x_row;
 
   always_comb begin
     x_d = x_q;

@@ -94,7 +94,22 @@ module eie_pe #(
     // leaves it open in synthesis, so it costs nothing there): a row moves into the destination buffer
     output logic                      wb_valid_o,
     output logic [ROW_W-1:0]          wb_row_o,
-    output logic [ACT_W-1:0]          wb_data_o
+    output logic [ACT_W-1:0]          wb_data_o,
+    // arithmetic-unit entry trace, for observation only (the hazard probe, verif/tb/top_monitors.py;
+    // open in synthesis): an entry is offered (hz_valid_o), taken when hz_ready_o is high too, and
+    // adds to local row hz_row_o
+    output logic                      hz_valid_o,
+    output logic                      hz_ready_o,
+    output logic [ROW_W-1:0]          hz_row_o,
+    // simulation-only back door (ignored in synthesis, where eie_top ties it to 0): at a rising
+    // edge where bd_id_i is new and > 0, words 0..bd_words_i-1 of memory bd_mem_i (eie_reg_pkg
+    // Mem*; the activation buffers by role) are read from the file "eie_bd_<bd_id_i>.hex" of the
+    // simulator's working folder ($readmemh, no cycles spent; verif/backdoor.py). Only while the
+    // PE is idle; a load of the sparse-matrix memory must be followed by a port write of its word
+    // 0 (the read unit keeps a copy of the last word it read).
+    input  wire logic [2:0]           bd_mem_i,
+    input  wire logic [31:0]          bd_words_i,
+    input  wire logic [31:0]          bd_id_i
 );
 
   initial begin
@@ -139,6 +154,7 @@ module eie_pe #(
   logic [IDX_W-1:0]  q_pop_idx;
   logic [ACT_W-1:0]  q_pop_act;
   logic              ent_valid, ent_ready, ent_first, ent_last;
+  logic [ROW_W-1:0]  ent_row;
   logic [3:0]        ent_v, ent_z;
   logic [ACT_W-1:0]  ent_act;
   logic              fe_busy, fe_err, empty_col;
@@ -150,6 +166,9 @@ module eie_pe #(
   assign wb_valid_o = wbo_valid && wbo_ready;
   assign wb_row_o   = wbo_row;
   assign wb_data_o  = wbo_data;
+  assign hz_valid_o = ent_valid;
+  assign hz_ready_o = ent_ready;
+  assign hz_row_o   = ent_row;
   logic              swap, scan_start, rw_err, src_sel;
   logic              act_io_en, act_rvalid;
   logic [ACT_W-1:0]  act_rdata;
@@ -320,6 +339,7 @@ module eie_pe #(
     .ent_first_i (ent_first),
     .ent_last_i  (ent_last),
     .ent_act_i   (ent_act),
+    .ent_row_o   (ent_row),
     .codebook_i  (cfg_codebook_i),
     .shift_i     (cfg_shift_i),
     .relu_i      (cfg_relu_i),
@@ -426,9 +446,51 @@ module eie_pe #(
     end
   end
 
-  // empty_col and src_sel are observed by the benches through the hierarchy
+  // ------------------------------------------------------------------ back door (simulation)
+`ifndef SYNTHESIS
+  // The request of the bd_* ports goes to the addressed SRAM's bd_load task (eie_sram_sp). The
+  // hierarchical references stay inside the PE, so a Verilator hierarchical build (eie_pe one
+  // block, hdl/eie_hier.vlt) allows them.
+  // bd_armed_q: a reset has been seen (before it, a simulator may start with random values in
+  // eie_top's request registers: Verilator's --x-initial unique)
+  logic [31:0] bd_last_q;
+  bit          bd_armed_q;
+  initial bd_armed_q = 1'b0;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      bd_last_q  <= '0;
+      bd_armed_q <= 1'b1;
+    end else if (bd_armed_q && bd_id_i != bd_last_q) begin
+      bd_last_q <= bd_id_i;
+      if (bd_id_i != '0) begin
+        case (bd_mem_i)
+          eie_reg_pkg::MemSpm:
+            u_frontend.u_spm_read.u_spm.bd_load(int'(bd_id_i), int'(bd_words_i));
+          eie_reg_pkg::MemPtrEven:
+            u_frontend.u_ptr_read.u_even.bd_load(int'(bd_id_i), int'(bd_words_i));
+          eie_reg_pkg::MemPtrOdd:
+            u_frontend.u_ptr_read.u_odd.bd_load(int'(bd_id_i), int'(bd_words_i));
+          // the source buffer is physical buffer src_sel, the destination the other one
+          eie_reg_pkg::MemActSrc, eie_reg_pkg::MemActDst:
+            if (src_sel ^ (bd_mem_i == eie_reg_pkg::MemActDst)) begin
+              u_act_rw.g_buf[1].u_buf.bd_load(int'(bd_id_i), int'(bd_words_i));
+            end else begin
+              u_act_rw.g_buf[0].u_buf.bd_load(int'(bd_id_i), int'(bd_words_i));
+            end
+          default: begin
+            $display("%m: back door of memory %0d (no such memory; eie_reg_pkg Mem*)", bd_mem_i);
+            $fatal(1);
+          end
+        endcase
+      end
+    end
+  end
+`endif
+
+  // empty_col and q_level are not needed; src_sel only by the simulation back door; the back-door
+  // ports are unused in synthesis
   logic unused;
-  assign unused = ^{empty_col, src_sel, q_level};
+  assign unused = ^{empty_col, src_sel, q_level, bd_mem_i, bd_words_i, bd_id_i};
 
 endmodule
 

@@ -40,23 +40,22 @@ module eie_sram_sp #(
   end
 
 `ifndef SYNTHESIS
-  // Simulation-only bulk back door (docs/performance.md), used by verif/tb/pe_bfm.py: the bench
-  // writes words 0..N-1 as a hex file "eie_bd_<id>.hex" in the simulator's working folder, then
-  // deposits bd_words_q = N (first) and a new bd_id_q = <id> (> 0) through VPI; the change of
-  // bd_id_q reads the file straight into the array ($readmemh, one call instead of one VPI write
-  // per word; N = 0 loads nothing). Both start at 0 and nothing in the design drives them.
-  int bd_words_q = 0;
-  int bd_id_q = 0;
-  string bd_file;
-  always @(bd_id_q) begin
-    if (bd_id_q > 0 && bd_words_q > DEPTH) begin
-      $display("%m: back door of %0d words into a %0d-word memory", bd_words_q, DEPTH);
+  // Simulation-only bulk back door (docs/performance.md): the bench writes words 0..N-1 as a hex
+  // file "eie_bd_<id>.hex" in the simulator's working folder and sends the request through
+  // eie_pe's bd_* ports; eie_pe calls bd_load(<id>, N) of the addressed SRAM, which reads the file
+  // straight into the array ($readmemh, one call instead of one write per word; N = 0 loads
+  // nothing). Only eie_pe calls it (never Python: a hierarchical build hides the PE's insides).
+  task automatic bd_load(input int id, input int words);
+    string file;
+    if (words > DEPTH) begin
+      $display("%m: back door of %0d words into a %0d-word memory", words, DEPTH);
       $fatal(1);
-    end else if (bd_id_q > 0 && bd_words_q > 0) begin
-      bd_file = $sformatf("eie_bd_%0d.hex", bd_id_q);
-      $readmemh(bd_file, mem_q, 0, bd_words_q - 1);
     end
-  end
+    if (words > 0) begin
+      file = $sformatf("eie_bd_%0d.hex", id);
+      $readmemh(file, mem_q, 0, words - 1);
+    end
+  endtask
 `endif
 
   always_ff @(posedge clk_i or negedge rst_ni) begin

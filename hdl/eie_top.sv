@@ -251,6 +251,38 @@ module eie_top #(
     logic                         wb_valid;   // write-back trace (simulation-side recorder below)
     logic [$clog2(ACT_DEPTH)-1:0] wb_row;
     logic [ACT_W-1:0]             wb_data;
+    logic                         hz_valid;   // entry trace (hazard probe, verif/tb/top_monitors.py)
+    logic                         hz_ready;
+    logic [$clog2(ACT_DEPTH)-1:0] hz_row;
+    logic unused_hz;                          // observed by the benches only
+    assign unused_hz = ^{hz_valid, hz_ready, hz_row};
+
+    // Back-door request of this PE (eie_pe bd_* ports; simulation only, tied to 0 in synthesis):
+    // the bench deposits bd_mem_q, bd_words_q and bd_id_q (verif/tb/pe_bfm.py), the PE sees them
+    // one edge later. The register stage keeps every PE input off VPI-written variables (Verilator
+    // re-evaluates whatever reads one combinationally on every evaluation).
+    logic [2:0]  bd_mem;
+    logic [31:0] bd_words, bd_id;
+`ifndef SYNTHESIS
+    logic [2:0]  bd_mem_q   = '0;
+    logic [31:0] bd_words_q = '0;
+    logic [31:0] bd_id_q    = '0;
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        bd_mem   <= '0;
+        bd_words <= '0;
+        bd_id    <= '0;
+      end else begin
+        bd_mem   <= bd_mem_q;
+        bd_words <= bd_words_q;
+        bd_id    <= bd_id_q;
+      end
+    end
+`else
+    assign bd_mem   = '0;
+    assign bd_words = '0;
+    assign bd_id    = '0;
+`endif
 
     eie_pe #(
       .NUM_PE     (NUM_PE),
@@ -305,7 +337,13 @@ module eie_top #(
       .cnt_blocked_o  (cnt_blocked[k*32 +: 32]),
       .wb_valid_o     (wb_valid),
       .wb_row_o       (wb_row),
-      .wb_data_o      (wb_data)
+      .wb_data_o      (wb_data),
+      .hz_valid_o     (hz_valid),
+      .hz_ready_o     (hz_ready),
+      .hz_row_o       (hz_row),
+      .bd_mem_i       (bd_mem),
+      .bd_words_i     (bd_words),
+      .bd_id_i        (bd_id)
     );
 
     assign io_rdata[k*ACT_W +: ACT_W] = pe_rdata[ACT_W-1:0];

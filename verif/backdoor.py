@@ -1,10 +1,11 @@
 """Memory images for the SRAMs' simulation-only back door (pure Python, no cocotb).
 
-eie_sram_sp has a bulk back door (hdl/eie_sram_sp.sv, `ifndef SYNTHESIS`): a hex file with words
-0..N-1 of the array, read with $readmemh when the bench deposits bd_words_q = N and a new
-bd_id_q = <id>; the file is "eie_bd_<id>.hex" in the simulator's working folder. The cocotb BFMs
-(verif/tb/pe_bfm.py) and the pure-simulator harness (verif/harness/) both write their images
-with `write_hex` and `pe_images`.
+eie_pe has a bulk back door (hdl/eie_pe.sv, `ifndef SYNTHESIS`): at a rising edge where its
+port bd_id_i is new (> 0), memory bd_mem_i reads words 0..bd_words_i-1 with $readmemh from the
+file "eie_bd_<bd_id_i>.hex" in the simulator's working folder (eie_sram_sp's bd_load task). In
+eie_top the ports come, one edge later, from the registers g_pe[k].bd_mem_q / bd_words_q /
+bd_id_q that the bench writes. The cocotb BFMs (verif/tb/pe_bfm.py) and the pure-simulator
+harness (verif/harness/) both write their images with `write_hex` and `pe_images`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ BACKDOOR_MEMORIES = ("spm", "ptr_even", "ptr_odd", "act_src")
 
 
 def hex_path(folder: Path, ident: int) -> Path:
-    """The file an SRAM reads when its bd_id_q becomes `ident` (> 0)."""
+    """The file a PE reads when its bd_id_i becomes `ident` (> 0)."""
     return folder / f"eie_bd_{ident}.hex"
 
 

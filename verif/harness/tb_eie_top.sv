@@ -5,7 +5,8 @@
 //   eie_bd_counts.hex   4*NUM_PE words: the number of words of memory m of PE k at 4*k+m
 //                       (m: 0 sparse matrix, 1 even pointers, 2 odd pointers, 3 source activations)
 //   eie_bd_<4*k+m+1>.hex that memory's image (hex, one word per line), loaded in bulk through the
-//                       SRAMs' simulation-only back door (hdl/eie_sram_sp.sv), as the cocotb BFM does
+//                       PEs' simulation-only back door (eie_top's g_pe[k].bd_*_q registers, eie_pe's
+//                       bd_* ports), as the cocotb BFM does
 //   harness_cmds.txt    the host program, one command per line (decimal opcode, hex operands):
 //                         1 <addr> <data>  AXI4-Lite write (response must be OKAY)
 //                         2 <addr>         AXI4-Lite read; prints "HARNESS read <addr> <data>"
@@ -81,24 +82,27 @@ module tb_eie_top #(
   );
 
   // ------------------------------------------------------------------ back door (bulk load)
+  // One memory per cycle into every PE's request registers (eie_top g_pe[k].bd_*_q, written at a
+  // falling edge); the PE reads the file at the second rising edge after (verif/backdoor.py).
   int counts [4*NUM_PE];
-  logic load_go = 1'b0;
+  int load_mem = -1;    // memory m (0..3, order of the file list above) being requested; -1: none
+  function automatic logic [2:0] bd_mem(input int m);
+    case (m)
+      0:       return eie_reg_pkg::MemSpm;
+      1:       return eie_reg_pkg::MemPtrEven;
+      2:       return eie_reg_pkg::MemPtrOdd;
+      default: return eie_reg_pkg::MemActSrc;
+    endcase
+  endfunction
 
   for (genvar k = 0; k < NUM_PE; k++) begin : g_ld
     localparam int Base = 4 * k;
-    // word counts first, then the ids whose change makes each SRAM read its file
-    always @(posedge load_go) begin
-      dut.g_pe[k].u_pe.u_frontend.u_spm_read.u_spm.bd_words_q   = counts[Base];
-      dut.g_pe[k].u_pe.u_frontend.u_ptr_read.u_even.bd_words_q  = counts[Base + 1];
-      dut.g_pe[k].u_pe.u_frontend.u_ptr_read.u_odd.bd_words_q   = counts[Base + 2];
-      dut.g_pe[k].u_pe.u_act_rw.g_buf[0].u_buf.bd_words_q       = counts[Base + 3];
-    end
-    always @(negedge load_go) begin
-      dut.g_pe[k].u_pe.u_frontend.u_spm_read.u_spm.bd_id_q  = Base + 1;
-      dut.g_pe[k].u_pe.u_frontend.u_ptr_read.u_even.bd_id_q = Base + 2;
-      dut.g_pe[k].u_pe.u_frontend.u_ptr_read.u_odd.bd_id_q  = Base + 3;
-      // after reset the source activations are physical buffer 0
-      dut.g_pe[k].u_pe.u_act_rw.g_buf[0].u_buf.bd_id_q      = Base + 4;
+    always @(load_mem) begin
+      if (load_mem >= 0) begin
+        dut.g_pe[k].bd_mem_q   = bd_mem(load_mem);
+        dut.g_pe[k].bd_words_q = counts[Base + load_mem];
+        dut.g_pe[k].bd_id_q    = Base + load_mem + 1;
+      end
     end
   end
 
@@ -209,10 +213,12 @@ module tb_eie_top #(
         end
         3: begin
           do @(negedge clk); while (!ld_ready);
-          load_go = 1'b1;
-          @(negedge clk);
-          load_go = 1'b0;
-          @(negedge clk);
+          for (int m = 0; m < 4; m++) begin
+            load_mem = m;
+            @(negedge clk);
+          end
+          load_mem = -1;
+          repeat (3) @(negedge clk);
         end
         4: begin
           n = $fscanf(fd, "%h %h", a, d);

@@ -45,40 +45,58 @@ class LayerRun:
 _BACKDOOR_IDS = itertools.count(1)
 
 
-def _backdoor_memory(sram, words: np.ndarray, width: int, folder: Path) -> Path | None:
-    """Write `words` (one int per address, masked to `width` bits) as a hex file and point the
-    eie_sram_sp instance `sram` at it (its simulation-only back door, see verif/backdoor.py)."""
-    if not len(words):
-        return None
-    ident = next(_BACKDOOR_IDS)
-    path = hex_path(folder, ident)
-    sram.bd_words_q.value = write_hex(path, words, width)
-    sram.bd_id_q.value = ident          # a new id: the SRAM reads the file ($readmemh)
-    return path
+@dataclass
+class BackdoorRequest:
+    """One memory image for eie_pe's simulation-only back door (its bd_* ports): the PE reads
+    words 0..words-1 of memory `mem` (MEM_*; the activation buffers by role) from `path`
+    ("eie_bd_<ident>.hex", verif/backdoor.py) when it sees the new id `ident`."""
+
+    mem: int
+    words: int
+    ident: int
+    path: Path
 
 
-def backdoor_write_pe(pe, spm: np.ndarray, ptr_even: np.ndarray, ptr_odd: np.ndarray,
-                      act_src: np.ndarray, act_w: int, src: int, folder: Path | None = None
-                      ) -> list[Path]:
-    """Deposit a PE's images into its SRAM models in bulk (`pe` is the eie_pe handle; idle PE
-    only; call outside ReadOnly): one hex file and two VPI writes per memory, read by the SRAM's
-    simulation-only $readmemh hook when the simulator next evaluates (await an edge before the
-    PE runs, then delete the returned files). The source activations go to physical buffer `src`
-    (the PE's src_sel_o). `folder` (default: the working folder, i.e. the test's run folder)
-    holds the hex files. Works on Icarus and Verilator (flat or hierarchical builds)."""
+def backdoor_requests(spm: np.ndarray, ptr_even: np.ndarray, ptr_odd: np.ndarray,
+                      act_src: np.ndarray, act_w: int, folder: Path | None = None
+                      ) -> list[BackdoorRequest]:
+    """Write a PE's memory images (sparse-matrix words, even and odd pointers: 64-bit words;
+    source activations: `act_w`-bit values, any sign) as hex files in `folder` (default: the
+    working folder, i.e. the test's run folder) and return one request per non-empty memory,
+    each with a new id. Send them with `send_backdoor`."""
     folder = Path.cwd() if folder is None else folder
-    fe = pe.u_frontend
-    files = [_backdoor_memory(fe.u_spm_read.u_spm, spm, 64, folder),
-             _backdoor_memory(fe.u_ptr_read.u_even, ptr_even, 64, folder),
-             _backdoor_memory(fe.u_ptr_read.u_odd, ptr_odd, 64, folder),
-             _backdoor_memory(pe.u_act_rw.g_buf[src].u_buf, act_src, act_w, folder)]
-    return [f for f in files if f is not None]
+    requests = []
+    for mem, words, width in ((MEM_SPM, spm, 64), (MEM_PTR_EVEN, ptr_even, 64),
+                              (MEM_PTR_ODD, ptr_odd, 64), (MEM_ACT_SRC, act_src, act_w)):
+        if len(words):
+            ident = next(_BACKDOOR_IDS)
+            path = hex_path(folder, ident)
+            requests.append(BackdoorRequest(mem, write_hex(path, words, width), ident, path))
+    return requests
 
 
-def remove_backdoor_files(files: Sequence[Path]) -> None:
-    """Delete the hex files of `backdoor_write_pe` once the simulator has read them."""
-    for f in files:
-        f.unlink(missing_ok=True)
+async def send_backdoor(clk, channels: Sequence[tuple], requests: Sequence[Sequence[BackdoorRequest]],
+                        latency: int) -> None:
+    """Send back-door requests to several PEs at once and wait until every SRAM has read its
+    file; then the hex files are deleted. `channels[k]` = the (mem, words, id) signal handles
+    that reach PE k's bd_mem_i / bd_words_i / bd_id_i after `latency` rising edges (1: the PE's
+    own ports; 2: eie_top's g_pe[k].bd_*_q registers); `requests[k]` = PE k's requests (from
+    `backdoor_requests`). One request per PE and cycle; call outside ReadOnly, with the PEs idle.
+    Takes max(len(requests[k])) + latency + 1 cycles."""
+    if len(channels) != len(requests):
+        raise ValueError(f"{len(channels)} back-door channels for {len(requests)} request lists")
+    for i in range(max((len(r) for r in requests), default=0)):
+        for (mem, words, ident), reqs in zip(channels, requests, strict=True):
+            if i < len(reqs):
+                mem.value = reqs[i].mem
+                words.value = reqs[i].words
+                ident.value = reqs[i].ident
+        await RisingEdge(clk)
+    for _ in range(latency + 1):      # + 1: Icarus may report the edge before the PE's process ran
+        await RisingEdge(clk)
+    for reqs in requests:
+        for r in reqs:
+            r.path.unlink(missing_ok=True)
 
 
 class PeBfm:
@@ -92,6 +110,8 @@ class PeBfm:
                      "nz_ready_i", "io_en_i", "io_we_i", "io_mem_i", "io_addr_i", "io_wdata_i",
                      "err_clear_i", "cnt_clear_i", "cfg_ptr_base_i", "cfg_codebook_i", "cfg_shift_i",
                      "cfg_relu_i", "cfg_in_len_i", "cfg_out_len_i"):
+            getattr(d, name).value = 0
+        for name in ("bd_mem_i", "bd_words_i", "bd_id_i"):   # back door: no request
             getattr(d, name).value = 0
         d.pe_id_i.value = self.pe_id     # a constant of the PE (tied off in eie_top)
 
@@ -155,11 +175,11 @@ class PeBfm:
         """Write the memory images straight into the SRAM arrays (no cycles spent): for large
         benchmarks. Same result as `load`, which the benches check by using both."""
         await self.wait_ready()
-        src = read_uint(self.dut.u_act_rw.src_sel_o, "src_sel_o")
         await RisingEdge(self.clk)
-        files = backdoor_write_pe(self.dut, spm, ptr_even, ptr_odd, act_src, self.act_w, src)
-        await RisingEdge(self.clk)
-        remove_backdoor_files(files)
+        d = self.dut
+        await send_backdoor(self.clk, [(d.bd_mem_i, d.bd_words_i, d.bd_id_i)],
+                            [backdoor_requests(spm, ptr_even, ptr_odd, act_src, self.act_w)],
+                            latency=1)
         # The sparse-matrix read unit keeps the last word it read (to skip re-reading it); only a
         # load through the port invalidates that copy, so rewrite word 0 the normal way.
         if len(spm):

@@ -185,12 +185,14 @@ class EieTopBfm:
                 source.pause = False
 
     async def backdoor_load(self, image, act_in) -> None:
-        """Deposit every PE's images straight into its SRAM arrays (no load-stream cycles): the fast
+        """Load every PE's images straight into its SRAM arrays (no load-stream cycles): the fast
         path for large benchmarks. Equivalent to `load(load_beats(...))`, which the tests check.
-        Bulk: one hex file per memory in the working folder (the test's run folder), read by the
-        SRAMs' simulation-only $readmemh hook, deleted afterwards (verif/tb/pe_bfm.py)."""
+        Bulk: one hex file per memory in the working folder (the test's run folder), requested
+        through eie_top's simulation-only back-door registers g_pe[k].bd_*_q (eie_pe's bd_*
+        ports, read by the SRAMs' $readmemh task), deleted afterwards (verif/tb/pe_bfm.py).
+        About 7 cycles whatever the number of PEs."""
         from models.encode import local_activations
-        from verif.tb.pe_bfm import backdoor_write_pe, remove_backdoor_files
+        from verif.tb.pe_bfm import backdoor_requests, send_backdoor
 
         d = self.dut
         hw = image.hw
@@ -200,15 +202,12 @@ class EieTopBfm:
             await ReadOnly()
             if read_uint(d.ld_ready_o, "ld_ready_o"):
                 break
-        pes = [d.g_pe[k].u_pe for k in range(hw.num_pe)]
-        srcs = [read_uint(pe.u_act_rw.src_sel_o, "src_sel_o") for pe in pes]
         await RisingEdge(self.clk)
-        files = []
-        for k, pe in enumerate(pes):
-            files += backdoor_write_pe(pe, image.spm[k], image.ptr_even[k], image.ptr_odd[k],
-                                       local[k], hw.act_width, srcs[k])
-        await RisingEdge(self.clk)
-        remove_backdoor_files(files)
+        channels = [(d.g_pe[k].bd_mem_q, d.g_pe[k].bd_words_q, d.g_pe[k].bd_id_q)
+                    for k in range(hw.num_pe)]
+        requests = [backdoor_requests(image.spm[k], image.ptr_even[k], image.ptr_odd[k], local[k],
+                                      hw.act_width) for k in range(hw.num_pe)]
+        await send_backdoor(self.clk, channels, requests, latency=2)
         # The sparse-matrix read units keep the last word they read; a port write invalidates it.
         await self.load([LoadBeat(k, MEM_SPM, 0, int(image.spm[k][0]))
                          for k in range(hw.num_pe) if image.spm.shape[1]])

@@ -134,21 +134,22 @@ class HazardProbe:
     recent: list[list[tuple[int, int]]] = field(default_factory=list)
 
     async def run(self) -> None:
-        arith = [self.dut.g_pe[k].u_pe.u_arith for k in range(self.pes)]
-        self.recent = [[] for _ in arith]
+        # each PE's entry trace (eie_pe hz_* ports, wired to g_pe[k].hz_* in eie_top)
+        pes = [self.dut.g_pe[k] for k in range(self.pes)]
+        self.recent = [[] for _ in pes]
         cycle = 0
         while True:
             # sleep while no watched PE has work: wake on any entry valid
-            if not any(int(a.ent_valid_i.value) if a.ent_valid_i.value.is_resolvable else 1 for a in arith):
-                await First(*(RisingEdge(a.ent_valid_i) for a in arith))
+            if not any(int(p.hz_valid.value) if p.hz_valid.value.is_resolvable else 1 for p in pes):
+                await First(*(RisingEdge(p.hz_valid) for p in pes))
                 cycle += 1_000_000          # any history is older than the pipeline now
             await RisingEdge(self.dut.clk_i)
             cycle += 1
             await ReadOnly()
-            for k, a in enumerate(arith):
-                if not (read_uint(a.ent_valid_i, "ent_valid") and read_uint(a.ent_ready_o, "ent_ready")):
+            for k, p in enumerate(pes):
+                if not (read_uint(p.hz_valid, "hz_valid") and read_uint(p.hz_ready, "hz_ready")):
                     continue
-                row = read_uint(a.x_row, f"PE {k} entry row")
+                row = read_uint(p.hz_row, f"PE {k} entry row")
                 hist = [(c, r) for c, r in self.recent[k] if cycle - c <= PIPELINE_DEPTH]
                 for c, r in reversed(hist):      # the nearest earlier entry of this row
                     if r == row:

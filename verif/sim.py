@@ -70,9 +70,11 @@ HIER_PARAMS_TEXT = ("// Empty --hierarchical-params-file of a hierarchical build
                     "// top's Verilation substitutes the hierarchical blocks only when it gets one.\n")
 
 
-def default_hier(sim: str, toplevel: str, parameters: Mapping[str, object]) -> bool:
-    """Whether run_bench builds `toplevel` hierarchically when the caller does not say."""
-    return (sim == "verilator" and toplevel == "eie_top"
+def default_hier(sim: str, toplevel: str, parameters: Mapping[str, object], *, waves: bool = False,
+                 coverage: bool = False) -> bool:
+    """Whether run_bench builds `toplevel` hierarchically when the caller does not say: never for
+    waves or HDL coverage (a hierarchical block is neither traced nor covered)."""
+    return (sim == "verilator" and toplevel == "eie_top" and not waves and not coverage
             and int(parameters.get("NUM_PE", 4)) >= HIER_MIN_PE)
 
 
@@ -126,7 +128,7 @@ def run_bench(
     from cocotb_tools.runner import get_runner
 
     if hier is None:
-        hier = default_hier(sim, toplevel, parameters)
+        hier = default_hier(sim, toplevel, parameters, waves=waves, coverage=coverage)
     build_dir = build(sim=sim, toplevel=toplevel, parameters=parameters, waves=waves,
                       coverage=coverage, hier=hier, root=root)
     test_dir = run_dir_for(sim, test_name, coverage=coverage)
@@ -214,7 +216,9 @@ def build(*, sim: str, toplevel: str, parameters: Mapping[str, object], waves: b
           always: bool = False) -> Path:
     """Build `toplevel` for cocotb (cached per parameter set; file lock) and return its folder.
 
-    `hier` (Verilator only): eie_pe becomes a hierarchical block (hdl/eie_hier.vlt, --hierarchical).
+    `hier` (Verilator only, not with waves or coverage): eie_pe becomes a hierarchical block
+    (hdl/eie_hier.vlt, --hierarchical), checked to be substituted (AssertionError otherwise).
+    Raises ValueError for an unknown simulator or a hier build Verilator cannot make.
     `root` replaces build/sim as the parent of the build folders; `always` rebuilds, as does a
     folder whose last build did not finish (no build.done).
     """
@@ -224,6 +228,9 @@ def build(*, sim: str, toplevel: str, parameters: Mapping[str, object], waves: b
         raise ValueError(f"unknown simulator {sim!r}; expected one of {SIMULATORS}")
     if hier and sim != "verilator":
         raise ValueError("hier=True is a Verilator build option (Icarus has no hierarchical build)")
+    if hier and (waves or coverage):
+        raise ValueError("hier=True cannot be combined with waves or coverage: Verilator neither "
+                         "traces nor covers the inside of a hierarchical block (build flat)")
     _prepare_path()
     build_dir = build_dir_for(sim, toplevel, parameters, waves=waves, coverage=coverage, hier=hier,
                               root=root)

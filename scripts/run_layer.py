@@ -221,6 +221,36 @@ def _tile_rows(values: list[str]) -> dict[int, int]:
     return out
 
 
+# A cold 64-PE Verilator build: the true hierarchical model (verif/sim.py, the default for 16+ PEs)
+# builds in about half the time of the lean one (PEs flattened) but simulates about 1.6x slower
+# (docs/performance.md: 17 s vs 31 s; 17.5K vs 28K cycles/s). Above this many predicted cycles
+# the lean model's speed repays its longer build.
+LEAN_ABOVE_CYCLES = 1_000_000
+
+
+def choose_model(prep: PreparedRun, sim_name: str, waves: bool) -> tuple[bool, str]:
+    """(lean, why): whether to simulate the lean Verilator model instead of the default one, from
+    the cycles `models.cycles.rtl_layer_cycles` predicts for the whole run (first input's cycles
+    x batch, every pass). Waves and Icarus keep the default (flat) build."""
+    from models.cycles import rtl_layer_cycles
+    from verif.sim import HIER_MIN_PE
+
+    hw = prep.plan.hw
+    if sim_name != "verilator" or waves or hw.num_pe < HIER_MIN_PE:
+        return False, ""
+    cycles = 0
+    for p in prep.plan.passes:
+        for li, pl in enumerate(p.image.layers):
+            a = prep.golden.inputs[p.index][0] if li == 0 else prep.golden.layer_outputs[p.index][0][li - 1]
+            cycles += rtl_layer_cycles(pl, a, hw).cycles
+    cycles *= prep.acts.shape[0]
+    if cycles >= LEAN_ABOVE_CYCLES:
+        return True, (f"lean Verilator model (about {cycles:,} cycles predicted: PEs flattened, "
+                      f"slower to build, faster to simulate)")
+    return False, (f"hierarchical Verilator model (about {cycles:,} cycles predicted: fast to build; "
+                   f"runs over {LEAN_ABOVE_CYCLES:,} cycles use the lean one)")
+
+
 def main() -> int:
     parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("layers", nargs="*",
@@ -294,6 +324,9 @@ def main() -> int:
 
     from verif.sim import run_bench, run_dir_for
 
+    lean, why = choose_model(prep, args.sim, bool(args.waves))
+    if why:
+        print(f"run: model: {why}", flush=True)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -318,7 +351,7 @@ def main() -> int:
         try:
             run_bench(sim=args.sim, toplevel="eie_top", test_module="verif.tests.uvm_tests",
                       testcase="FileNetworkTest", parameters=params, seed=args.seed, waves=args.waves,
-                      test_name=test_name,
+                      test_name=test_name, lean=lean,
                       bench_env={"job": str(job_file), "max_layers": MAX_LAYERS, "test": "FileNetworkTest",
                                  "seed": args.seed, "sim": args.sim})
         except AssertionError as exc:

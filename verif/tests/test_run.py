@@ -281,3 +281,29 @@ def test_ctrl_c_during_the_simulation_is_one_line(sim: str, tmp_path: Path) -> N
     assert rc == 130 and "Traceback" not in out + err, (rc, out[-2000:], err[-2000:])
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("make run: interrupted during the simulation (running input "), err
+
+
+def test_model_choice_follows_the_predicted_cycles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make run` simulates the lean Verilator model only when the run is predicted long enough for
+    its faster simulation to repay its longer build (scripts/run_layer.py choose_model); never on
+    Icarus, with waves, or below the PE count where the default is the flat build."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import run_layer
+
+    from models.hwparams import HwParams
+    from models.network import load_network
+    from models.plan import prepare_run
+
+    files = _network(tmp_path, 3)
+    prep = prepare_run(load_network(files), HwParams(num_pe=16, fifo_depth=8), balance=False)
+    lean, why = run_layer.choose_model(prep, "verilator", False)
+    assert not lean and "hierarchical" in why, why              # a short run: the quick build
+    cycles = int(why.split("about ")[1].split(" cycles")[0].replace(",", ""))
+    assert cycles > 100, why
+    monkeypatch.setattr(run_layer, "LEAN_ABOVE_CYCLES", cycles)
+    lean, why = run_layer.choose_model(prep, "verilator", False)
+    assert lean and "lean" in why, why                          # long enough: the fast model
+    assert run_layer.choose_model(prep, "verilator", True) == (False, "")   # waves: flat
+    assert run_layer.choose_model(prep, "icarus", False) == (False, "")
+    small = prepare_run(load_network(files), HwParams(num_pe=4, fifo_depth=8), balance=False)
+    assert run_layer.choose_model(small, "verilator", False) == (False, "")

@@ -141,14 +141,17 @@ def run_name(spec: dict) -> str:
 
 def worker_run(spec: dict) -> int:
     """One soak run in this process (verif.sim.run_bench); 0 if it passed."""
-    from verif.sim import run_bench
+    from verif.sim import HIER_MIN_PE, run_bench
     from verif.tests.test_uvm import MEMORIES
 
     p = {"num_pe": spec["num_pe"], "fifo_depth": spec["fifo_depth"], **MEMORIES}
     name = run_name(spec)
     try:
+        # long runs: from 16 PEs the lean Verilator model (it simulates faster than the
+        # hierarchical one the tests build; docs/performance.md)
+        lean = spec["sim"] == "verilator" and p["num_pe"] >= HIER_MIN_PE
         run_bench(sim=spec["sim"], toplevel="eie_top", test_module="verif.tests.uvm_tests", testcase="SoakTest",
-                  seed=spec["seed"], test_name=name,
+                  seed=spec["seed"], test_name=name, lean=lean,
                   parameters={"NUM_PE": p["num_pe"], "FIFO_DEPTH": p["fifo_depth"], "MAX_LAYERS": p["max_layers"],
                               "ACT_DEPTH": p["act_depth"], "SPM_WORDS": p["spm_words"], "PTR_DEPTH": p["ptr_depth"],
                               "PTR_W": (p["spm_words"] * 8).bit_length()},

@@ -11,11 +11,20 @@ import pytest
 ALL_SIMS = ("icarus", "verilator")
 
 
+def _env_seed() -> int:
+    """SEED from the environment (default 1); a value that is not a whole number is a usage error."""
+    value = os.environ.get("SEED") or "1"
+    try:
+        return int(value)
+    except ValueError:
+        raise pytest.UsageError(f"SEED={value}: not a whole number") from None
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("eie")
     group.addoption("--sim", default=os.environ.get("SIM") or ",".join(ALL_SIMS),
                     help="comma-separated simulators to run benches on (env SIM; default both)")
-    group.addoption("--seed", type=int, default=int(os.environ.get("SEED") or 1),
+    group.addoption("--seed", type=int, default=_env_seed(),
                     help="base random seed of every bench (env SEED; default 1)")
     group.addoption("--waves", action="store_true", default=os.environ.get("WAVES") == "1",
                     help="record FST waves (env WAVES=1)")

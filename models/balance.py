@@ -97,8 +97,9 @@ class BalanceReport:
     def summary(self) -> str:
         if not self.used:
             return f"rows: interleave (paper), {self.reason}"
-        return (f"rows: balanced, predicted {self.cycles_interleave:,.0f} -> {self.cycles_balanced:,.0f} cycles "
-                f"({100 * self.gain:.1f}% fewer; interleave: --interleave / BALANCE=0)")
+        return (f"rows: balanced, {100 * self.gain:.1f}% fewer cycles predicted (the balancer's queue model, "
+                f"mean of the calibration inputs: {self.cycles_interleave:,.0f} -> {self.cycles_balanced:,.0f}; "
+                f"interleave: --interleave / BALANCE=0)")
 
 
 # --------------------------------------------------------------------------- one matrix

@@ -117,6 +117,8 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 
 def is_network_file(path: str | Path) -> bool:
     """True when ``path`` is an .npz holding `num_layers` (a network file, not a layer file)."""
+    if not Path(path).is_file() or not zipfile.is_zipfile(Path(path)):
+        return False                  # not an .npz (e.g. an .npy): the layer loader says so
     try:
         with np.load(Path(path), allow_pickle=False) as npz:
             return "num_layers" in npz.files

@@ -282,6 +282,23 @@ class PreparedRun:
     input_saturated: int
     golden: GoldenRun
 
+    def predicted_run_cycles(self) -> int:
+        """Cycles of the whole run as `make run` simulates it, predicted: per pass, every layer's
+        cycles (`models.cycles.rtl_layer_cycles`, exact for the first input's pattern) plus the
+        output stream (one beat per output of the pass's last layer), times the batch. Other
+        inputs' patterns and the load of each input's activations make the real count differ a
+        little (used for the progress ETA and the choice of simulator model, not judged)."""
+        from models.cycles import rtl_layer_cycles
+
+        hw = self.plan.hw
+        per_input = 0
+        for p in self.plan.passes:
+            for li, pl in enumerate(p.image.layers):
+                a = self.golden.inputs[p.index][0] if li == 0 else self.golden.layer_outputs[p.index][0][li - 1]
+                per_input += rtl_layer_cycles(pl, a, hw).cycles
+            per_input += int(p.image.layers[-1].desc.out_len)
+        return per_input * int(self.acts.shape[0])
+
 
 def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max_layers: int = 8,
                 strict: bool = False, force_tile_rows: dict[int, int] | None = None, balance: bool = True,

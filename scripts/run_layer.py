@@ -230,20 +230,18 @@ LEAN_ABOVE_CYCLES = 1_000_000
 
 def choose_model(prep: PreparedRun, sim_name: str, waves: bool) -> tuple[bool, str]:
     """(lean, why): whether to simulate the lean Verilator model instead of the default one, from
-    the cycles `models.cycles.rtl_layer_cycles` predicts for the whole run (first input's cycles
-    x batch, every pass). Waves and Icarus keep the default (flat) build."""
-    from models.cycles import rtl_layer_cycles
+    the run's predicted cycles (`PreparedRun.predicted_run_cycles`: every pass, the output
+    stream, the batch), and the sentence `make run` prints about the model it simulates."""
     from verif.sim import HIER_MIN_PE
 
     hw = prep.plan.hw
-    if sim_name != "verilator" or waves or hw.num_pe < HIER_MIN_PE:
-        return False, ""
-    cycles = 0
-    for p in prep.plan.passes:
-        for li, pl in enumerate(p.image.layers):
-            a = prep.golden.inputs[p.index][0] if li == 0 else prep.golden.layer_outputs[p.index][0][li - 1]
-            cycles += rtl_layer_cycles(pl, a, hw).cycles
-    cycles *= prep.acts.shape[0]
+    if sim_name != "verilator":
+        return False, f"{sim_name} (one model)"
+    if waves:
+        return False, "flat Verilator model (waves: every signal traced)"
+    if hw.num_pe < HIER_MIN_PE:
+        return False, f"flat Verilator model ({hw.num_pe} PEs: below {HIER_MIN_PE}, one build is quick)"
+    cycles = prep.predicted_run_cycles()
     if cycles >= LEAN_ABOVE_CYCLES:
         return True, (f"lean Verilator model (about {cycles:,} cycles predicted: PEs flattened, "
                       f"slower to build, faster to simulate)")
@@ -324,9 +322,11 @@ def main() -> int:
 
     from verif.sim import run_bench, run_dir_for
 
+    # make run's seed is --seed; a SEED in the environment (make test's variable) would reach the
+    # simulator's pytest configuration and must not break it
+    os.environ.pop("SEED", None)
     lean, why = choose_model(prep, args.sim, bool(args.waves))
-    if why:
-        print(f"run: model: {why}", flush=True)
+    print(f"run: model: {why}", flush=True)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -358,7 +358,7 @@ def main() -> int:
             sim_error = str(exc)
     wall = time.perf_counter() - t0
     PHASE["phase"] = "the report"
-    return report(args, run_dir, prep, wall, sim_error)
+    return report(args, run_dir, prep, wall, sim_error, sim_model=why)
 
 
 def _load(files: list[str]):
@@ -449,7 +449,7 @@ def saturated_outputs(prep: PreparedRun) -> list[int]:
     return counts
 
 
-def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str) -> int:
+def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str, sim_model: str = "") -> int:
     sb_file, info_file = run_dir / "scoreboard.json", run_dir / "run_info.json"
     if not sb_file.is_file() or not info_file.is_file():
         print(f"run: the simulation ended before the scoreboard wrote its results:\n{sim_error}", file=sys.stderr)
@@ -529,6 +529,7 @@ def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str) 
         "broadcasts_input0": first["broadcasts"],
         "rel_err_vs_float": _stat([_rel(v, f) for v, f in zip(value, ref_float, strict=True)]),
         "wall_s": round(wall, 1),
+        "sim_model": sim_model,
         "scoreboard": {
             "errors": sb["errors"],
             "first_error": (sb["first_errors"] or [None])[0] or (sim_error or None),
@@ -612,9 +613,9 @@ def print_report(rep: dict) -> None:
         for key, name in (("file_acc_float", f"accuracy: float, as trained ({file_n})"),
                           ("file_acc_pruned", f"accuracy: pruned ({file_n})"),
                           ("file_acc_shared", f"accuracy: weight-shared ({file_n})"),
-                          ("float", f"accuracy: float network file ({n_in} inputs)"),
-                          ("golden", f"accuracy: fixed-point golden ({n_in} inputs)"),
-                          ("rtl", f"accuracy: RTL ({n_in} inputs)")):
+                          ("float", f"accuracy: float network file ({n_in} input{'s' if n_in != 1 else ''})"),
+                          ("golden", f"accuracy: fixed-point golden ({n_in} input{'s' if n_in != 1 else ''})"),
+                          ("rtl", f"accuracy: RTL ({n_in} input{'s' if n_in != 1 else ''})")):
             if a.get(key) is not None:
                 rows.append((name, f"{100 * a[key]:.2f} %"))
     if rep["warnings"]:

@@ -4,6 +4,8 @@
 // Reads, from the working folder (written by verif/harness/harness.py):
 //   eie_bd_counts.hex   4*NUM_PE words: the number of words of memory m of PE k at 4*k+m
 //                       (m: 0 sparse matrix, 1 even pointers, 2 odd pointers, 3 source activations)
+//   eie_bd_mems.hex     4 words: the memory select (eie_pe bd_mem_i, the Mem* codes of
+//                       hdl/eie_regs.rdl, written from verif/regmap.py) of each m
 //   eie_bd_<4*k+m+1>.hex that memory's image (hex, one word per line), loaded in bulk through the
 //                       PEs' simulation-only back door (eie_top's g_pe[k].bd_*_q registers, eie_pe's
 //                       bd_* ports), as the cocotb BFM does
@@ -86,20 +88,13 @@ module tb_eie_top #(
   // falling edge); the PE reads the file at the second rising edge after (verif/backdoor.py).
   int counts [4*NUM_PE];
   int load_mem = -1;    // memory m (0..3, order of the file list above) being requested; -1: none
-  function automatic logic [2:0] bd_mem(input int m);
-    case (m)
-      0:       return eie_reg_pkg::MemSpm;
-      1:       return eie_reg_pkg::MemPtrEven;
-      2:       return eie_reg_pkg::MemPtrOdd;
-      default: return eie_reg_pkg::MemActSrc;
-    endcase
-  endfunction
+  logic [7:0] mem_sel [4];   // eie_bd_mems.hex
 
   for (genvar k = 0; k < NUM_PE; k++) begin : g_ld
     localparam int Base = 4 * k;
     always @(load_mem) begin
       if (load_mem >= 0) begin
-        dut.g_pe[k].bd_mem_q   = bd_mem(load_mem);
+        dut.g_pe[k].bd_mem_q   = mem_sel[load_mem][2:0];
         dut.g_pe[k].bd_words_q = counts[Base + load_mem];
         dut.g_pe[k].bd_id_q    = Base + load_mem + 1;
       end
@@ -191,6 +186,7 @@ module tb_eie_top #(
   initial begin
     if (!$value$plusargs("max_cycles=%d", max_cycles)) max_cycles = 10_000_000;
     $readmemh("eie_bd_counts.hex", counts);
+    $readmemh("eie_bd_mems.hex", mem_sel);
     out_fd = $fopen("harness_out.txt", "w");
     fd = $fopen("harness_cmds.txt", "r");
     if (fd == 0 || out_fd == 0) begin

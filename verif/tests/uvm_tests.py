@@ -228,7 +228,7 @@ class FileNetworkTest(EieBaseTest):
                                          golden=golden.layer_outputs[p.index][b], backdoor=backdoor,
                                          reuse_weights=b > 0, pe_counters=b == 0))
                 runs.append({"pass": p.index, "input": b})
-        predicted = sum(sum(q["model_cycles"]) for q in passes) * run.acts.shape[0]
+        predicted = run.predicted_run_cycles()          # layers + output stream, whole batch
         info = {"runs": runs, "passes": passes, "pes_needed": {str(k): v for k, v in plan.pes_needed.items()},
                 "fo_last": int(run.net.layers[-1].desc.fo), "relu": [bool(q.desc.relu) for q in run.net.layers],
                 "formats": [{"fa": q.desc.fa, "fw": q.desc.fw, "fo": q.desc.fo, "shift": q.desc.shift}

@@ -13,8 +13,8 @@
 A reset in the middle of a run (RunResult.aborted) ends that run's checks without the
 completeness check. A run the progress watchdog declared hung (RunResult.hung) is an error, unless
 the item expected it (`expect_hang`: then the watchdog's message must name the last activity). The
-first mismatch is written to mismatch.json in the run folder with the `make waves` command that
-reproduces it. At the end of the test the scoreboard writes what it saw to `scoreboard.json`
+first mismatch (earliest in simulation time) is written to mismatch.json in the run folder with the
+`make waves` command that reproduces it. At the end of the test the scoreboard writes what it saw to `scoreboard.json`
 (per run: values, write-backs per layer and output beats checked, errors, first mismatch, the
 counters read at the end) and the streamed outputs to `scoreboard_outputs.npz` (`run<i>_raw`: the
 output stream's values in beat order, signed); `make run` builds its report from these files.
@@ -93,11 +93,15 @@ class EieScoreboard(uvm_component):
             self.logger.error(msg)
         elif len(self.errors) == self.MAX_LOGGED + 1:
             self.logger.error("more than %d errors: counting only (all are summed up at the end)", self.MAX_LOGGED)
-        if self.first_mismatch is None:
+        # the first mismatch in simulation time (write-backs are read in bulk from the design's
+        # recorder, so an earlier write-back error can be judged after a later output beat)
+        first = self.first_mismatch
+        if first is None or (time_ns is not None and (first["time_ns"] is None or time_ns < first["time_ns"])):
             self.first_mismatch = {"message": msg, "time_ns": time_ns, **where,
                                    "reproduce": waves_command(time_ns)}
             Path(os.getcwd(), "mismatch.json").write_text(json.dumps(self.first_mismatch, indent=2) + "\n")
-            self.logger.error("first mismatch; reproduce with waves: %s", self.first_mismatch["reproduce"])
+            self.logger.error("%s mismatch; reproduce with waves: %s", "first" if first is None else "an earlier",
+                              self.first_mismatch["reproduce"])
 
     # ------------------------------------------------------------------ analysis inputs
     def _on_item(self, item: NetworkItem) -> None:

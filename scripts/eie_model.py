@@ -51,7 +51,12 @@ def _hw(args: argparse.Namespace) -> HwParams:
             raise EieInputError(f"{args.hw}: cannot read ({exc.strerror})") from None
     data = base.to_dict()
     if getattr(args, "pes", None) is not None:
+        if args.pes < 1:        # named as the make variable (make golden/cycles/encode PES=...)
+            raise EieInputError(f"PES={args.pes} (--pes): num_pe must be >= 1")
         data["num_pe"] = args.pes
+    for depth in getattr(args, "fifo", None) or []:
+        if depth < 1:
+            raise EieInputError(f"FIFO={depth} (--fifo): fifo_depth must be >= 1")
     if getattr(args, "fifo", None) and len(args.fifo) == 1:
         data["fifo_depth"] = args.fifo[0]
     return HwParams(**data)

@@ -60,7 +60,7 @@ def test_compress_encode_golden_cycles(tmp_path: Path, layer_file: Path) -> None
     ("args", "message"),
     [
         (["golden", "missing.npz"], "missing.npz: layer file not found"),
-        (["encode", "{layer}", "--pes", "0", "--out", "{tmp}/x"], "num_pe must be >= 1"),
+        (["encode", "{layer}", "--pes", "0", "--out", "{tmp}/x"], "PES=0 (--pes): num_pe must be >= 1"),
         (["compress", "{layer}", "--density", "1.5", "--out", "{tmp}/y.npz"], r"density must be in (0, 1]"),
         (["golden", "{nan}"], "'weight' has 1 NaN/inf"),
         (["golden", "{tmp}"], "has no manifest.json"),

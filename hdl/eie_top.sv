@@ -5,7 +5,8 @@
 //   - output stream: the last layer's outputs (index, value) in index order.
 // Every stream is valid/ready with back-pressure. The load and output streams pass through a
 // register slice (eie_reg_slice) and the AXI4-Lite slave registers every channel, so no logic
-// depends combinationally on a top-level input (docs/performance.md). Block diagram and timing: docs/architecture.md.
+// depends combinationally on a top-level input (docs/performance.md). Block diagram and timing:
+// docs/architecture.md.
 `default_nettype none
 
 module eie_top #(
@@ -100,8 +101,8 @@ module eie_top #(
   );
 
   // Load stream: a register slice in front of the CCU. A beat enters it only in a cycle where the
-  // CCU takes loads (ccu_ld_ready: idle, every PE ready; a registered condition), so the CCU takes
-  // it the next cycle, before a START written after the beat's handshake can take effect.
+  // CCU takes loads (ccu_ld_ready: idle and every PE ready, from registers, no top input), so the
+  // CCU takes it the next cycle, before a START written after the beat's handshake takes effect.
   localparam int LD_W = PE_W + 3 + IO_AW + 64;
   logic             ccu_ld_valid, ccu_ld_ready, ld_slice_ready;
   logic [LD_W-1:0]  ccu_ld_beat;

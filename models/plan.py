@@ -282,21 +282,27 @@ class PreparedRun:
     input_saturated: int
     golden: GoldenRun
 
-    def predicted_run_cycles(self) -> int:
-        """Cycles of the whole run as `make run` simulates it, predicted: per pass, every layer's
-        cycles (`models.cycles.rtl_layer_cycles`, exact for the first input's pattern) plus the
-        output stream (one beat per output of the pass's last layer), times the batch. Other
-        inputs' patterns and the load of each input's activations make the real count differ a
-        little (used for the progress ETA and the choice of simulator model, not judged)."""
+    def layer_cycles(self) -> list[list]:
+        """Per pass, per layer: `models.cycles.rtl_layer_cycles` (RtlCycleReport) of the first input
+        of the batch (the cycles the RTL takes for that input's non-zero pattern)."""
         from models.cycles import rtl_layer_cycles
 
         hw = self.plan.hw
-        per_input = 0
+        out = []
         for p in self.plan.passes:
-            for li, pl in enumerate(p.image.layers):
-                a = self.golden.inputs[p.index][0] if li == 0 else self.golden.layer_outputs[p.index][0][li - 1]
-                per_input += rtl_layer_cycles(pl, a, hw).cycles
-            per_input += int(p.image.layers[-1].desc.out_len)
+            acts = [self.golden.inputs[p.index][0], *self.golden.layer_outputs[p.index][0][:-1]]
+            out.append([rtl_layer_cycles(pl, a, hw) for pl, a in zip(p.image.layers, acts, strict=True)])
+        return out
+
+    def predicted_run_cycles(self, layer_cycles: list[list] | None = None) -> int:
+        """Cycles of the whole run as `make run` simulates it, predicted: per pass, every layer's
+        cycles (`layer_cycles()`, computed unless given) plus the output stream (one beat per
+        output of the pass's last layer), times the batch. Other inputs' patterns and the load of
+        each input's activations make the real count differ a little (used for the progress ETA
+        and the choice of simulator model, not judged)."""
+        reports = self.layer_cycles() if layer_cycles is None else layer_cycles
+        per_input = sum(r.cycles for pass_reports in reports for r in pass_reports)
+        per_input += sum(int(p.image.layers[-1].desc.out_len) for p in self.plan.passes)
         return per_input * int(self.acts.shape[0])
 
 

@@ -280,8 +280,8 @@ def table_doc(result: dict) -> str:
     lines += ["", "floor = the busiest PE's entries (padding included) in the broadcast columns; load eff. = floor / "
               "RTL cycles; model = models.cycles.rtl_layer_cycles (the RTL's cycle model); the first columns "
               "use the paper's row interleave (row i on PE i mod N); bal. = `make run`'s default, rows balanced "
-              "over the PEs where the "
-              "cycle model predicts a gain (models/balance.py; `rows` says which was used); theor. us = the average "
+              "over the PEs where the cycle model predicts a gain (models/balance.py; `rows` says which was "
+              "used); theor. us = the average "
               "PE's entries at one entry per cycle (interleave), the paper's definition of its theoretical time; "
               "us / paper theor. = the default run's latency over the paper's theoretical time (<= 1: at or under "
               "it); the CPU speedups use the default run too."]

@@ -58,8 +58,9 @@ def build_dir_for(sim: str, toplevel: str, parameters: Mapping[str, object], *, 
 
 # Hierarchical Verilator builds (hdl/eie_hier.vlt: eie_pe is one block, Verilated and compiled
 # once as a library that every PE instance calls). Used by default for tops with at least this
-# many PEs: a cold 64-PE eie_top build takes about 1/4 of the flat one, but the model simulates
-# about half as fast (every PE is a DPI call into its library, several per cycle). The blocks hide
+# many PEs: a cold 64-PE eie_top build takes about 0.3 of the flat one, but the model simulates
+# about 1.6x slower than a lean one (every PE is a DPI call into its library, several per cycle;
+# docs/performance.md). The blocks hide
 # their internals from VPI and from hierarchical references; the benches observe PEs through
 # eie_pe's ports. A lean build (lean=True) is the simulation-speed choice: the PEs flattened as in
 # a flat build, but only the signals of hdl/eie_hier.vlt public, as in a hierarchical one.
@@ -225,9 +226,9 @@ def build(*, sim: str, toplevel: str, parameters: Mapping[str, object], waves: b
     `hier` (Verilator only, not with waves or coverage): eie_pe becomes a hierarchical block
     (hdl/eie_hier.vlt, --hierarchical), checked to be substituted (AssertionError otherwise).
     `lean` (Verilator only, not with `hier`): the PEs flattened, but only the signals of
-    hdl/eie_hier.vlt public (no --public-flat-rw): builds a little faster than flat and simulates
-    about twice as fast as hier. Raises ValueError for an unknown simulator or a combination of
-    options Verilator cannot build.
+    hdl/eie_hier.vlt public (no --public-flat-rw): builds in about 0.55 of the flat time and
+    simulates about 1.6x faster than hier. Raises ValueError for an unknown simulator or a
+    combination of options Verilator cannot build.
     `root` replaces build/sim as the parent of the build folders; `always` rebuilds, as does a
     folder whose last build did not finish (no build.done).
     """

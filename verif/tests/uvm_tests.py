@@ -191,7 +191,6 @@ class FileNetworkTest(EieBaseTest):
         return HwParams(num_pe=int(self.job["pes"]), fifo_depth=int(self.job["fifo"]))
 
     def sequence(self):
-        from models.cycles import rtl_layer_cycles
         from models.errors import EieAccuracyWarning
         from models.network import load_network
         from models.plan import prepare_run
@@ -211,11 +210,8 @@ class FileNetworkTest(EieBaseTest):
         plan, golden = run.plan, run.golden
         backdoor = job.get("load", "backdoor") == "backdoor"
         items, runs, passes = [], [], []
-        for p in plan.passes:
-            model = []
-            for li, pl in enumerate(p.image.layers):
-                a = golden.inputs[p.index][0] if li == 0 else golden.layer_outputs[p.index][0][li - 1]
-                model.append(rtl_layer_cycles(pl, a, hw))
+        layer_cycles = run.layer_cycles()                 # the RTL's cycles, first input, per pass
+        for p, model in zip(plan.passes, layer_cycles, strict=True):
             passes.append({"first_layer": p.first_layer, "layers": len(p.layers),
                            "rows": list(p.rows) if p.rows else None, "load_words": p.load_words,
                            "act_words": p.act_words,
@@ -228,7 +224,7 @@ class FileNetworkTest(EieBaseTest):
                                          golden=golden.layer_outputs[p.index][b], backdoor=backdoor,
                                          reuse_weights=b > 0, pe_counters=b == 0))
                 runs.append({"pass": p.index, "input": b})
-        predicted = run.predicted_run_cycles()          # layers + output stream, whole batch
+        predicted = run.predicted_run_cycles(layer_cycles)   # + output stream, whole batch
         info = {"runs": runs, "passes": passes, "pes_needed": {str(k): v for k, v in plan.pes_needed.items()},
                 "fo_last": int(run.net.layers[-1].desc.fo), "relu": [bool(q.desc.relu) for q in run.net.layers],
                 "formats": [{"fa": q.desc.fa, "fw": q.desc.fw, "fo": q.desc.fo, "shift": q.desc.shift}

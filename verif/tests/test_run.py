@@ -292,7 +292,7 @@ def test_model_choice_follows_the_predicted_cycles(tmp_path: Path, monkeypatch: 
     """`make run` simulates the lean Verilator model only when the run is predicted long enough for
     its faster simulation to repay its longer build (scripts/run_layer.py choose_model); never on
     Icarus, with waves, or below the PE count where the default is the flat build."""
-    sys.path.insert(0, str(REPO / "scripts"))
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))
     import run_layer
 
     from models.cycles import rtl_layer_cycles
@@ -302,9 +302,9 @@ def test_model_choice_follows_the_predicted_cycles(tmp_path: Path, monkeypatch: 
 
     files = _network(tmp_path, 3)
     prep = prepare_run(load_network(files), HwParams(num_pe=16, fifo_depth=8), balance=False)
+    cycles = prep.predicted_run_cycles()
     lean, why = run_layer.choose_model(prep, "verilator", False)
-    assert not lean and "hierarchical" in why, why              # a short run: the quick build
-    cycles = int(why.split("about ")[1].split(" cycles")[0].replace(",", ""))
+    assert not lean and "hierarchical" in why and f"about {cycles:,} cycles" in why, why   # short: quick build
     assert cycles > 100, why
     monkeypatch.setattr(run_layer, "LEAN_ABOVE_CYCLES", cycles)
     lean, why = run_layer.choose_model(prep, "verilator", False)

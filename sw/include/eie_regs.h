@@ -179,6 +179,10 @@ extern "C" {
 #define DESC_RF__FLAGS__HAS_BIAS_bp 1
 #define DESC_RF__FLAGS__HAS_BIAS_bw 1
 #define DESC_RF__FLAGS__HAS_BIAS_reset 0x0
+#define DESC_RF__FLAGS__PAD_SKIP_bm 0x4
+#define DESC_RF__FLAGS__PAD_SKIP_bp 2
+#define DESC_RF__FLAGS__PAD_SKIP_bw 1
+#define DESC_RF__FLAGS__PAD_SKIP_reset 0x0
 
 // reg - desc_rf::BIAS_ACT
 #define DESC_RF__BIAS_ACT__VALUE_bm 0xffff

@@ -75,7 +75,8 @@ module eie_arith #(
     input  wire logic                  ent_valid_i,
     output logic                       ent_ready_o,
     input  wire logic [3:0]            ent_v_i,       // codebook index
-    input  wire logic [3:0]            ent_z_i,       // zeros before this entry (relative row)
+    input  wire logic [4:0]            ent_z_i,       // zeros before this entry (relative row; <= 31:
+                                                      //   a padding entry merged with the next, eie_spm_read)
     input  wire logic                  ent_first_i,   // first entry of its column
     input  wire logic                  ent_last_i,    // last entry of its column (unused here)
     input  wire logic [ACT_W-1:0]      ent_act_i,     // the column's activation a_j
@@ -105,7 +106,7 @@ module eie_arith #(
   localparam int MAX_S = (1 << SHIFT_W) - 1;                // largest shift
   localparam int R_W   = (P_W + 1 > MAX_S + 1) ? P_W + 1 : MAX_S + 1;  // p + 2^(s-1), no overflow
   localparam int S_W   = ((ACC_W > R_W) ? ACC_W : R_W) + 1; // acc + q, no overflow
-  localparam int X_W   = $clog2(ACT_DEPTH + 17);            // running row address, up to DEPTH+16
+  localparam int X_W   = $clog2(ACT_DEPTH + 33);            // running row address, up to DEPTH+32
   localparam int B_W   = ACC_W + 1;                         // acc + 2^(G-1), no overflow
 
   initial begin

@@ -79,6 +79,7 @@ module eie_ccu #(
     output logic [16*W_W-1:0]              cfg_codebook_o,
     output logic [SHIFT_W-1:0]             cfg_shift_o,
     output logic                           cfg_relu_o,
+    output logic                           cfg_pad_skip_o,  // FLAGS.PAD_SKIP of the layer
     output logic [IDX_W-1:0]               cfg_in_len_o,
     output logic [IDX_W-1:0]               cfg_out_len_o,
     output logic                           layer_start_o,
@@ -127,6 +128,7 @@ module eie_ccu #(
   logic [IDX_W-1:0]   d_in_len_q   [MAX_LAYERS];
   logic [IDX_W-1:0]   d_out_len_q  [MAX_LAYERS];
   logic               d_relu_q     [MAX_LAYERS];
+  logic               d_skip_q     [MAX_LAYERS];
   logic               d_bias_q     [MAX_LAYERS];
   logic [ACT_W-1:0]   d_bias_act_q [MAX_LAYERS];
   logic [IDX_W-1:0]   d_ptr_base_q [MAX_LAYERS];
@@ -274,6 +276,7 @@ module eie_ccu #(
         d_in_len_q[l]   <= '0;
         d_out_len_q[l]  <= '0;
         d_relu_q[l]     <= 1'b0;
+        d_skip_q[l]     <= 1'b0;
         d_bias_q[l]     <= 1'b0;
         d_bias_act_q[l] <= '0;
         d_ptr_base_q[l] <= '0;
@@ -291,6 +294,7 @@ module eie_ccu #(
           eie_reg_pkg::DescOutLen:  d_out_len_q[wr_l]  <= IDX_W'(reg_wdata_i);
           eie_reg_pkg::DescFlags: begin
             d_relu_q[wr_l] <= reg_wdata_i[eie_reg_pkg::DescFlagsReluLsb];
+            d_skip_q[wr_l] <= reg_wdata_i[eie_reg_pkg::DescFlagsPadSkipLsb];
             d_bias_q[wr_l] <= reg_wdata_i[eie_reg_pkg::DescFlagsHasBiasLsb];
           end
           eie_reg_pkg::DescBiasAct: d_bias_act_q[wr_l] <= ACT_W'(reg_wdata_i);
@@ -325,7 +329,8 @@ module eie_ccu #(
         eie_reg_pkg::DescInLen:   reg_rdata_o = 32'(d_in_len_q[rd_l]);
         eie_reg_pkg::DescOutLen:  reg_rdata_o = 32'(d_out_len_q[rd_l]);
         eie_reg_pkg::DescFlags:   reg_rdata_o = (32'(d_relu_q[rd_l]) << eie_reg_pkg::DescFlagsReluLsb) |
-                                                (32'(d_bias_q[rd_l]) << eie_reg_pkg::DescFlagsHasBiasLsb);
+                                                (32'(d_bias_q[rd_l]) << eie_reg_pkg::DescFlagsHasBiasLsb) |
+                                                (32'(d_skip_q[rd_l]) << eie_reg_pkg::DescFlagsPadSkipLsb);
         eie_reg_pkg::DescBiasAct: reg_rdata_o = 32'(d_bias_act_q[rd_l]);
         eie_reg_pkg::DescPtrBase: reg_rdata_o = 32'(d_ptr_base_q[rd_l]);
         eie_reg_pkg::DescShift:   reg_rdata_o = 32'(d_shift_q[rd_l]);
@@ -614,6 +619,7 @@ module eie_ccu #(
       cfg_codebook_o <= '0;
       cfg_shift_o    <= '0;
       cfg_relu_o     <= 1'b0;
+      cfg_pad_skip_o <= 1'b0;
       cfg_in_len_o   <= '0;
       cfg_out_len_o  <= '0;
     end else if (state_q == StCfg) begin
@@ -621,6 +627,7 @@ module eie_ccu #(
       for (int e = 0; e < 16; e++) cfg_codebook_o[e*W_W +: W_W] <= d_cb_q[16 * 32'(layer_q) + e];
       cfg_shift_o    <= d_shift_q[layer_q][SHIFT_W-1:0];
       cfg_relu_o     <= d_relu_q[layer_q];
+      cfg_pad_skip_o <= d_skip_q[layer_q];
       cfg_in_len_o   <= d_in_len_q[layer_q];
       cfg_out_len_o  <= d_out_len_q[layer_q];
     end

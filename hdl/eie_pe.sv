@@ -56,6 +56,7 @@ module eie_pe #(
     input  wire logic [16*W_W-1:0]    cfg_codebook_i,
     input  wire logic [SHIFT_W-1:0]   cfg_shift_i,
     input  wire logic                 cfg_relu_i,
+    input  wire logic                 cfg_pad_skip_i,  // FLAGS.PAD_SKIP (used while codebook[0] == 0)
     input  wire logic [IDX_W-1:0]     cfg_in_len_i,
     input  wire logic [IDX_W-1:0]     cfg_out_len_i,
     // layer control
@@ -155,7 +156,8 @@ module eie_pe #(
   logic [ACT_W-1:0]  q_pop_act;
   logic              ent_valid, ent_ready, ent_first, ent_last;
   logic [ROW_W-1:0]  ent_row;
-  logic [3:0]        ent_v, ent_z;
+  logic [3:0]        ent_v;
+  logic [4:0]        ent_z;
   logic [ACT_W-1:0]  ent_act;
   logic              fe_busy, fe_err, empty_col;
   logic              ar_ready, ar_busy, ar_err;
@@ -299,6 +301,7 @@ module eie_pe #(
     .col_idx_i     (q_pop_idx),
     .col_act_i     (q_pop_act),
     .ptr_base_i    (cfg_ptr_base_i),
+    .pad_skip_i    (cfg_pad_skip_i && (cfg_codebook_i[W_W-1:0] == '0)),
     .ent_valid_o   (ent_valid),
     .ent_ready_i   (ent_ready),
     .ent_v_o       (ent_v),

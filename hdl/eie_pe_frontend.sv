@@ -27,11 +27,12 @@ module eie_pe_frontend #(
     input  wire logic [IDX_W-1:0]   col_idx_i,
     input  wire logic [ACT_W-1:0]   col_act_i,
     input  wire logic [IDX_W-1:0]   ptr_base_i,
+    input  wire logic               pad_skip_i,   // padding skip (eie_spm_read), stable while busy
     // entry stream
     output logic                    ent_valid_o,
     input  wire logic               ent_ready_i,
     output logic [3:0]              ent_v_o,
-    output logic [3:0]              ent_z_o,
+    output logic [4:0]              ent_z_o,
     output logic                    ent_first_o,
     output logic                    ent_last_o,
     output logic [ACT_W-1:0]        ent_act_o,
@@ -103,6 +104,7 @@ module eie_pe_frontend #(
       .rng_start_i(rng_start),
       .rng_end_i  (rng_end),
       .rng_act_i  (rng_act),
+      .pad_skip_i (pad_skip_i),
       .ent_valid_o(ent_valid_o),
       .ent_ready_i(ent_ready_i),
       .ent_v_o    (ent_v_o),

@@ -31,6 +31,14 @@
 //     (2) an empty range reaching this unit costs one generator cycle, visible only when fewer than
 //     2 entries are buffered (ptr_read drops empty columns, so none arrive from it); (3) ld_en_i
 //     cycles (I/O mode only).
+// Padding skip (pad_skip_i, the layer's FLAGS.PAD_SKIP while codebook[0] = 0; beyond the paper, whose
+//   PE spends a cycle on every entry, padding included): when the emitter's entry is a padding entry
+//   (v = 0) and another entry of the same column follows in the same word (slot < the segment's last
+//   slot), both go out as ONE beat: v = the second entry's v, z = z1 + 1 + z2 (<= 31, hence the 5-bit
+//   ent_z_o), and the walk continues two slots on. The arithmetic unit computes the same row
+//   (x + z1 + 1 + z2 + 1) and skips only the product 0 * a. Pairs never cross a word or a column, so a
+//   segment still costs >= 1 beat and the generator's timing is unchanged. With pad_skip_i low every
+//   entry is one beat (z < 16). Must be stable while busy_o.
 // Back-pressure (ent_ready_i low) stops the emitter; no entry is lost or repeated.
 // Load port (I/O mode): ld_en_i writes ld_data_i at word ld_addr_i; it takes the SRAM port (no read
 //   that cycle) and forgets the word held on the SRAM output. Load only while idle (busy_o low).
@@ -51,11 +59,12 @@ module eie_spm_read #(
     input  wire logic [PTR_W-1:0]  rng_start_i,
     input  wire logic [PTR_W-1:0]  rng_end_i,
     input  wire logic [ACT_W-1:0]  rng_act_i,
+    input  wire logic              pad_skip_i,    // padding skip (above), stable while busy_o
     // entry stream (to the arithmetic unit)
     output logic                   ent_valid_o,
     input  wire logic              ent_ready_i,
     output logic [3:0]             ent_v_o,
-    output logic [3:0]             ent_z_o,
+    output logic [4:0]             ent_z_o,       // zeros before the entry: < 16, or <= 31 skipping
     output logic                   ent_first_o,
     output logic                   ent_last_o,
     output logic [ACT_W-1:0]       ent_act_o,
@@ -213,8 +222,9 @@ module eie_spm_read #(
   logic             hd_cfirst, hd_clast;
   logic [ACT_W-1:0] hd_act;
   logic             mid_q;            // inside the head segment; slot_q is its next slot
-  logic [2:0]       slot_q, slot;
-  logic [7:0]       ent_byte;
+  logic [2:0]       slot_q, slot, slot_nx, slot_end;
+  logic [7:0]       ent_byte, nxt_byte;
+  logic             pair;             // a padding entry and the next one go out as one beat
   logic             ent_fire, seg_end, seg_done;
 
   assign head_in_wb = (wb_cnt_q != 2'd0);
@@ -222,11 +232,15 @@ module eie_spm_read #(
       head_in_wb ? wb_q[wb_rd_q] : {spm_rdata, s1_seg_q};
 
   assign slot        = mid_q ? slot_q : hd_fslot;
+  assign slot_nx     = slot + 3'd1;
   assign ent_byte    = hd_word[{slot, 3'b000} +: 8];
-  assign seg_end     = (slot == hd_lslot);
+  assign nxt_byte    = hd_word[{slot_nx, 3'b000} +: 8];
+  assign pair        = pad_skip_i && (ent_byte[3:0] == 4'd0) && (slot != hd_lslot);
+  assign slot_end    = pair ? slot_nx : slot;
+  assign seg_end     = (slot_end == hd_lslot);
   assign ent_valid_o = head_in_wb || s1_valid_q;
-  assign ent_v_o     = ent_byte[3:0];
-  assign ent_z_o     = ent_byte[7:4];
+  assign ent_v_o     = pair ? nxt_byte[3:0] : ent_byte[3:0];
+  assign ent_z_o     = pair ? 5'(ent_byte[7:4]) + 5'(nxt_byte[7:4]) + 5'd1 : 5'(ent_byte[7:4]);
   assign ent_first_o = hd_cfirst && !mid_q;
   assign ent_last_o  = hd_clast && seg_end;
   assign ent_act_o   = hd_act;
@@ -255,7 +269,7 @@ module eie_spm_read #(
       if (wb_pop) wb_rd_q <= !wb_rd_q;
       if (ent_fire) begin
         mid_q  <= !seg_end;
-        slot_q <= slot + 3'd1;
+        slot_q <= slot_end + 3'd1;
       end
     end
   end

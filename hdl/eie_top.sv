@@ -151,7 +151,7 @@ module eie_top #(
   logic [IDX_W-1:0]            cfg_ptr_base, cfg_in_len, cfg_out_len;
   logic [16*W_W-1:0]           cfg_codebook;
   logic [SHIFT_W-1:0]          cfg_shift;
-  logic                        cfg_relu, layer_start, bcast_end, bc_valid, io_we, err_clear, cnt_clear;
+  logic                        cfg_relu, cfg_pad_skip, layer_start, bcast_end, bc_valid, io_we, err_clear, cnt_clear;
   logic [IDX_W-1:0]            bc_idx;
   logic [ACT_W-1:0]            bc_act;
   logic [NUM_PE-1:0]           io_en;
@@ -220,6 +220,7 @@ module eie_top #(
     .cfg_codebook_o (cfg_codebook),
     .cfg_shift_o    (cfg_shift),
     .cfg_relu_o     (cfg_relu),
+    .cfg_pad_skip_o (cfg_pad_skip),
     .cfg_in_len_o   (cfg_in_len),
     .cfg_out_len_o  (cfg_out_len),
     .layer_start_o  (layer_start),
@@ -307,6 +308,7 @@ module eie_top #(
       .cfg_codebook_i (cfg_codebook),
       .cfg_shift_i    (cfg_shift),
       .cfg_relu_i     (cfg_relu),
+      .cfg_pad_skip_i (cfg_pad_skip),
       .cfg_in_len_i   (cfg_in_len),
       .cfg_out_len_i  (cfg_out_len),
       .layer_start_i  (layer_start),

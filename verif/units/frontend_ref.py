@@ -68,7 +68,9 @@ def random_act(rng: np.random.Generator, p: Mapping[str, int]) -> int:
 class SpmImage:
     """Entry bytes of the loaded words (random), and where ranges may be placed."""
 
-    def __init__(self, rng: np.random.Generator, p: Mapping[str, int]) -> None:
+    def __init__(self, rng: np.random.Generator, p: Mapping[str, int], pad_fraction: float = 0.0) -> None:
+        """Random entry bytes; ``pad_fraction`` > 0 also makes that fraction of them padding
+        entries (v = 0, any z), for the padding skip (uniform bytes have v = 0 in 1/16)."""
         words = p["spm_words"]
         span = p.get("region_words", words)
         self.regions = [(0, words)] if span >= words else [(0, span), (words - span, words)]
@@ -76,6 +78,9 @@ class SpmImage:
         self.bytes = np.zeros(8 * words, dtype=np.uint8)
         for lo, hi in self.regions:
             self.bytes[8 * lo:8 * hi] = rng.integers(0, 256, size=8 * (hi - lo), dtype=np.uint8)
+            if pad_fraction > 0:
+                pad = rng.random(8 * (hi - lo)) < pad_fraction
+                self.bytes[8 * lo:8 * hi][pad] &= 0xF0
 
     def word(self, w: int) -> int:
         return int.from_bytes(self.bytes[8 * w:8 * w + 8].tobytes(), "little")
@@ -95,13 +100,25 @@ class SpmImage:
                 return start
         raise AssertionError(f"no room for {n} entries at slot {slot}")
 
-    def entries(self, ranges: Sequence[Range]) -> list[Entry]:
+    def entries(self, ranges: Sequence[Range], pad_skip: bool = False) -> list[Entry]:
+        """The entry beats of `ranges`, in order. ``pad_skip`` (eie_spm_read's padding skip): a
+        padding entry (v = 0) followed by another entry of its column in the same 64-bit word goes
+        out with it as one beat (v of the second, z = z1 + 1 + z2), walking each word's part of a
+        column from its first slot."""
         out = []
         for r in ranges:
-            for a in range(r["start"], r["end"]):
+            a = r["start"]
+            while a < r["end"]:
                 byte = int(self.bytes[a])
-                out.append({"v": byte & 15, "z": byte >> 4, "first": int(a == r["start"]),
-                            "last": int(a == r["end"] - 1), "act": r["act"]})
+                v, z, first = byte & 15, byte >> 4, int(a == r["start"])
+                seg_last = min(r["end"] - 1, (a | 7))   # the column's last entry in this word
+                if pad_skip and v == 0 and a < seg_last:
+                    a += 1
+                    nxt = int(self.bytes[a])
+                    v, z = nxt & 15, z + 1 + (nxt >> 4)
+                out.append({"v": v, "z": z, "first": first, "last": int(a == r["end"] - 1),
+                            "act": r["act"]})
+                a += 1
         return out
 
 

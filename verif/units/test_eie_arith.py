@@ -562,6 +562,47 @@ async def padding_entries(dut) -> None:
         assert pads, "no padding entry generated"
 
 
+def merge_padding(col: list[dict[str, int]]) -> list[dict[str, int]]:
+    """The column as eie_spm_read sends it with padding skip on (ignoring word boundaries, which only
+    decide which pairs merge): a padding entry (v = 0) and the next entry become one entry with
+    z = z1 + 1 + z2 (up to 31: the 5-bit ent_z_i)."""
+    out, i = [], 0
+    while i < len(col):
+        e = dict(col[i])
+        if e["v"] == 0 and i + 1 < len(col):
+            nxt = col[i + 1]
+            e.update(v=nxt["v"], z=e["z"] + 1 + nxt["z"], last=nxt["last"])
+            i += 1
+        out.append(e)
+        i += 1
+    return out
+
+
+@cocotb.test()
+async def merged_padding_entries(dut) -> None:
+    """Entries with z = 16..31 (a padding entry merged with the next one by eie_spm_read's padding
+    skip): the row address moves by z + 1 exactly, also when the merged entry is a column's first,
+    and a merged entry past the last row sets err_row_o like any other."""
+    cfg = cfg_from_env()
+    rng = make_rng("merged_padding_entries")
+    tb = ArithBench(dut, cfg)
+    await tb.start()
+    await tb.configure(random_codebook(rng, cfg), int(rng.integers(0, cfg.max_s + 1)), False)
+    entries = []
+    for _ in range(16):
+        k = int(rng.integers(1, 5))
+        rows = sorted({int(r) for r in rng.integers(0, cfg.depth, size=k)} | {cfg.depth - 1})
+        vs = [int(v) for v in rng.integers(1, 16, size=len(rows))]
+        entries += merge_padding(encode_column(rows, vs, int(rng.integers(0, 1 << cfg.act_w))))
+    big = [e for e in entries if e["z"] > 15]
+    await tb.feed(entries)
+    await tb.writeback(cfg.depth)
+    cocotb.log.info("%d entries, %d with z > 15", len(entries), len(big))
+    if cfg.depth > 32:
+        assert big, "no merged entry generated"
+        assert any(e["first"] for e in big), "no merged first entry"
+
+
 @cocotb.test()
 async def row_error(dut) -> None:
     """A row address that reaches ACT_DEPTH sets err_row_o (sticky), the entry and the rest of

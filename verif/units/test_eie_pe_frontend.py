@@ -33,7 +33,7 @@ LATENCY = 4  # column beat to first entry beat: 2 in ptr_read + 2 in spm_read
 
 
 async def reset_dut(dut) -> None:
-    for name in ("col_valid_i", "col_idx_i", "col_act_i", "ptr_base_i", "ent_ready_i", "clear_i",
+    for name in ("col_valid_i", "col_idx_i", "col_act_i", "ptr_base_i", "pad_skip_i", "ent_ready_i", "clear_i",
                  "ptr_ld_en_i", "ptr_ld_bank_i", "ptr_ld_addr_i", "ptr_ld_data_i", "spm_ld_en_i",
                  "spm_ld_addr_i", "spm_ld_data_i"):
         getattr(dut, name).value = 0
@@ -65,19 +65,21 @@ def pause_of(rng: np.random.Generator, kind) -> Pause:
 
 
 async def run_layer(dut, rng: np.random.Generator, lengths: Sequence[int], cols_kept,
-                    in_kind, out_kind) -> tuple[StreamMonitor, StreamMonitor, list, int]:
-    """Load a layer with these column lengths, broadcast the kept columns, check the entries."""
+                    in_kind, out_kind, pad_skip: bool = False) -> tuple[StreamMonitor, StreamMonitor, list, int]:
+    """Load a layer with these column lengths, broadcast the kept columns, check the entries
+    (``pad_skip``: eie_spm_read's padding skip on, a third of the entries padding)."""
     p = bench_params()
     await reset_dut(dut)
-    img = SpmImage(rng, p)
+    img = SpmImage(rng, p, pad_fraction=0.35 if pad_skip else 0.0)
     base = 2
     ptrs = layer_pointers(rng, lengths, base, p)
     cols = [{"idx": int(j), "act": random_act(rng, p)} for j in cols_kept]
     ranges, empties, bad = ptr_read_ref(ptrs, base, cols, p)
     assert not bad
-    expected = img.entries(ranges)
+    expected = img.entries(ranges, pad_skip)
     await load(dut, ptrs, img)
     dut.ptr_base_i.value = base
+    dut.pad_skip_i.value = int(pad_skip)
     col_fields = {"idx": dut.col_idx_i, "act": dut.col_act_i}
     ent_fields = {"v": dut.ent_v_o, "z": dut.ent_z_o, "first": dut.ent_first_o,
                   "last": dut.ent_last_o, "act": dut.ent_act_o}
@@ -120,17 +122,18 @@ PATTERNS = {
 
 
 @cocotb.test()
-@cocotb.parametrize(pattern=list(PATTERNS))
-async def random_layer(dut, pattern: str) -> None:
-    """A random layer, a random increasing subset of its columns (first and last included)."""
+@cocotb.parametrize(pattern=list(PATTERNS), pad_skip=[False, True])
+async def random_layer(dut, pattern: str, pad_skip: bool) -> None:
+    """A random layer, a random increasing subset of its columns (first and last included); padding
+    skip off and on."""
     p = bench_params()
-    rng = make_rng(f"random_layer/{pattern}")
+    rng = make_rng(f"random_layer/{pattern}/{pad_skip}")
     n = p["cols"]
     lengths = random_lengths(rng, n, 0.4)
     keep = rng.random(n) < 0.7
     keep[0] = keep[-1] = True
     _, mon_out, ranges, empties = await run_layer(dut, rng, lengths, np.flatnonzero(keep),
-                                                  *PATTERNS[pattern])
+                                                  *PATTERNS[pattern], pad_skip)
     cocotb.log.info("%s: %d columns, %d ranges, %d empty, %d entries", pattern,
                     int(keep.sum()), len(ranges), empties, len(mon_out.beats))
 

@@ -39,7 +39,7 @@ LATENCY = 2  # cycles from a range beat (unit idle) to its first entry beat (RTL
 
 
 async def reset_dut(dut) -> None:
-    for name in ("rng_valid_i", "rng_start_i", "rng_end_i", "rng_act_i", "ent_ready_i",
+    for name in ("rng_valid_i", "rng_start_i", "rng_end_i", "rng_act_i", "pad_skip_i", "ent_ready_i",
                  "ld_en_i", "ld_addr_i", "ld_data_i"):
         getattr(dut, name).value = 0
     await start_clock_and_reset(dut)
@@ -103,14 +103,16 @@ def first_mismatch(got: Sequence[Entry], want: Sequence[Entry]) -> str:
 
 
 async def check_stream(dut, img: SpmImage, ranges: Sequence[Range], in_kind, out_kind,
-                       rng: np.random.Generator, what: str) -> Harness:
-    expected = img.entries(ranges)
+                       rng: np.random.Generator, what: str, pad_skip: bool = False) -> Harness:
+    dut.pad_skip_i.value = int(pad_skip)
+    expected = img.entries(ranges, pad_skip)
     h = Harness(dut, pause_of(rng, in_kind), pause_of(rng, out_kind))
     await h.run(ranges, len(expected), 12 * len(expected) + 20 * len(ranges) + 100)
     assert h.sink.received == expected, first_mismatch(h.sink.received, expected)
     assert h.reads == sram_reads(ranges), f"{h.reads} SRAM reads, expected {sram_reads(ranges)}"
-    cocotb.log.info("%s: %d ranges, %d entries, %d SRAM reads, %d cycles", what, len(ranges),
-                    len(expected), h.reads, h.mon_out.cycle)
+    cocotb.log.info("%s (pad_skip %d): %d ranges, %d entries, %d beats, %d SRAM reads, %d cycles", what,
+                    pad_skip, len(ranges), sum(r["end"] - r["start"] for r in ranges), len(expected),
+                    h.reads, h.mon_out.cycle)
     return h
 
 
@@ -154,16 +156,17 @@ def directed_ranges(rng: np.random.Generator, img: SpmImage, p: Mapping[str, int
 
 
 @cocotb.test()
-@cocotb.parametrize(pattern=list(PATTERNS))
-async def directed_lengths(dut, pattern: str) -> None:
-    """Every column length of interest at every start slot, back to back, under a stall pattern."""
+@cocotb.parametrize(pattern=list(PATTERNS), pad_skip=[False, True])
+async def directed_lengths(dut, pattern: str, pad_skip: bool) -> None:
+    """Every column length of interest at every start slot, back to back, under a stall pattern;
+    with padding skip off and on (on a padding-rich image: v = 0 in about a third of the entries)."""
     p = bench_params()
-    rng = make_rng(f"directed_lengths/{pattern}")
+    rng = make_rng(f"directed_lengths/{pattern}/{pad_skip}")
     await reset_dut(dut)
-    img = SpmImage(rng, p)
+    img = SpmImage(rng, p, pad_fraction=0.35 if pad_skip else 0.0)
     await load_words(dut, img)
     ranges = directed_ranges(rng, img, p)
-    await check_stream(dut, img, ranges, *PATTERNS[pattern], rng, pattern)
+    await check_stream(dut, img, ranges, *PATTERNS[pattern], rng, pattern, pad_skip)
 
 
 def random_ranges(rng: np.random.Generator, img: SpmImage, p: Mapping[str, int],
@@ -191,16 +194,16 @@ def random_ranges(rng: np.random.Generator, img: SpmImage, p: Mapping[str, int],
 
 
 @cocotb.test()
-@cocotb.parametrize(pattern=list(PATTERNS))
-async def random_traffic(dut, pattern: str) -> None:
-    """A long random range sequence under a stall pattern."""
+@cocotb.parametrize(pattern=list(PATTERNS), pad_skip=[False, True])
+async def random_traffic(dut, pattern: str, pad_skip: bool) -> None:
+    """A long random range sequence under a stall pattern, padding skip off and on."""
     p = bench_params()
-    rng = make_rng(f"random_traffic/{pattern}")
+    rng = make_rng(f"random_traffic/{pattern}/{pad_skip}")
     await reset_dut(dut)
-    img = SpmImage(rng, p)
+    img = SpmImage(rng, p, pad_fraction=0.35 if pad_skip else 0.0)
     await load_words(dut, img)
     ranges = random_ranges(rng, img, p, p["entries"])
-    await check_stream(dut, img, ranges, *PATTERNS[pattern], rng, pattern)
+    await check_stream(dut, img, ranges, *PATTERNS[pattern], rng, pattern, pad_skip)
 
 
 # shape -> (lengths of back-to-back columns, stored contiguously?, start slot or None)

@@ -28,8 +28,12 @@ of every column (the fraction of calibration inputs whose activation is non-zero
 Candidates for several block sizes (BLOCK_FACTORS x the FIFO depth) are scored with
 ``models.cycles.predict_layer_cycles`` at the layer's FIFO depth on calibration inputs (padding
 included: the candidates are encoded), and the best is kept only when it predicts fewer cycles than
-the interleave. ``balance_network`` does this layer by layer in network order and keeps the result only
-when the whole network's prediction drops.
+the interleave. The score counts what costs cycles: with the layer's padding skip (LayerDesc.pad_skip,
+codebook entry 0 = 0) beats, a padding entry sharing its cycle with the next entry of its column in
+the same word (docs/cycle-model.md), else entries. The row vectors count non-zeros only, which is
+what a row costs once its padding pairs with its entries (padding is the score's business).
+``balance_network`` does this layer by layer in network order and keeps the result only when the
+whole network's prediction drops.
 
 Bit-exactness: a row's products and additions are the same; only the order in which the next layer
 adds its inputs changes, which matters only when an accumulator saturates. ``models.plan.prepare_run``
@@ -229,28 +233,36 @@ def balance_rows(codes: np.ndarray, density: np.ndarray, num_pe: int, block: flo
 
 
 def predicted_cycles(codes: np.ndarray, has_bias: bool, samples: np.ndarray, hw: HwParams,
-                     params: CycleParams | None = None) -> float:
+                     params: CycleParams | None = None, *, pad_skip: bool = True) -> float:
     """Mean predicted cycles of ``codes`` (interleaved as given) over the input vectors ``samples``
-    [K, in_len] (models.cycles at hw.fifo_depth, padding included). Only the columns some sample
-    broadcasts are encoded: a column's entries depend on that column alone."""
+    [K, in_len] (models.cycles at hw.fifo_depth, padding included; ``pad_skip``: the layer's padding
+    skip, see models.cycles.column_work). Without skip only the columns some sample broadcasts are
+    encoded (a column's entries depend on that column alone); with skip the whole layer is (beats
+    depend on where a column's entries fall in the 64-bit words, so on every column before it)."""
     s = np.atleast_2d(np.asarray(samples)) != 0
+    if pad_skip:
+        enc = encode_layer(codes, hw.num_pe)
+        return float(np.mean([predict_layer_cycles(enc, row, hw, params, has_bias=has_bias).cycles
+                              for row in s]))
     used = np.flatnonzero(s.any(axis=0))
     cols = np.append(used, codes.shape[1] - 1) if has_bias else used
     if cols.size == 0:      # nothing broadcast (no bias, zero inputs): one column, never broadcast
         cols = used = np.array([0])
     enc = encode_layer(codes[:, cols], hw.num_pe)
-    return float(np.mean([predict_layer_cycles(enc, row[used], hw, params, has_bias=has_bias).cycles
-                          for row in s]))
+    return float(np.mean([predict_layer_cycles(enc, row[used], hw, params, has_bias=has_bias,
+                                               pad_skip=False).cycles for row in s]))
 
 
 def choose_rows(codes: np.ndarray, has_bias: bool, density: np.ndarray, samples: np.ndarray, hw: HwParams,
-                rows: tuple[int, int] = (0, 0), params: CycleParams | None = None) -> RowChoice:
+                rows: tuple[int, int] = (0, 0), params: CycleParams | None = None, *,
+                pad_skip: bool = True) -> RowChoice:
     """The best of the interleave and one balanced permutation per block size (BLOCK_FACTORS x FIFO
-    depth) for ``codes`` [rows, cols], by predicted cycles on ``samples``; the interleave wins ties."""
+    depth) for ``codes`` [rows, cols], by predicted cycles on ``samples`` (``pad_skip``: the layer's
+    padding skip); the interleave wins ties."""
     n = codes.shape[0]
     rows = rows if rows != (0, 0) else (0, n)
     ident = np.arange(n, dtype=np.int64)
-    base = predicted_cycles(codes, has_bias, samples, hw, params)
+    base = predicted_cycles(codes, has_bias, samples, hw, params, pad_skip=pad_skip)
     best = RowChoice(rows, ident, "interleave", base, base)
     if hw.num_pe == 1 or n <= 1:
         return best
@@ -261,7 +273,7 @@ def choose_rows(codes: np.ndarray, has_bias: bool, density: np.ndarray, samples:
             m = f // BLOCK_FACTORS[0]
             v = np.add.reduceat(fine, np.arange(0, fine.shape[1], m), axis=1) if m > 1 else fine
             perm = order_rows(assign_rows(v, hw.num_pe), v.sum(axis=1), hw.num_pe)
-            c = predicted_cycles(codes[perm], has_bias, samples, hw, params)
+            c = predicted_cycles(codes[perm], has_bias, samples, hw, params, pad_skip=pad_skip)
             if c < best.cycles_balanced:
                 best = RowChoice(rows, perm, f"balanced (block {f * hw.fifo_depth:g})", base, c)
     return best
@@ -313,7 +325,7 @@ def balance_network(layers: Sequence[QuantLayer], calibration_acts: np.ndarray, 
     layers' inputs come from the golden arithmetic on them). ``tiles[l]``: the row ranges [r0, r1)
     layer l is run in (row tiles of the passes; default: the whole layer), each balanced on its own
     within its range. Identity permutations everywhere when the network's predicted cycles do not
-    drop."""
+    drop. Each layer is scored with its own padding skip (desc.pad_skip and codebook entry 0 = 0)."""
     acts = np.atleast_2d(np.asarray(calibration_acts, np.int64))[:DENSITY_INPUTS]
     if acts.shape[0] == 0:
         raise EieInputError("balance_network: no calibration input")
@@ -324,19 +336,21 @@ def balance_network(layers: Sequence[QuantLayer], calibration_acts: np.ndarray, 
     orig_acts = acts                      # the paper's network: original rows and columns
     for li, ql in enumerate(layers):
         desc = ql.desc
+        skip = bool(desc.pad_skip) and desc.codebook_q[0] == 0
         codes = ql.codes if prev is None else permute_columns(ql.codes, prev, desc.has_bias)
         density = column_density(acts, desc.has_bias)
         ranges = list(tiles[li]) if tiles is not None and tiles[li] else [(0, desc.out_len)]
         perm = np.arange(desc.out_len, dtype=np.int64)
         got = []
         for r0, r1 in ranges:
-            ch = choose_rows(codes[r0:r1], desc.has_bias, density, acts[:SAMPLE_INPUTS], hw, (r0, r1), params)
+            ch = choose_rows(codes[r0:r1], desc.has_bias, density, acts[:SAMPLE_INPUTS], hw, (r0, r1), params,
+                             pad_skip=skip)
             perm[r0:r1] = r0 + ch.perm
             got.append(ch)
             total_b += ch.cycles_balanced
             # layer 0's columns are the original ones: its interleave is the paper's
             total_i += ch.cycles_interleave if li == 0 else predicted_cycles(
-                ql.codes[r0:r1], desc.has_bias, orig_acts[:SAMPLE_INPUTS], hw, params)
+                ql.codes[r0:r1], desc.has_bias, orig_acts[:SAMPLE_INPUTS], hw, params, pad_skip=skip)
         perms.append(perm)
         choices.append(tuple(got))
         if li + 1 < len(layers):

@@ -96,7 +96,14 @@ class CompressedLayer:
 
 @dataclass(frozen=True)
 class LayerDesc:
-    """What the CCU holds per layer (docs/design-contract.md), minus memory addresses."""
+    """What the CCU holds per layer (docs/design-contract.md), minus memory addresses.
+
+    ``pad_skip``: the FLAGS.PAD_SKIP bit (docs/registers.md): a padding entry (v = 0) and the next
+    entry of its column in the same 64-bit word go to the arithmetic unit as one beat, one cycle
+    (docs/cycle-model.md, "Padding skip"). Numerics are unchanged (a padding entry adds
+    codebook[0] * a = 0); only the cycles drop. The RTL skips only while codebook entry 0 is 0,
+    which check() enforces.
+    """
 
     in_len: int
     out_len: int
@@ -108,6 +115,7 @@ class LayerDesc:
     shift: int  # s = fa + fw - fo - guard_bits
     codebook_q: tuple[int, ...]  # 16 signed weight_width-bit values, entry 0 = 0
     codebook: tuple[float, ...] = ()  # float codebook, for information only
+    pad_skip: bool = True  # FLAGS.PAD_SKIP: a padding entry shares a cycle with the next entry
 
     @property
     def cols(self) -> int:

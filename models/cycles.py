@@ -1,8 +1,10 @@
 """Cycle model of one layer on the PE array (docs/cycle-model.md).
 
 The broadcaster issues at most one column per cycle, and only when every PE's activation
-queue has room. Each PE takes columns from its queue in order and retires one (v, z) entry
-per cycle (padding included). Overheads are parameters, to be calibrated against the RTL.
+queue has room. Each PE takes columns from its queue in order and retires one beat per
+cycle: one (v, z) entry, or with the layer's padding skip (FLAGS.PAD_SKIP, docs/cycle-model.md) a
+padding entry together with the next entry of its column in the same 64-bit word. Overheads are
+parameters, to be calibrated against the RTL.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from models.encode import EncodedLayer, PlacedLayer
+from models.encode import EncodedLayer, PlacedLayer, beat_counts
 from models.errors import EieInputError
 from models.hwparams import HwParams
 
@@ -85,19 +87,24 @@ class CycleParams:
 class CycleReport:
     """Predicted cycles of one layer.
 
-    ``floor``: the busiest PE's entries (padding included) in the broadcast columns.
+    ``floor``: the busiest PE's entries (padding included) in the broadcast columns (the paper's
+    work). ``beat_floor``: the busiest PE's beats (cycles in the arithmetic unit) in the broadcast
+    columns: the true lower bound, < floor when padding skip pairs padding entries, = floor without.
     ``compute_cycles``: first broadcast decision to the last entry retired by any PE.
-    Per PE [num_pe]: ``entries`` in broadcast columns, ``busy`` cycles spent on columns,
+    Per PE [num_pe]: ``entries`` in broadcast columns, ``beats`` in broadcast columns, ``busy``
+    cycles spent on columns,
     ``starved`` cycles waiting for a column before its last one, ``stalled`` broadcast-stall
     cycles caused by this PE's full queue (a stall is charged to the PE that ended it last).
     """
 
     cycles: int
     floor: int
+    beat_floor: int
     compute_cycles: int
     broadcast_cols: int
     broadcast_stall_cycles: int
     entries: np.ndarray
+    beats: np.ndarray
     busy: np.ndarray
     starved: np.ndarray
     stalled: np.ndarray
@@ -106,37 +113,47 @@ class CycleReport:
 
     @property
     def efficiency(self) -> float:
-        """floor / cycles (1.0 = perfectly balanced, no overhead)."""
-        return self.floor / self.cycles if self.cycles else 1.0
+        """beat_floor / cycles (1.0 = perfectly balanced, no overhead)."""
+        return self.beat_floor / self.cycles if self.cycles else 1.0
 
 
-def column_work(
-    enc: EncodedLayer, nonzero: np.ndarray, has_bias: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """(broadcast column indices, entries [num_pe, n_broadcast]) for an input pattern."""
+def broadcast_columns(enc: EncodedLayer, nonzero: np.ndarray, has_bias: bool) -> np.ndarray:
+    """The columns broadcast for an input pattern ``nonzero`` [cols - has_bias] (activations or
+    bools), in order, the bias column last: int64 [n_broadcast]. Raises EieInputError on a bad shape."""
     nz = np.asarray(nonzero)
     in_len = enc.cols - int(has_bias)
     if nz.shape != (in_len,):
         raise EieInputError(f"input pattern: expected {in_len} values, got shape {nz.shape}")
     cols = np.flatnonzero(nz != 0)
-    if has_bias:
-        cols = np.append(cols, in_len)
-    counts = np.diff(enc.ptr, axis=1)
-    return cols, counts[:, cols]
+    return np.append(cols, in_len) if has_bias else cols
 
 
-def _layer_args(layer, hw: HwParams, has_bias: bool | None, who: str):
-    """(EncodedLayer, has_bias, out_len) of a PlacedLayer or an EncodedLayer (+ has_bias); raises
-    EieInputError when has_bias is missing for an EncodedLayer or the PE counts differ."""
+def column_work(
+    enc: EncodedLayer, nonzero: np.ndarray, has_bias: bool, pad_skip: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """(broadcast column indices, beats [num_pe, n_broadcast]) for an input pattern: the cycles every
+    PE's arithmetic unit spends on every broadcast column. With ``pad_skip`` (the layer's
+    FLAGS.PAD_SKIP, codebook entry 0 = 0) a padding entry shares its beat with the next entry of its
+    column in the same word (models.encode.beat_counts); without, one beat per entry."""
+    cols = broadcast_columns(enc, nonzero, has_bias)
+    work = beat_counts(enc, pad_skip).beats if pad_skip else np.diff(enc.ptr, axis=1)
+    return cols, work[:, cols]
+
+
+def _layer_args(layer, hw: HwParams, has_bias: bool | None, pad_skip: bool, who: str):
+    """(EncodedLayer, has_bias, out_len, skip on) of a PlacedLayer (skip: its desc.pad_skip and
+    codebook entry 0 = 0) or an EncodedLayer (+ has_bias, pad_skip); raises EieInputError when
+    has_bias is missing for an EncodedLayer or the PE counts differ."""
     if isinstance(layer, PlacedLayer):
         enc, bias, out_len = layer.enc, layer.desc.has_bias, layer.desc.out_len
+        skip = bool(layer.desc.pad_skip) and layer.desc.codebook_q[0] == 0
     elif has_bias is None:
         raise EieInputError(f"{who}: give has_bias for an EncodedLayer")
     else:
-        enc, bias, out_len = layer, has_bias, layer.out_len
+        enc, bias, out_len, skip = layer, has_bias, layer.out_len, bool(pad_skip)
     if enc.num_pe != hw.num_pe:
         raise EieInputError(f"layer encoded for {enc.num_pe} PEs but hw.num_pe = {hw.num_pe}")
-    return enc, bias, out_len
+    return enc, bias, out_len, skip
 
 
 def predict_layer_cycles(
@@ -146,14 +163,17 @@ def predict_layer_cycles(
     params: CycleParams | None = None,
     *,
     has_bias: bool | None = None,
+    pad_skip: bool = True,
 ) -> CycleReport:
     """Predict one layer's cycles for the input's non-zero pattern (activations or bools).
 
-    ``has_bias`` is taken from a PlacedLayer's descriptor; give it for an EncodedLayer.
+    ``has_bias`` and the padding skip are taken from a PlacedLayer's descriptor (skip on when
+    desc.pad_skip and codebook entry 0 = 0); give ``has_bias`` and ``pad_skip`` for an EncodedLayer
+    (ignored for a PlacedLayer). A PE works one beat per cycle (column_work).
     """
     params = params or CycleParams()
-    enc, bias, out_len = _layer_args(layer, hw, has_bias, "predict_layer_cycles")
-    _, work = column_work(enc, nonzero, bias)
+    enc, bias, out_len, skip = _layer_args(layer, hw, has_bias, pad_skip, "predict_layer_cycles")
+    cols, work = column_work(enc, nonzero, bias, skip)
     n, n_cols = work.shape
     p = params
     t = np.where(work > 0, work + p.col_switch_cycles, p.empty_col_cycles).astype(np.int64)
@@ -184,17 +204,20 @@ def predict_layer_cycles(
         starved += (start - finish) if c else 0
         finish = start + t[:, c]  # start >= finish: the PE is free by then
         freed[:, c] = finish if p.hold_until_done else pop
-    entries = work.sum(axis=1)
+    entries = np.diff(enc.ptr, axis=1)[:, cols].sum(axis=1)
+    beats = work.sum(axis=1)
     end = int(finish.max()) if n_cols else p.lnzd(n)
     rows = -(-out_len // n)
     cycles = end + p.pipeline_depth + rows * p.writeback_cycles_per_row + p.layer_overhead
     return CycleReport(
         cycles=cycles,
         floor=int(entries.max()),
+        beat_floor=int(beats.max()),
         compute_cycles=end,
         broadcast_cols=n_cols,
         broadcast_stall_cycles=stall_total,
         entries=entries,
+        beats=beats,
         busy=t.sum(axis=1),
         starved=starved,
         stalled=stalled,
@@ -215,7 +238,7 @@ RNG_LATENCY = 2       # eie_ptr_read: column popped in t -> range valid in t + 2
 PTR_SLOTS = 2         # ptr_read takes a column while buffer + stage-1 columns <= 2
 RQ_SLOTS = 2          # eie_spm_read: 2-entry range queue
 SEG_AHEAD = 2         # spm_read generates a segment (one 64-bit word of a column) only while the
-                      #   segment two back has emitted its last entry; its entries follow 1 cycle later
+                      #   segment two back has emitted its last beat; its beats follow 1 cycle later
 WB_AFTER_LAST = 3     # eie_arith: the write-back reads its first row once the last entry left S3
 WB_TAIL = 2           # last row read in t -> it leaves (wb_done_o, buffers swap) in t + 2
 DONE_LATENCY = 1      # wb_done_o in t -> layer_done_o seen by the CCU in t + 1
@@ -226,8 +249,12 @@ class RtlCycleReport:
     """RTL cycles of one layer as `rtl_layer_cycles` predicts them.
 
     ``cycles``: the layer's LAYER_CYCLES register (START cycle to the last cycle the CCU waits for
-    the PEs' done). ``floor``: the busiest PE's entries in the broadcast columns. Per PE [num_pe]:
-    ``entries``, ``last_entry`` (cycle of its last entry in the arithmetic unit, -1 without one),
+    the PEs' done). ``floor``: the busiest PE's entries (padding included) in the broadcast columns
+    (the paper's work, "floor" of docs/results.md). ``beat_floor``: the busiest PE's beats (cycles
+    in the arithmetic unit; with padding skip a padding entry shares a beat with the next entry),
+    the true lower bound; = floor without skip or padding. Per PE [num_pe]: ``entries``, ``beats``
+    (both in the broadcast columns), ``last_entry`` (cycle of its last beat in the arithmetic unit,
+    -1 without one),
     ``done`` (cycle its layer_done is seen). ``first_broadcast``, ``bcast_end``: cycles of the
     first column's broadcast and of bcast_end; ``broadcast_stall_cycles``: cycles a ready pair
     waited for a full queue.
@@ -235,19 +262,21 @@ class RtlCycleReport:
 
     cycles: int
     floor: int
+    beat_floor: int
     broadcast_cols: int
     first_broadcast: int
     bcast_end: int
     broadcast_stall_cycles: int
     entries: np.ndarray
+    beats: np.ndarray
     last_entry: np.ndarray
     done: np.ndarray
     fifo_depth: int
 
     @property
     def efficiency(self) -> float:
-        """floor / cycles."""
-        return self.floor / self.cycles if self.cycles else 1.0
+        """beat_floor / cycles."""
+        return self.beat_floor / self.cycles if self.cycles else 1.0
 
 
 def tree_levels(num_pe: int) -> int:
@@ -264,6 +293,7 @@ def rtl_layer_cycles(
     hw: HwParams,
     *,
     has_bias: bool | None = None,
+    pad_skip: bool = True,
 ) -> RtlCycleReport:
     """The RTL's cycles for one layer and input pattern ``nonzero`` [in_len] (activations or bools),
     from the protocol of eie_ccu / eie_lnzd_* / eie_act_queue / eie_ptr_read / eie_spm_read /
@@ -275,12 +305,18 @@ def rtl_layer_cycles(
     and broadcasts it once every queue has room (queue depth ``hw.fifo_depth``, registered: a slot
     freed by a pop is usable the next cycle); each PE pops it when its pointer-read unit has room,
     its range enters the SPM reader's range queue, its 64-bit words become segments (each word
-    whose entries belong to the column) and its entries go one per cycle into the arithmetic unit.
-    After bcast_end every PE writes back its rows (one per cycle) and swaps. ``has_bias``: from a
-    PlacedLayer's descriptor, given for an EncodedLayer. Raises EieInputError on a bad shape.
+    whose entries belong to the column) and its beats go one per cycle into the arithmetic unit
+    (a beat: one entry, or with padding skip a padding entry and the next entry of its segment,
+    models.encode.beat_counts). After bcast_end every PE writes back its rows (one per cycle) and
+    swaps. ``has_bias`` and the padding skip: from a PlacedLayer's descriptor (skip on when
+    desc.pad_skip and codebook entry 0 = 0), given for an EncodedLayer (``pad_skip`` ignored for a
+    PlacedLayer). Raises EieInputError on a bad shape.
     """
-    enc, bias, out_len = _layer_args(layer, hw, has_bias, "rtl_layer_cycles")
-    cols, work = column_work(enc, nonzero, bias)
+    enc, bias, out_len, skip = _layer_args(layer, hw, has_bias, pad_skip, "rtl_layer_cycles")
+    cols = broadcast_columns(enc, nonzero, bias)
+    bc = beat_counts(enc, skip)
+    b_all, b_first, b_last, b_pen = (x[:, cols].T for x in (bc.beats, bc.first, bc.last, bc.penult))  # [n, N]
+    work = np.diff(enc.ptr, axis=1)[:, cols]
     n_pe, depth = hw.num_pe, hw.fifo_depth
     in_len = enc.cols - int(bias)
     n = cols.size
@@ -333,22 +369,23 @@ def rtl_layer_cycles(
             r_rf = np.where(ne, np.roll(r_rf, 1, axis=0), r_rf)
             r_pop[0] = np.where(ne, t, r_pop[0])
             r_rf[0] = np.where(ne, rf, r_rf[0])
-            # The column's segments (one per 64-bit word it touches): the first waits for the range
-            # and the generator's credit; every later one is generated in time for its entries
-            # to follow without a gap (generated no later than the previous segment's last entry),
-            # so only the first segment's entries can start late (closed form, no loop over words).
-            first_word = s >> 3
-            words = ((e - 1) >> 3) - first_word + 1
-            e0 = np.minimum(e, (first_word + 1) * 8) - s                 # entries in the first word
-            e_end = e - ((e - 1) >> 3) * 8                              # ... in the last word
+            # The column's segments (one per 64-bit word it touches, each >= 1 beat): the first waits
+            # for the range and the generator's credit; every later one is generated in time for
+            # its beats to follow without a gap (generated no later than the previous segment's last
+            # beat), so only the first segment's beats can start late (closed form, no loop over
+            # words). The last segment is generated at max(g1 + words - 2, fin(segment words - 3) + 1),
+            # fin(segment words - 3) = fin_before - beats of the second-to-last word.
+            words = ((e - 1) >> 3) - (s >> 3) + 1
+            e0 = b_first[i]                                             # beats in the first word
+            e_end = b_last[i]                                           # ... in the last word
             f1_prev, f2_prev = fin[0], fin[SEG_AHEAD - 1]
             g0 = np.maximum(np.maximum(g_last + 1, f2_prev + 1), rf + 1)
             fin0 = np.maximum(g0 + 1, f1_prev + 1) + e0 - 1
-            fin_end = fin0 + (e - s - e0)                               # the column's last entry
+            fin_end = fin0 + (b_all[i] - e0)                            # the column's last beat
             fin_before = np.where(words >= 2, fin_end - e_end, f1_prev)  # the segment before it
             g1 = np.maximum(g0 + 1, f1_prev + 1)
-            g_end = np.where(words == 1, g0,
-                             np.where(words == 2, g1, np.maximum(g1 + words - 2, fin_before - 8 + 1)))
+            g_end = np.where(words == 1, g0, np.where(
+                words == 2, g1, np.maximum(g1 + words - 2, fin_before - b_pen[i] + 1)))
             g_last = np.where(ne, g_end, g_last)
             fin = np.where(ne, np.stack([fin_end, np.where(words >= 2, fin_before, f1_prev)]), fin)
             gl = np.where(ne, np.roll(gl, 1, axis=0), gl)
@@ -363,14 +400,17 @@ def rtl_layer_cycles(
     wb_done = np.where(rows >= 1, first_read + rows - 1 + WB_TAIL, wb_start + 1)
     done = wb_done + DONE_LATENCY
     entries = work.sum(axis=1)
+    beats = b_all.sum(axis=0)
     return RtlCycleReport(
         cycles=int(done.max()) + 1,
         floor=int(entries.max()) if n else 0,
+        beat_floor=int(beats.max()) if n else 0,
         broadcast_cols=n,
         first_broadcast=int(first) if n else -1,
         bcast_end=int(bcast_end),
         broadcast_stall_cycles=stalls,
         entries=entries,
+        beats=beats,
         last_entry=np.where(last_entry < 0, -1, last_entry),
         done=done,
         fifo_depth=depth,

@@ -142,6 +142,73 @@ def encode_layer(codes: np.ndarray, num_pe: int) -> EncodedLayer:
     return EncodedLayer(n, out, cols, v, z, ptr)
 
 
+@dataclass(frozen=True)
+class BeatCounts:
+    """Beats (cycles in the arithmetic unit) of every PE's part of every column, int64 [num_pe, cols]
+    each: ``beats`` in all, ``first`` in the column's first 64-bit word, ``last`` in its last word,
+    ``penult`` in its second-to-last word (0 for a column within one word). 0 for an empty column.
+    Without padding skip every entry is a beat (``beats`` = entries per column)."""
+
+    beats: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    penult: np.ndarray
+
+
+def beat_counts(enc: EncodedLayer, pad_skip: bool = True) -> BeatCounts:
+    """The beats the SPM reader sends the arithmetic unit for every PE and column (the hardware rule
+    of docs/cycle-model.md, "Padding skip"), vectorised over all entries.
+
+    A column's entries within one 64-bit word (entry address A: word A >> 3) form a segment, walked
+    slot by slot: a padding entry (v = 0) with another entry of the segment after it goes out
+    together with that entry as ONE beat and the walk skips both; any other entry is one beat. So a
+    run of k padding entries costs floor(k / 2) + 1 beats with the real entry after it, ceil(k / 2)
+    at the end of a segment; pairs never cross a word or column boundary. ``pad_skip`` False: one
+    beat per entry. Entry addresses are the layer's (its spm_base is a multiple of 8).
+    """
+    n = enc.num_pe
+    ptr = np.asarray(enc.ptr, np.int64)
+    per_pe = ptr[:, -1]
+    off = np.concatenate(([0], np.cumsum(per_pe)))
+    total = int(off[-1])
+    if pad_skip and total:
+        v = np.concatenate(enc.v)
+        pe = np.repeat(np.arange(n), per_pe)
+        idx = np.arange(total, dtype=np.int64)
+        addr = idx - off[:-1][pe]
+        seg_start = (addr & (ENTRIES_PER_WORD - 1)) == 0
+        nonempty = ptr[:, 1:] > ptr[:, :-1]
+        seg_start[(off[:-1, None] + ptr[:, :-1])[nonempty]] = True      # every column's first entry
+        seg_last = np.empty(total, bool)
+        seg_last[:-1] = seg_start[1:]
+        seg_last[-1] = True
+        pad = v == PAD_V
+        run_start = pad.copy()
+        run_start[1:] &= seg_start[1:] | ~pad[:-1]
+        # offset of every padding entry in its run of paddings (runs cut at segment starts)
+        offset = idx - np.maximum.accumulate(np.where(run_start, idx, 0))
+        pair = pad & ((offset & 1) == 0) & ~seg_last                       # a pair's first entry
+        beat = np.ones(total, np.int64)
+        beat[1:][pair[:-1]] = 0                                              # its second entry
+        csum = np.zeros(total + 1, np.int64)
+        np.cumsum(beat, out=csum[1:])
+    else:
+        csum = np.arange(total + 1, dtype=np.int64)
+    s, e = ptr[:, :-1], ptr[:, 1:]
+    base = off[:-1, None]
+
+    def between(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return csum[base + hi] - csum[base + lo]
+
+    last_word = ((e - 1) >> 3) << 3                 # address of the column's last word (e > s)
+    first_end = np.minimum(e, ((s >> 3) + 1) << 3)
+    last_start = np.maximum(s, last_word)
+    pen_start = np.maximum(s, last_word - ENTRIES_PER_WORD)
+    pen_end = np.where(last_word > s, last_word, pen_start)
+    return BeatCounts(between(s, e), between(s, first_end), between(last_start, e),
+                      between(pen_start, pen_end))
+
+
 def decode_entries(enc: EncodedLayer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Kept (non-padding) entries as (global row, column, v), columns ascending per PE.
 
@@ -404,6 +471,7 @@ def manifest_dict(image: NetworkImage, act_in: np.ndarray | None = None) -> dict
                 "has_bias": d.has_bias,
                 "bias_act": d.bias_act,
                 "relu": d.relu,
+                "pad_skip": d.pad_skip,
                 "shift": d.shift,
                 "FA": d.fa,
                 "FW": d.fw,
@@ -505,6 +573,7 @@ def load_images(
             in_len=m["in_len"], out_len=m["out_len"], has_bias=m["has_bias"], relu=m["relu"],
             fa=m["FA"], fw=m["FW"], fo=m["FO"], shift=m["shift"],
             codebook_q=tuple(m["codebook"]), codebook=tuple(m["codebook_float"]),
+            pad_skip=bool(m.get("pad_skip", True)),   # absent in a manifest older than the flag
         )
         desc.check(hw, f"{folder / MANIFEST} layer {m['index']}")
         layers.append((desc, m["ptr_base"], m["spm_base"]))

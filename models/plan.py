@@ -308,7 +308,7 @@ class PreparedRun:
 
 def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max_layers: int = 8,
                 strict: bool = False, force_tile_rows: dict[int, int] | None = None, balance: bool = True,
-                **compress_options) -> PreparedRun:
+                pad_skip: bool = True, **compress_options) -> PreparedRun:
     """Compress ``network`` (formats from its `calibration` inputs, else its inputs; each layer's
     own ReLU unless ``relu`` overrides all: the returned `network` then carries the override), plan
     its passes for ``hw`` and run the golden model on every input. ``strict`` and
@@ -317,13 +317,17 @@ def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max
     strict raises instead). ``balance``: permute each layer's rows (per pass or row tile) to even
     out the PEs' work where the cycle model predicts fewer cycles on the calibration inputs
     (models/balance.py); kept only when the golden outputs, un-permuted, equal the interleave's on
-    every input. False: the paper's interleave. Raises EieInputError (bad input, nothing fits,
-    strict bounds)."""
+    every input. False: the paper's interleave. ``pad_skip``: every layer's FLAGS.PAD_SKIP
+    (LayerDesc.pad_skip, set before planning and balancing: the balancer scores beats, the cycle
+    models and the programmed descriptors follow it; False: one cycle per entry, as the paper).
+    Raises EieInputError (bad input, nothing fits, strict bounds)."""
     network = network.with_relu(relu)
     flags = list(network.relu)
     calibration = network.calibration if network.calibration is not None else network.inputs
     net = compress_network(list(network.layers), calibration=calibration, relu=flags, hw=hw, strict=strict,
                            **compress_options)
+    net = replace(net, layers=tuple(QuantLayer(ql.codes, replace(ql.desc, pad_skip=bool(pad_skip)))
+                                    for ql in net.layers))
     plan = plan_network(net, hw, max_layers, force_tile_rows=force_tile_rows)
     # the one input quantization (numerics.quantize), which also counts the saturated values
     acts_arr, saturated = quantize(network.inputs, net.layers[0].desc.fa, hw.act_width, what="network input",

@@ -60,15 +60,21 @@ def test_only_broadcast_columns_count() -> None:
     assert (r.broadcast_cols, r.floor) == (1, 4)  # column 0 skipped, bias column 1 broadcast
 
 
-def test_properties_on_random_layer(rng: np.random.Generator) -> None:
+@pytest.mark.parametrize("pad_skip", [False, True])
+def test_properties_on_random_layer(rng: np.random.Generator, pad_skip: bool) -> None:
     codes = np.where(rng.random((300, 200)) < 0.1, rng.integers(1, 16, (300, 200)), 0).astype(np.uint8)
     act = np.where(rng.random(199) < 0.4, 1, 0)
     enc = encode_layer(codes, 16)
     prev = None
     for depth in (1, 2, 4, 8, 16, 64):
-        r = predict_layer_cycles(enc, act, HwParams(num_pe=16, fifo_depth=depth), has_bias=True)
-        assert r.cycles >= r.floor + CycleParams().pipeline_depth
-        assert np.all(r.busy >= r.entries)
+        r = predict_layer_cycles(enc, act, HwParams(num_pe=16, fifo_depth=depth), has_bias=True,
+                                 pad_skip=pad_skip)
+        assert r.cycles >= r.beat_floor + CycleParams().pipeline_depth
+        assert np.all(r.busy >= r.beats) and np.all(r.beats <= r.entries)
+        if pad_skip:        # 10% density over 19 rows per PE: gaps of 16+ zeros, so padding to skip
+            assert r.beat_floor <= r.floor and (r.beats < r.entries).any()
+        else:
+            assert r.beat_floor == r.floor and np.array_equal(r.beats, r.entries)
         if prev is not None:
             assert r.cycles <= prev
         prev = r.cycles
@@ -114,16 +120,41 @@ def test_rtl_model_hand_worked() -> None:
     assert r.cycles == 17 and r.floor == 1 and r.broadcast_cols == 1
 
 
-def test_rtl_model_queue_depth_monotone(rng: np.random.Generator) -> None:
-    """A deeper queue never costs cycles; the floor is the same at every depth."""
-    codes = (rng.random((96, 201)) < 0.2).astype(np.uint8) * rng.integers(1, 16, (96, 201)).astype(np.uint8)
+@pytest.mark.parametrize(("density", "pad_skip"), [(0.2, False), (0.2, True), (0.03, False), (0.03, True)])
+def test_rtl_model_queue_depth_monotone(rng: np.random.Generator, density: float, pad_skip: bool) -> None:
+    """A deeper queue never costs cycles; the floors are the same at every depth; beats <= entries
+    (fewer with padding skip on a sparse layer: 3% density over 60 rows per PE pads)."""
+    codes = (rng.random((480, 201)) < density).astype(np.uint8) * rng.integers(1, 16, (480, 201)).astype(np.uint8)
     enc = encode_layer(codes, 8)
     act = (rng.random(200) < 0.5) * rng.integers(1, 100, 200)
-    cycles = [rtl_layer_cycles(enc, act, HwParams(num_pe=8, fifo_depth=d), has_bias=True).cycles
-              for d in (1, 2, 4, 8, 16)]
+    reps = [rtl_layer_cycles(enc, act, HwParams(num_pe=8, fifo_depth=d), has_bias=True, pad_skip=pad_skip)
+            for d in (1, 2, 4, 8, 16)]
+    cycles = [r.cycles for r in reps]
     assert cycles == sorted(cycles, reverse=True), cycles
-    floors = {rtl_layer_cycles(enc, act, HwParams(num_pe=8, fifo_depth=d), has_bias=True).floor for d in (1, 16)}
-    assert len(floors) == 1 and cycles[-1] > floors.pop()
+    assert len({(r.floor, r.beat_floor) for r in reps}) == 1 and cycles[-1] > reps[-1].beat_floor
+    r = reps[-1]
+    assert (r.beats <= r.entries).all() and r.beat_floor <= r.floor
+    if pad_skip and density < 0.1:
+        assert r.beat_floor < r.floor
+    elif not pad_skip:
+        assert np.array_equal(r.beats, r.entries)
+
+
+def test_rtl_model_pad_skip_hand_worked() -> None:
+    """The hand-worked case with PE 0's entry at local row 20: a padding (0, 15) then (1, 4) in one
+    word. Skip on: one beat, the same cycles as test_rtl_model_hand_worked's single entry up to the
+    write-back (last beat in 10); skip off: two entries, last in 11. The write-back of PE 0's 21 rows
+    (it starts once its rows + 2 cycles have passed) hides the difference in the layer's cycles."""
+    codes = np.zeros((42, 2), np.uint8)
+    codes[40, 0] = 1
+    enc = encode_layer(codes, 2)
+    assert enc.v[0].tolist() == [0, 1] and enc.z[0].tolist() == [15, 4]
+    hw = HwParams(num_pe=2, fifo_depth=1)
+    on = rtl_layer_cycles(enc, np.array([5, 0]), hw, has_bias=False)
+    off = rtl_layer_cycles(enc, np.array([5, 0]), hw, has_bias=False, pad_skip=False)
+    assert on.last_entry.tolist() == [10, -1] and off.last_entry.tolist() == [11, -1]
+    assert (on.floor, on.beat_floor, off.floor, off.beat_floor) == (2, 1, 2, 2)
+    assert on.done.tolist() == off.done.tolist() and on.cycles == off.cycles
 
 
 def test_rtl_model_errors() -> None:

@@ -83,3 +83,26 @@ def test_load_rejects(tmp_path: Path, network) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps(man))
     with pytest.raises(EieInputError, match="disagree with the manifest"):
         load_images(tmp_path)
+
+
+def test_pad_skip_round_trip(tmp_path: Path, network) -> None:
+    """FLAGS.PAD_SKIP per layer: written to the manifest, read back; a manifest without it (written
+    before the flag existed) reads as True, the LayerDesc default."""
+    from dataclasses import replace
+
+    from models.encode import NetworkImage
+
+    image, _ = network
+    assert all(pl.desc.pad_skip for pl in image.layers)
+    mixed = NetworkImage(image.hw, (replace(image.layers[0], desc=replace(image.layers[0].desc, pad_skip=False)),
+                                    image.layers[1]), image.spm, image.ptr)
+    write_images(mixed, tmp_path)
+    man = json.loads((tmp_path / "manifest.json").read_text())
+    assert [m["pad_skip"] for m in man["layers"]] == [False, True]
+    back, _ = load_images(tmp_path)
+    assert [pl.desc.pad_skip for pl in back.layers] == [False, True]
+    for m in man["layers"]:
+        del m["pad_skip"]
+    (tmp_path / "manifest.json").write_text(json.dumps(man))
+    back, _ = load_images(tmp_path)
+    assert [pl.desc.pad_skip for pl in back.layers] == [True, True]

@@ -3,7 +3,10 @@
 Seeded random networks of two or three layers (verif.stimulus.random_network: random lengths,
 densities 5-100%, with and without bias, zero and dense inputs) run on the pure-SystemVerilog
 harness (verif/harness/, no Python while it runs), on small arrays and queue depths (1 to 5 PEs,
-FIFO 1 to 4: the shallow queues and the LNZD tree's start are where a model goes wrong). Every
+FIFO 1 to 4: the shallow queues and the LNZD tree's start are where a model goes wrong), plus one
+padding-heavy network per configuration (1-4% density over up to 240 rows: runs of several
+padding entries, so the padding skip (FLAGS.PAD_SKIP, on in layer 0, off in layer 1) pairs
+entries; docs/cycle-model.md "Padding skip"). Every
 layer's LAYER_CYCLES must be within 2% of the model's prediction (issue 12 item 3; the model is
 built to be exact), and the outputs must match the golden model (else the cycles mean nothing).
 `make sweeps` compares the model with every RTL point of the design-space sweeps (up to 64 PEs,
@@ -12,10 +15,13 @@ FIFO 16, the paper's layers) and reports the largest difference.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from models.compress import QuantLayer
 from models.cycles import rtl_layer_cycles
-from models.encode import place_network
+from models.encode import beat_counts, encode_layer, place_network
 from models.golden import run_network
 from models.hwparams import HwParams
 from verif import sim as simlib
@@ -23,7 +29,7 @@ from verif.harness import harness
 from verif.stimulus import random_network
 
 BOUND = 0.02          # largest relative difference allowed, (model - RTL) / RTL
-NETWORKS = 3          # random networks per configuration
+NETWORKS = 3          # random networks per configuration (+ one padding-heavy network)
 # (NUM_PE, FIFO_DEPTH) per simulator: Verilator builds take longer, so it gets one configuration
 CONFIGS = {"verilator": [(4, 4)], "icarus": [(4, 4), (1, 2), (3, 1), (5, 2)]}
 
@@ -38,9 +44,12 @@ def _check_config(sim: str, seed: int, num_pe: int, fifo: int) -> None:
     hw = HwParams(num_pe=num_pe, fifo_depth=fifo)
     target = harness.build(sim, {"NUM_PE": num_pe, "FIFO_DEPTH": fifo, "MAX_LAYERS": 8})
     worst = 0.0
-    for net in range(NETWORKS):
+    for net in range(NETWORKS + 1):
         rng = np.random.default_rng([seed, 12, num_pe, fifo, net])
-        layers, act = random_network(rng, hw, num_layers=2 + net % 2, max_len=90)
+        if net < NETWORKS:
+            layers, act = random_network(rng, hw, num_layers=2 + net % 2, max_len=90)
+        else:
+            layers, act = _padding_network(rng, hw)
         image = place_network(layers, hw)
         outs = run_network(image, act)
         folder = simlib.run_dir_for(sim, f"test_cycle_model_{num_pe}pe_f{fifo}_{seed}_{net}")
@@ -59,3 +68,14 @@ def _check_config(sim: str, seed: int, num_pe: int, fifo: int) -> None:
                 f"{pl.desc.out_len}, bias {pl.desc.has_bias}, {np.count_nonzero(x)} non-zero inputs): "
                 f"RTL {rtl} cycles, model {model} ({100 * err:+.2f}%)")
     print(f"{sim} {num_pe} PEs FIFO {fifo}: largest |model - RTL| / RTL = {100 * worst:.2f}%")
+
+
+def _padding_network(rng: np.random.Generator, hw: HwParams) -> tuple[list[QuantLayer], np.ndarray]:
+    """A two-layer random network whose layer 0 (padding skip on) has paddings the skip pairs (drawn
+    again until it does: deterministic per seed), layer 1 with the skip off."""
+    for _ in range(100):
+        layers, act = random_network(rng, hw, num_layers=2, max_len=240, density_choices=(0.01, 0.02, 0.04))
+        enc = encode_layer(layers[0].codes, hw.num_pe)
+        if (beat_counts(enc).beats.sum(axis=1) < enc.entries).any() and np.count_nonzero(act):
+            return [layers[0], QuantLayer(layers[1].codes, replace(layers[1].desc, pad_skip=False))], act
+    raise AssertionError("no random network with padding to skip in 100 draws")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -68,7 +69,7 @@ def _prepare(args: argparse.Namespace, hw: HwParams) -> PreparedRun:
     into passes and run by the golden model on every input."""
     network = load_network(args.layers)
     prep = prepare_run(network, hw, relu=args.relu, strict=args.strict, density=args.density,
-                       codebook=args.codebook, balance=not args.interleave)
+                       codebook=args.codebook, balance=not args.interleave, pad_skip=not args.no_pad_skip)
     b = prep.plan.balance
     print(b.summary() if b is not None else "rows: interleave (paper; --interleave)")
     return prep
@@ -112,6 +113,10 @@ def _add_layer_args(p: argparse.ArgumentParser, folder_ok: bool) -> None:
                    help="rows on PE i mod N as in the paper (default: rows balanced over the PEs where the cycle "
                         "model predicts fewer cycles at the FIFO depth, models/balance.py; an encoded image and "
                         "its golden.npz then hold the permuted rows, with the permutations as row_perm<i>)")
+    p.add_argument("--no-pad-skip", action="store_true",
+                   help="every layer's FLAGS.PAD_SKIP off: one cycle per entry, padding included, as in the paper "
+                        "(default on: a padding entry shares its cycle with the next entry, docs/cycle-model.md)"
+                        + ("; overrides an encoded folder's flags" if folder_ok else ""))
 
 
 # --------------------------------------------------------------------------- commands
@@ -240,6 +245,9 @@ def cmd_cycles(args: argparse.Namespace) -> int:
     hw = _hw(args)
     params = _cycle_params(args)
     image, act, _ = _load_network(args, hw)
+    if args.no_pad_skip:            # an encoded folder carries its flags: override them
+        image = replace(image, layers=tuple(replace(pl, desc=replace(pl.desc, pad_skip=False))
+                                            for pl in image.layers))
     hw = image.hw
     outs = run_network(image, act)
     inputs = [act, *outs[:-1]]
@@ -251,8 +259,8 @@ def cmd_cycles(args: argparse.Namespace) -> int:
         for i, (pl, a) in enumerate(zip(image.layers, inputs, strict=True)):
             r = predict_layer_cycles(pl, a, hw_d, params)
             total += r.cycles
-            print(f"FIFO {depth:3d} layer {i}: {r.cycles} cycles, floor {r.floor} "
-                  f"(efficiency {r.efficiency:.3f}), {r.broadcast_cols} broadcast columns, "
+            print(f"FIFO {depth:3d} layer {i}: {r.cycles} cycles, floor {r.floor} entries, "
+                  f"{r.beat_floor} beats (efficiency {r.efficiency:.3f}), {r.broadcast_cols} broadcast columns, "
                   f"broadcast stalled {r.broadcast_stall_cycles} cycles")
         if len(image.layers) > 1:
             print(f"FIFO {depth:3d} network: {total} cycles")

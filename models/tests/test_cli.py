@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,15 @@ def test_compress_encode_golden_cycles(tmp_path: Path, layer_file: Path) -> None
     assert r.returncode == 0 and "layer 0: 50 outputs" in r.stdout
     r = run("cycles", str(tmp_path / "img"), "--fifo", "2", "8")
     assert r.returncode == 0 and r.stdout.count("cycles, floor") == 2
+    assert all(pl.desc.pad_skip for pl in image.layers)
+    # one PE holds all 50 rows of the 10%-dense layer: gaps of 16+ zeros, padding the skip pairs
+    floors = []
+    for flag in ([], ["--no-pad-skip"]):
+        r = run("cycles", str(tmp_path / "c.npz"), "--pes", "1", "--interleave", *flag)
+        assert r.returncode == 0, r.stderr
+        floors += [tuple(map(int, f)) for f in re.findall(r"floor (\d+) entries, (\d+) beats", r.stdout)]
+    (entries, beats), (entries_off, beats_off) = floors
+    assert entries == entries_off == beats_off > beats
 
 
 @pytest.mark.parametrize(

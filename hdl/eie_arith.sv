@@ -34,20 +34,27 @@
 //   edge t+2  : the entry in S4 while k is in S3 -> S3 takes s4_sum_q over the operand from S2.
 // Distances count cycles, not entries: bubbles (ent_valid_i low) just shift which case applies.
 //
-// Write-back pass (wb_start_i, wb_rows_i = R): reads rows 0..R-1 at one per cycle, converts each
-// to the output format and pushes (row, b) into a 3-entry output queue (eie_act_queue) feeding
-// wbo_*; a read is issued only when the queue is sure to have room for it (queue level + reads in
-// flight <= 2), so back-pressure on wbo_ready_i never loses or repeats a row, and there is no
-// combinational path from wbo_ready_i to the SRAM (3 entries, not 2, keep one row per cycle
-// sustained without one). The pass may start while entries are still in the pipe: a row is read
-// once S2 and S3 are empty (the entry in S4 writes at the read edge and its sum is forwarded, as
-// for S2), from the wb_start_i cycle itself on. When a row's data arrives, the row is written back
-// to 0 through the write port. ready_o (= ent_ready_o) is low during the pass; wb_done_o pulses in
-// the cycle the last row leaves the queue (the consumer takes it at that edge) and ready_o is high
-// again the cycle after. With an empty pipe and no back-pressure, counting from the cycle in which
-// wb_start_i is high: row 0 is valid 2 cycles later, then one row per cycle, and ready_o is high
-// again R + 2 cycles later (2 for R = 0). R > ACT_DEPTH is clamped to ACT_DEPTH and sets
-// err_row_o.
+// Write-back pass (wb_start_i, wb_rows_i = R), fused with the bias column: the pass walks rows
+// 0..R-1, one per cycle, through the same four stages as an entry: S1 issues row r (weight 0, or the
+// weight and activation of the entry on the input when that entry is for row r, which it then takes),
+// S2 reads the row and multiplies, S3 adds (saturating), and S4 writes the row back to 0 while its
+// final value is converted to the output format, b = ReLU?(sat_ACT_W((acc + 2^(G-1)) >>> G)), and
+// leaves on wbo_* (straight from S4 when the output queue is empty, else through the 4-entry queue).
+// So the layer's last column (the bias, which the PE marks with ent_bias_i: it is not taken as a
+// normal entry but held for the pass) costs no cycle of its own: each bias entry is added in the row
+// cycle of the pass, and the paper's separate pass over the accumulators after the last column is
+// gone (the paper's accumulators are the destination registers; ours are an SRAM, so rows still
+// leave one per cycle). wb_start_i comes when the bias column's first entry is on the input, or when
+// no entry will come (then the pass adds nothing). A row waits only when no entry is on the input
+// while more may come (until the column's last entry, ent_last_i, is taken). Entries for rows >= R
+// (impossible in an encoded layer) are taken and dropped after the last row, with err_row_o. A row
+// is issued only when the output queue is sure to have room for it (queue level + rows in S2..S4
+// <= 3), so back-pressure on wbo_ready_i never loses or repeats a row; there is no path from
+// wbo_ready_i to the SRAM. The pass may start while entries are still in S2..S4: the bypass below
+// covers the rows it reads. Timing, no back-pressure: row r in S1 in cycle c0 + r (c0: the
+// wb_start_i cycle), on wbo_* in c0 + r + 3; wb_done_o in the cycle the last row leaves (c0 + R + 2;
+// c0 + 1 for R = 0), ready_o high again the cycle after. R > ACT_DEPTH is clamped to ACT_DEPTH and
+// sets err_row_o.
 //
 // Init pass: after reset every accumulator is written to 0, one per cycle (ACT_DEPTH cycles,
 // ready_o low). wb_start_i is ignored unless ready_o is high.
@@ -55,7 +62,7 @@
 // Errors: err_row_o is set (sticky until reset or clear_i) when an entry's row address x reaches
 // ACT_DEPTH; such entries are dropped (no read, no write), and x stays out of range until the
 // next first entry. Per-layer inputs (codebook_i, shift_i, relu_i) must be stable while busy_o or
-// a write-back pass is running.
+// a write-back pass is running. ent_ready_o is low for an entry with ent_bias_i outside the pass.
 `default_nettype none
 
 module eie_arith #(
@@ -78,7 +85,8 @@ module eie_arith #(
     input  wire logic [4:0]            ent_z_i,       // zeros before this entry (relative row; <= 31:
                                                       //   a padding entry merged with the next, eie_spm_read)
     input  wire logic                  ent_first_i,   // first entry of its column
-    input  wire logic                  ent_last_i,    // last entry of its column (unused here)
+    input  wire logic                  ent_last_i,    // last entry of its column
+    input  wire logic                  ent_bias_i,    // the entry is the bias column's: held for the pass
     input  wire logic [ACT_W-1:0]      ent_act_i,     // the column's activation a_j
     output logic [ROW_W-1:0]           ent_row_o,     // local row of the entry at the input
                                                       // (observation only: eie_pe's hz_row_o)
@@ -96,8 +104,9 @@ module eie_arith #(
     output logic                       wb_done_o,     // pulse: the pass ends at this edge
     // status
     output logic                       ready_o,       // init done and no write-back running
-    output logic                       busy_o,        // an entry is in S2..S4
-    output logic                       err_row_o,     // sticky: row address reached ACT_DEPTH
+    output logic                       busy_o,        // an entry or a pass row is in S2..S4
+    output logic                       err_row_o,     // sticky: row address reached ACT_DEPTH (or a
+                                                      //   pass entry's row >= wb_rows_i)
     input  wire logic                  clear_i        // clears err_row_o
 );
 
@@ -137,8 +146,10 @@ module eie_arith #(
   typedef enum logic [1:0] {
     ST_INIT = 2'd0,  // clearing every accumulator after reset
     ST_IDLE = 2'd1,  // accepting entries
-    ST_WB   = 2'd2   // write-back pass (waits for the pipe to drain first)
+    ST_WB   = 2'd2   // write-back pass (with the bias column)
   } state_e;
+
+  localparam int OQ_DEPTH = 4;  // output queue: 3 rows in S2..S4 + 1, one row per cycle sustained
 
   state_e state_q, state_d;
 
@@ -153,18 +164,48 @@ module eie_arith #(
     assign cb[k] = codebook_i[k*W_W +: W_W];
   end
 
-  logic             ent_fire;
+  logic             ent_take;      // a normal entry is accepted (ST_IDLE)
+  logic             ent_fire;      // the entry on the input is taken (normal, or by the pass)
   logic [X_W-1:0]   x_q, x_d, x_next;
   logic             x_in_range;
   logic [ROW_W-1:0] x_row;
 
-  assign ent_ready_o = (state_q == ST_IDLE);
-  assign ready_o     = ent_ready_o;
-  assign ent_fire    = ent_valid_i & ent_ready_o;
+  // write-back pass
+  logic [ROWS_W-1:0] wb_rows_q, wb_rows_d;     // rows of this pass
+  logic [ROWS_W-1:0] wb_next_q, wb_next_d;     // next row to issue
+  logic              ps_last_q, ps_last_d;     // no entry will come for the pass any more
+  logic              pass_go;                  // the pass runs this cycle
+  logic [ROWS_W-1:0] wb_rows_cur, wb_next_cur, wb_rows_clamped;
+  logic              ps_last_cur, ps_all, ps_credit, ps_issue, ps_match, ps_take, ps_drop;
+  logic [ROW_W-1:0]  ps_row;
+  logic              s2_fin_q, s3_fin_q, s4_fin_q;   // the stage holds a pass row
+
+  assign wb_rows_clamped = (wb_rows_i > ROWS_W'(ACT_DEPTH)) ? ROWS_W'(ACT_DEPTH) : wb_rows_i;
+  assign pass_go     = (state_q == ST_WB) || (state_q == ST_IDLE && wb_start_i);
+  assign wb_rows_cur = (state_q == ST_WB) ? wb_rows_q : wb_rows_clamped;
+  assign wb_next_cur = (state_q == ST_WB) ? wb_next_q : '0;
+  // at the start: entries follow only when one is on the input (eie_pe starts the pass on the
+  // bias column's first entry, or with nothing left in the front end)
+  assign ps_last_cur = (state_q == ST_WB) ? ps_last_q : !ent_valid_i;
+  assign ps_all      = (wb_next_cur == wb_rows_cur);
+  assign ps_row      = wb_next_cur[ROW_W-1:0];
+
   assign x_next      = ent_first_i ? X_W'(ent_z_i) : x_q + X_W'(ent_z_i) + X_W'(1);
   assign x_in_range  = (x_next < X_W'(ACT_DEPTH));
   assign x_row       = x_next[ROW_W-1:0];
   assign ent_row_o   = x_row;
+
+  // Row r is issued once the output has room for it and it is known whether the entry for row r is
+  // on the input: an entry is there (for row r: taken with it; for a later row: row r alone), or
+  // none will come. Entries left after the last row are taken and dropped (error).
+  assign ps_match    = ent_valid_i && x_in_range && (x_next == X_W'(wb_next_cur));
+  assign ps_issue    = pass_go && !ps_all && ps_credit && (ent_valid_i || ps_last_cur);
+  assign ps_take     = ps_issue && ps_match;
+  assign ps_drop     = pass_go && ps_all && ent_valid_i;
+  assign ent_take    = (state_q == ST_IDLE) && !wb_start_i && ent_valid_i && !ent_bias_i;
+  assign ent_ready_o = ((state_q == ST_IDLE) && !wb_start_i && !ent_bias_i) || ps_take || ps_drop;
+  assign ent_fire    = ent_take || ps_take || ps_drop;
+  assign ready_o     = (state_q == ST_IDLE);
 
   always_comb begin
     x_d = x_q;
@@ -185,22 +226,31 @@ module eie_arith #(
   logic                   s4_valid_q;
   logic [ROW_W-1:0]       s4_x_q;
   logic [ACC_W-1:0]       s4_sum_q;
+  logic [ACC_W-1:0]       s4_wval;       // what S4 writes: the sum, or 0 for a pass row
   // last write (of the previous edge), for the same-edge collision case
   logic                   wr_v_q;
   logic [ROW_W-1:0]       wr_addr_q;
   logic [ACC_W-1:0]       wr_data_q;
 
+  assign s4_wval = s4_fin_q ? '0 : s4_sum_q;
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       x_q        <= '0;
       s2_valid_q <= 1'b0;
+      s2_fin_q   <= 1'b0;
       s2_x_q     <= '0;
       s2_w_q     <= '0;
       s2_a_q     <= '0;
     end else begin
       x_q        <= x_d;
-      s2_valid_q <= ent_fire & x_in_range;
-      if (ent_fire) begin
+      s2_valid_q <= (ent_take && x_in_range) || ps_issue;
+      s2_fin_q   <= ps_issue;
+      if (ps_issue) begin
+        s2_x_q <= ps_row;
+        s2_w_q <= ps_take ? cb[ent_v_i] : '0;
+        s2_a_q <= ps_take ? ent_act_i : '0;
+      end else if (ent_take) begin
         s2_x_q <= x_row;
         s2_w_q <= cb[ent_v_i];
         s2_a_q <= ent_act_i;
@@ -217,17 +267,19 @@ module eie_arith #(
   always_comb begin
     s2_op = acc_rdata;                                                   // written at edge <= t-1
     if (wr_v_q && wr_addr_q == s2_x_q) s2_op = wr_data_q;                // written at edge t
-    if (s4_valid_q && s4_x_q == s2_x_q) s2_op = s4_sum_q;                // written at edge t+1
+    if (s4_valid_q && s4_x_q == s2_x_q) s2_op = s4_wval;                 // written at edge t+1
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       s3_valid_q <= 1'b0;
+      s3_fin_q   <= 1'b0;
       s3_x_q     <= '0;
       s3_p_q     <= '0;
       s3_op_q    <= '0;
     end else begin
       s3_valid_q <= s2_valid_q;
+      s3_fin_q   <= s2_fin_q;
       if (s2_valid_q) begin
         s3_x_q  <= s2_x_q;
         s3_p_q  <= s2_p;
@@ -244,7 +296,7 @@ module eie_arith #(
 
   always_comb begin
     s3_op = s3_op_q;
-    if (s4_valid_q && s4_x_q == s3_x_q) s3_op = s4_sum_q;                // written at edge t+2
+    if (s4_valid_q && s4_x_q == s3_x_q) s3_op = s4_wval;                 // written at edge t+2
   end
 
   assign s3_rnd = $signed((R_W'(1) << shift_i) >> 1);                   // 2^(s-1), 0 when s = 0
@@ -262,10 +314,12 @@ module eie_arith #(
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       s4_valid_q <= 1'b0;
+      s4_fin_q   <= 1'b0;
       s4_x_q     <= '0;
       s4_sum_q   <= '0;
     end else begin
       s4_valid_q <= s3_valid_q;
+      s4_fin_q   <= s3_fin_q;
       if (s3_valid_q) begin
         s4_x_q   <= s3_x_q;
         s4_sum_q <= s3_sat;
@@ -275,91 +329,75 @@ module eie_arith #(
 
   assign busy_o = s2_valid_q | s3_valid_q | s4_valid_q;
 
-  // ------------------------------------------------------------------------------ write-back
-  logic [ROWS_W-1:0] wb_rows_q, wb_rows_d;     // rows of this pass
-  logic [ROWS_W-1:0] wb_next_q, wb_next_d;     // next row to read
-  logic              wb_infl_q;                // a read issued last cycle, data in acc_rdata now
-  logic [ROW_W-1:0]  wb_infl_row_q;
-  logic [ROW_W-1:0]  wb_row;                   // = wb_next_q, as a row address
-  logic              wb_issue, wb_credit, wb_all_issued;
-  logic [ROW_W-1:0]  init_row_q, init_row_d;
-  logic              err_q, err_d;
-
-  // output queue (3 entries) and its credit count
-  logic              oq_push_ready, oq_pop_valid;
-  logic [1:0]        oq_level;
-  logic [2:0]        oq_occ;
-  logic              unused_oq, unused_oq_full, unused_oq_empty;
-  logic              unused_last;
-
-  // The pass runs from the wb_start_i cycle (ST_IDLE) on: its rows and next row are then the
-  // start's (wb_rows_i clamped, row 0), later the registers'.
-  logic              wb_go;
-  logic [ROWS_W-1:0] wb_rows_cur, wb_next_cur, wb_rows_clamped;
-  assign wb_rows_clamped = (wb_rows_i > ROWS_W'(ACT_DEPTH)) ? ROWS_W'(ACT_DEPTH) : wb_rows_i;
-  assign wb_go         = (state_q == ST_WB) || (state_q == ST_IDLE && wb_start_i);
-  assign wb_rows_cur   = (state_q == ST_WB) ? wb_rows_q : wb_rows_clamped;
-  assign wb_next_cur   = (state_q == ST_WB) ? wb_next_q : '0;
-  assign oq_occ        = 3'(oq_level) + 3'(wb_infl_q);
-  assign wb_credit     = (oq_occ <= 3'd2);
-  assign wb_all_issued = (wb_next_cur == wb_rows_cur);
-  assign wb_row        = wb_next_cur[ROW_W-1:0];
-  // A row is read once no entry is in S2 or S3 (an entry in S4 writes at the read edge: its value
-  // is forwarded below), never in a cycle an entry is accepted (one read port).
-  assign wb_issue      = wb_go && !s2_valid_q && !s3_valid_q && !ent_fire && !wb_all_issued && wb_credit;
-  // The pass ends at the edge where its last row leaves the output queue.
-  assign wb_done_o     = (state_q == ST_WB) && wb_all_issued && !wb_infl_q &&
-                         (!oq_pop_valid || (oq_level == 2'd1 && wbo_ready_i));
-
-  // b = sat_ACT_W((acc + 2^(G-1)) >>> G), then ReLU
+  // ------------------------------------------------------------------------------ S4: write-back out
+  // b = sat_ACT_W((acc + 2^(G-1)) >>> G), then ReLU, of a pass row's final value
   logic signed [B_W-1:0]  wb_t;
   logic [ACT_W-1:0]       wb_b;
-
-  // the row read at the previous edge; a write at that same edge (an entry's S4) is forwarded
-  logic [ACC_W-1:0]       wb_acc;
-  assign wb_acc = (wr_v_q && wr_addr_q == wb_infl_row_q) ? wr_data_q : acc_rdata;
-  assign wb_t = ($signed({wb_acc[ACC_W-1], wb_acc}) + $signed((B_W'(1) << GUARD) >> 1))
-                >>> GUARD;
-
-  logic              wb_ovf;
-  logic [ACT_W-1:0]  wb_sat;
+  logic                   wb_ovf;
+  logic [ACT_W-1:0]       wb_sat;
+  assign wb_t   = ($signed({s4_sum_q[ACC_W-1], s4_sum_q}) + $signed((B_W'(1) << GUARD) >> 1))
+                  >>> GUARD;
   assign wb_ovf = (wb_t[B_W-1:ACT_W-1] != {(B_W - ACT_W + 1){wb_t[B_W-1]}});
   assign wb_sat = !wb_ovf ? wb_t[ACT_W-1:0]
                 : wb_t[B_W-1] ? {1'b1, {(ACT_W - 1){1'b0}}} : {1'b0, {(ACT_W - 1){1'b1}}};
   assign wb_b   = (relu_i && wb_sat[ACT_W-1]) ? '0 : wb_sat;
 
+  // output queue: S4's row leaves directly when the queue is empty, else it queues behind
+  logic              oq_push, oq_pop_valid, oq_empty, s4_row, s4_direct;
+  logic [ROW_W-1:0]  oq_row;
+  logic [ACT_W-1:0]  oq_data;
+  logic [$clog2(OQ_DEPTH + 1)-1:0] oq_level;
+  logic [2:0]        ps_infl;                  // pass rows in S2..S4
+  logic              unused_oq_ready, unused_oq_full;
+
+  assign s4_row      = s4_valid_q && s4_fin_q;
+  assign s4_direct   = s4_row && oq_empty;
+  assign oq_push     = s4_row && !(s4_direct && wbo_ready_i);
+  assign wbo_valid_o = oq_pop_valid || s4_direct;
+  assign wbo_row_o   = oq_pop_valid ? oq_row : s4_x_q;
+  assign wbo_data_o  = oq_pop_valid ? oq_data : wb_b;
+  assign ps_infl     = 3'(s2_fin_q) + 3'(s3_fin_q) + 3'(s4_fin_q);
+  assign ps_credit   = (32'(oq_level) + 32'(ps_infl) <= OQ_DEPTH - 1);
+
   eie_act_queue #(
-      .DEPTH(3),
+      .DEPTH(OQ_DEPTH),
       .IDX_W(ROW_W),
       .ACT_W(ACT_W)
   ) u_out_queue (
       .clk_i       (clk_i),
       .rst_ni      (rst_ni),
-      .push_valid_i(wb_infl_q),
-      .push_ready_o(oq_push_ready),  // always 1 when pushed (credit count)
-      .push_idx_i  (wb_infl_row_q),
+      .push_valid_i(oq_push),
+      .push_ready_o(unused_oq_ready),  // always 1 when pushed (credit count)
+      .push_idx_i  (s4_x_q),
       .push_act_i  (wb_b),
       .pop_valid_o (oq_pop_valid),
       .pop_ready_i (wbo_ready_i),
-      .pop_idx_o   (wbo_row_o),
-      .pop_act_o   (wbo_data_o),
+      .pop_idx_o   (oq_row),
+      .pop_act_o   (oq_data),
       .full_o      (unused_oq_full),
-      .empty_o     (unused_oq_empty),
+      .empty_o     (oq_empty),
       .level_o     (oq_level)
   );
-  assign unused_oq   = oq_push_ready ^ unused_oq_full ^ unused_oq_empty;
-  assign unused_last = ent_last_i;
-  assign wbo_valid_o = oq_pop_valid;
+
+  // The pass ends at the edge where its last row leaves (rows not out: the queue's and S4's).
+  logic [3:0] ps_rem;
+  assign ps_rem    = 4'(oq_level) + 4'(s4_row);
+  assign wb_done_o = (state_q == ST_WB) && ps_all && ps_last_q && !ent_valid_i && !s2_fin_q &&
+                     !s3_fin_q && (ps_rem == 4'd0 || (ps_rem == 4'd1 && wbo_ready_i));
 
   // ------------------------------------------------------------------------------ control
+  logic [ROW_W-1:0]  init_row_q, init_row_d;
+  logic              err_q, err_d;
+
   always_comb begin
     state_d    = state_q;
     wb_rows_d  = wb_rows_q;
     wb_next_d  = wb_next_q;
+    ps_last_d  = ps_last_q;
     init_row_d = init_row_q;
     err_d      = err_q;
     if (clear_i) err_d = 1'b0;
-    if (ent_fire && !x_in_range) err_d = 1'b1;
+    if ((ent_take && !x_in_range) || ps_drop) err_d = 1'b1;
     case (state_q)
       ST_INIT: begin
         init_row_d = init_row_q + ROW_W'(1);
@@ -368,13 +406,15 @@ module eie_arith #(
       ST_IDLE: begin
         if (wb_start_i) begin
           state_d   = ST_WB;
-          wb_next_d = wb_issue ? ROWS_W'(1) : '0;
+          wb_next_d = ps_issue ? ROWS_W'(1) : '0;
           wb_rows_d = wb_rows_clamped;
+          ps_last_d = ps_last_cur || ((ps_take || ps_drop) && ent_last_i);
           if (wb_rows_i > ROWS_W'(ACT_DEPTH)) err_d = 1'b1;
         end
       end
       ST_WB: begin
-        if (wb_issue) wb_next_d = wb_next_q + ROWS_W'(1);
+        if (ps_issue) wb_next_d = wb_next_q + ROWS_W'(1);
+        if ((ps_take || ps_drop) && ent_last_i) ps_last_d = 1'b1;
         if (wb_done_o) state_d = ST_IDLE;
       end
       default: state_d = ST_INIT;
@@ -383,21 +423,19 @@ module eie_arith #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      state_q       <= ST_INIT;
-      wb_rows_q     <= '0;
-      wb_next_q     <= '0;
-      wb_infl_q     <= 1'b0;
-      wb_infl_row_q <= '0;
-      init_row_q    <= '0;
-      err_q         <= 1'b0;
+      state_q    <= ST_INIT;
+      wb_rows_q  <= '0;
+      wb_next_q  <= '0;
+      ps_last_q  <= 1'b1;
+      init_row_q <= '0;
+      err_q      <= 1'b0;
     end else begin
-      state_q       <= state_d;
-      wb_rows_q     <= wb_rows_d;
-      wb_next_q     <= wb_next_d;
-      wb_infl_q     <= wb_issue;
-      if (wb_issue) wb_infl_row_q <= wb_row;
-      init_row_q    <= init_row_d;
-      err_q         <= err_d;
+      state_q    <= state_d;
+      wb_rows_q  <= wb_rows_d;
+      wb_next_q  <= wb_next_d;
+      ps_last_q  <= ps_last_d;
+      init_row_q <= init_row_d;
+      err_q      <= err_d;
     end
   end
 
@@ -405,22 +443,14 @@ module eie_arith #(
 
   // ------------------------------------------------------------------------------ accumulators
   always_comb begin
-    acc_re    = ent_fire & x_in_range;
-    acc_raddr = x_row;
-    if (wb_issue) begin
-      acc_re    = wb_issue;
-      acc_raddr = wb_row;
-    end
+    acc_re    = (ent_take && x_in_range) || ps_issue;
+    acc_raddr = ps_issue ? ps_row : x_row;
     acc_we    = s4_valid_q;
     acc_waddr = s4_x_q;
-    acc_wdata = s4_sum_q;
+    acc_wdata = s4_wval;
     if (state_q == ST_INIT) begin
       acc_we    = 1'b1;
       acc_waddr = init_row_q;
-      acc_wdata = '0;
-    end else if (wb_infl_q) begin                                        // zero the row read
-      acc_we    = 1'b1;
-      acc_waddr = wb_infl_row_q;
       acc_wdata = '0;
     end
   end
@@ -450,6 +480,9 @@ module eie_arith #(
       .raddr_i(acc_raddr),
       .rdata_o(acc_rdata)
   );
+
+  logic unused;
+  assign unused = ^{unused_oq_ready, unused_oq_full};
 
 endmodule
 

@@ -11,12 +11,16 @@
 //      with no combinational path from bc_valid_i. Each column's entries stream through the
 //      front end into the 4-stage multiply-accumulate.
 //   3. bcast_end_i (pulse, any time after layer_start_i, at the earliest in the cycle of the last
-//      pair's bc_valid_i): no more pairs come for this layer. When the queue and the front end are
-//      empty and the row count and the local scan are finished, the write-back pass (which starts
-//      reading once the last entries are far enough down the pipeline, eie_arith) converts every
-//      local accumulator row into the destination buffer (ReLU per cfg_relu_i) and clears it; the
-//      buffers swap roles at the edge that writes the last row and layer_done_o rises right after
-//      it (it stays high until the next layer_start_i).
+//      pair's bc_valid_i): no more pairs come for this layer. The bias pair (j = cfg_in_len_i, the
+//      last one broadcast) is marked through the front end (an extra activation bit), and its
+//      entries are not accumulated like the others: once the row count and the local scan are
+//      finished and either the bias column's first entry is on the arithmetic unit's input or the
+//      queue and the front end are empty, the write-back pass starts (eie_arith; entries still in
+//      its pipeline are fine): it walks the local rows one per cycle, adds each row's bias entry in
+//      that row's cycle, converts the row into the destination buffer (ReLU per cfg_relu_i) and
+//      clears it. So the bias column costs no cycle beyond the pass. The buffers swap roles at the
+//      edge that writes the last row and layer_done_o rises right after it (it stays high until
+//      the next layer_start_i).
 // I/O mode (io_*, only while ready_o): write pointer banks, sparse-matrix words and either activation
 // buffer; read either activation buffer (io_rvalid_o one cycle after the request).
 //
@@ -159,6 +163,7 @@ module eie_pe #(
   logic [3:0]        ent_v;
   logic [4:0]        ent_z;
   logic [ACT_W-1:0]  ent_act;
+  logic              ent_bias;           // the entry belongs to the bias column (j = cfg_in_len_i)
   logic              fe_busy, fe_err, empty_col;
   logic              ar_ready, ar_busy, ar_err;
   logic              wb_start, wb_done;
@@ -201,8 +206,11 @@ module eie_pe #(
         if (bcast_end_i || end_seen_q) state_d = StDrain;
       end
       StDrain: begin
-        // the arithmetic unit accepts wb_start only while ready (not initialising, no pass)
-        if (front_empty && !rows_busy_q && nz_done_o && ar_ready) begin
+        // The write-back pass adds the bias column (eie_arith): it starts when the bias column's
+        // first entry is on the arithmetic unit's input (every earlier entry has been taken), or
+        // when nothing is left in the front end. The arithmetic unit accepts wb_start only while
+        // ready (not initialising, no pass).
+        if ((front_empty || (ent_valid && ent_bias)) && !rows_busy_q && nz_done_o && ar_ready) begin
           wb_start = 1'b1;
           state_d  = StWb;
         end
@@ -289,7 +297,7 @@ module eie_pe #(
 
   eie_pe_frontend #(
     .IDX_W     (IDX_W),
-    .ACT_W     (ACT_W),
+    .ACT_W     (ACT_W + 1),   // the activation and the bias-column mark (MSB)
     .PTR_W     (PTR_W),
     .PTR_DEPTH (PTR_DEPTH),
     .SPM_WORDS (SPM_WORDS)
@@ -299,7 +307,7 @@ module eie_pe #(
     .col_valid_i   (q_pop_valid),
     .col_ready_o   (q_pop_ready),
     .col_idx_i     (q_pop_idx),
-    .col_act_i     (q_pop_act),
+    .col_act_i     ({q_pop_idx == cfg_in_len_i, q_pop_act}),
     .ptr_base_i    (cfg_ptr_base_i),
     .pad_skip_i    (cfg_pad_skip_i && (cfg_codebook_i[W_W-1:0] == '0)),
     .ent_valid_o   (ent_valid),
@@ -308,7 +316,7 @@ module eie_pe #(
     .ent_z_o       (ent_z),
     .ent_first_o   (ent_first),
     .ent_last_o    (ent_last),
-    .ent_act_o     (ent_act),
+    .ent_act_o     ({ent_bias, ent_act}),
     .empty_col_o   (empty_col),
     .busy_o        (fe_busy),
     .clear_i       (err_clear_i),
@@ -342,6 +350,7 @@ module eie_pe #(
     .ent_first_i (ent_first),
     .ent_last_i  (ent_last),
     .ent_act_i   (ent_act),
+    .ent_bias_i  (ent_bias),
     .ent_row_o   (ent_row),
     .codebook_i  (cfg_codebook_i),
     .shift_i     (cfg_shift_i),

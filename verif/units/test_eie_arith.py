@@ -1,5 +1,6 @@
 """Bench of hdl/eie_arith.sv: the PE's 4-stage MAC (codebook, row address, multiply, round-shift,
-saturating accumulate, bypass) and its write-back pass.
+saturating accumulate, bypass) and its write-back pass, which adds the bias column (entries marked
+ent_bias_i, taken by the pass at their rows).
 
 The entry stream is driven by a StreamSource (optionally with pauses, which changes the cycle
 distance between updates of one row), the write-back stream is taken by a StreamSink (optionally
@@ -75,6 +76,16 @@ class ArithRef:
     def output(self, acc: int, relu: bool) -> int:
         b = sat(round_shift(acc, self.guard), self.act_w)
         return max(b, 0) if relu else b
+
+    def pass_entry(self, e: dict[str, int], codebook: list[int], s: int, rows: int) -> None:
+        """A bias entry taken by the write-back pass of `rows` rows: added at its row like any
+        entry, or, for a row >= rows (no pass row), dropped with the error flag."""
+        x = e["z"] if e["first"] else self.x + e["z"] + 1
+        if x >= min(rows, self.depth):
+            self.err = True
+            self.x = x if x < self.depth else self.depth
+            return
+        self.entry(e, codebook, s)
 
     def writeback(self, rows: int, relu: bool) -> list[tuple[int, int]]:
         if rows > self.depth:
@@ -159,6 +170,17 @@ def random_layer(rng: np.random.Generator, cfg: Cfg, rows: int, cols: int,
     return entries
 
 
+def random_bias(rng: np.random.Generator, cfg: Cfg, rows: int, kind: str | None) -> list[dict[str, int]] | None:
+    """A bias column over `rows` rows: "dense" (every row, a few zero weights), "sparse" (random
+    rows, so padding entries wherever a gap exceeds 15), or None."""
+    if kind is None or rows == 0:
+        return None
+    chosen = list(range(rows)) if kind == "dense" else sorted(
+        int(r) for r in rng.choice(rows, size=max(1, rows // 5), replace=False))
+    vs = [0 if rng.random() < 0.05 else int(v) for v in rng.integers(1, 16, size=len(chosen))]
+    return encode_column(chosen, vs, random_values(rng, cfg.act_w, 1)[0] & ((1 << cfg.act_w) - 1))
+
+
 def pack_codebook(cb: list[int], w_w: int) -> int:
     return sum((v & ((1 << w_w) - 1)) << (k * w_w) for k, v in enumerate(cb))
 
@@ -195,12 +217,13 @@ class ArithBench:
         self.wb_done_cycles: list[int] = []
         self.wb_start_cycle = 0
         dut.ent_valid_i.value = 0
-        for name in ("ent_v_i", "ent_z_i", "ent_first_i", "ent_last_i", "ent_act_i", "codebook_i",
+        for name in ("ent_v_i", "ent_z_i", "ent_first_i", "ent_last_i", "ent_bias_i", "ent_act_i", "codebook_i",
                      "shift_i", "relu_i", "wb_start_i", "wb_rows_i", "wbo_ready_i", "clear_i"):
             getattr(dut, name).value = 0
         self.source = StreamSource(dut.clk_i, dut.ent_valid_i, dut.ent_ready_o,
                                    {"v": dut.ent_v_i, "z": dut.ent_z_i, "first": dut.ent_first_i,
-                                    "last": dut.ent_last_i, "act": dut.ent_act_i})
+                                    "last": dut.ent_last_i, "act": dut.ent_act_i,
+                                    "bias": dut.ent_bias_i})
         self.sink = StreamSink(dut.clk_i, dut.wbo_valid_o, dut.wbo_ready_i,
                                {"row": dut.wbo_row_o, "data": dut.wbo_data_o})
 
@@ -254,7 +277,7 @@ class ArithBench:
         self.source.pause = pause
         for e in entries:
             self.ref.entry(e, self.codebook, self.s)
-            self.source.send(e)
+            self.source.send({**e, "bias": 0})
         deadline = now() + 40 * len(entries) + 50
         while not self.source.idle():
             assert now() < deadline, f"entries not accepted by cycle {deadline}"
@@ -264,12 +287,29 @@ class ArithBench:
             else:
                 await RisingEdge(self.dut.clk_i)
 
-    async def writeback(self, rows: int, pause: Pause = never, check: bool = True) -> int:
+    async def writeback(self, rows: int, pause: Pause = never, check: bool = True,
+                        bias: list[dict[str, int]] | None = None, bias_pause: Pause = never) -> int:
         """Pulse wb_start_i at the next edge (the pipe may still hold entries), collect the pass,
-        compare with the reference. Returns cycles from the start edge to ready_o high again."""
+        compare with the reference. ``bias``: the bias column's entries (ent_bias_i), sent first
+        (with pauses ``bias_pause`` after the first one); wb_start_i comes when the first one is
+        on the input, as eie_pe does. Returns cycles from the start edge to ready_o high again."""
         dut = self.dut
         self.sink.pause = pause
         self.sink.received.clear()
+        if bias:
+            self.source.pause = never
+            for e in bias:
+                self.ref.pass_entry(e, self.codebook, self.s, rows)
+                self.source.send({**e, "bias": 1})
+            for _ in range(50):                    # the first bias entry is held on the input
+                await RisingEdge(dut.clk_i)
+                await ReadOnly()
+                if read_uint(dut.ent_valid_i) and read_uint(dut.ent_bias_i):
+                    break
+            else:
+                raise AssertionError("the first bias entry never reached the input")
+            assert not read_uint(dut.ent_ready_o), "a bias entry was accepted outside the pass"
+            self.source.pause = bias_pause
         await RisingEdge(dut.clk_i)
         dut.wb_start_i.value = 1
         dut.wb_rows_i.value = rows
@@ -279,7 +319,7 @@ class ArithBench:
         await RisingEdge(dut.clk_i)
         dut.wb_start_i.value = 0
         expected = self.ref.writeback(rows, self.relu)
-        deadline = start + 60 * rows + 50
+        deadline = start + 60 * rows + 40 * len(bias or []) + 50
         while len(expected) - len(self.sink.received) > 4 and now() < deadline:
             await ClockCycles(dut.clk_i, (len(expected) - len(self.sink.received)) // 2)
         await self.wait_ready(max(1, deadline - now()))
@@ -325,8 +365,9 @@ async def init_clears_accumulators(dut) -> None:
 async def latency_and_rate(dut) -> None:
     """One entry: busy_o high for exactly the 3 cycles it spends in S2..S4. A full-rate stream is
     accepted one entry per cycle with no bubble. Write-back with no back-pressure: first row 3
-    cycles after wb_start_i (row 0 read in that cycle), then one row per cycle, wb_done_o in the cycle the
-    last row leaves, ready_o again after rows + 2 cycles."""
+    cycles after wb_start_i (row 0 issued in that cycle), then one row per cycle, wb_done_o in the
+    cycle the last row leaves, ready_o again after rows + 3 cycles; the same with a dense bias
+    column (one entry per row, taken by the pass): the bias costs no cycle."""
     cfg = cfg_from_env()
     rng = make_rng("latency_and_rate")
     tb = ArithBench(dut, cfg)
@@ -346,16 +387,22 @@ async def latency_and_rate(dut) -> None:
     await ClockCycles(dut.clk_i, 4)  # pipe drained: measure the pass alone
     tb.wbo_cycles.clear()
     tb.wb_done_cycles.clear()
-    cycles = await tb.writeback(cfg.depth)
-    assert cycles == cfg.depth + 2, f"write-back of {cfg.depth} rows took {cycles} cycles"
-    first = tb.wbo_cycles[0] - tb.wb_start_cycle
-    assert tb.wb_done_cycles == [tb.wbo_cycles[-1]], (
-        f"wb_done_o in cycles {tb.wb_done_cycles}, last row in cycle {tb.wbo_cycles[-1]}")
-    assert first == 2 and tb.wbo_cycles == list(range(tb.wbo_cycles[0], tb.wbo_cycles[0] + cfg.depth)), (
-        f"write-back stream: first row {first} cycles after wb_start_i, gaps at full rate")
+    for bias in (None, encode_column(list(range(cfg.depth)), [1 + r % 15 for r in range(cfg.depth)], 7)):
+        tb.wbo_cycles.clear()
+        tb.wb_done_cycles.clear()
+        cycles = await tb.writeback(cfg.depth, bias=bias)
+        what = "with a dense bias column" if bias else "alone"
+        assert cycles == cfg.depth + 3, f"write-back of {cfg.depth} rows ({what}) took {cycles} cycles"
+        first = tb.wbo_cycles[0] - tb.wb_start_cycle
+        assert tb.wb_done_cycles == [tb.wbo_cycles[-1]], (
+            f"wb_done_o in cycles {tb.wb_done_cycles}, last row in cycle {tb.wbo_cycles[-1]}")
+        assert first == 3 and tb.wbo_cycles == list(range(tb.wbo_cycles[0], tb.wbo_cycles[0] + cfg.depth)), (
+            f"write-back stream ({what}): first row {first} cycles after wb_start_i, gaps at full rate")
     cycles0 = await tb.writeback(0)
+    assert cycles0 == 2, f"write-back of 0 rows took {cycles0} cycles"
     cocotb.log.info("latency 3 cycles after accept; %d entries in %d cycles; write-back %d rows in "
-                    "%d cycles, 0 rows in %d", len(entries), span, cfg.depth, cycles, cycles0)
+                    "%d cycles (with or without a bias column), 0 rows in %d", len(entries), span,
+                    cfg.depth, cycles, cycles0)
 
 
 RANDOM_PATTERNS = {
@@ -394,11 +441,14 @@ async def random_layers(dut, pattern: str) -> None:
         density = float(rng.uniform(0.1, 0.8)) * min(1.0, 32 / rows)  # <= ~25 entries/column
         entries = random_layer(rng, cfg, rows, int(rng.integers(8, 30)), density)
         await tb.feed(entries, make_pause(rng, ent_kind))
-        # write back every row touched and, sometimes, fewer or more than were touched
+        # write back every row touched and, sometimes, fewer or more than were touched; with a
+        # bias column (dense, sparse with padding, or none) over the rows written back
         wb_rows = rows if layer % 2 == 0 else int(rng.integers(0, cfg.depth + 1))
-        await tb.writeback(wb_rows, make_pause(rng, wb_kind))
-        cocotb.log.info("layer %d: s=%d relu=%d, %d entries over %d rows, wrote back %d", layer, s,
-                        relu, len(entries), rows, wb_rows)
+        bias = random_bias(rng, cfg, wb_rows, ["dense", "sparse", None][layer % 3])
+        await tb.writeback(wb_rows, make_pause(rng, wb_kind), bias=bias,
+                           bias_pause=make_pause(rng, ent_kind))
+        cocotb.log.info("layer %d: s=%d relu=%d, %d entries over %d rows, wrote back %d, %d bias "
+                        "entries", layer, s, relu, len(entries), rows, wb_rows, len(bias or []))
     await tb.writeback(cfg.depth)  # rows not written back above are still exact
     assert read_uint(dut.err_row_o) == 0
 
@@ -601,6 +651,35 @@ async def merged_padding_entries(dut) -> None:
     if cfg.depth > 32:
         assert big, "no merged entry generated"
         assert any(e["first"] for e in big), "no merged first entry"
+
+
+@cocotb.test()
+async def bias_pass(dut) -> None:
+    """The bias column taken by the write-back pass: entries for the first and the last row, gaps
+    with padding, merged entries (z > 15), a pass started while normal entries are still in S2..S4
+    (the bypass covers the rows read), entry pauses (the pass waits for the next entry) and
+    write-back back-pressure; then a bias entry past the rows written back: dropped, err_row_o."""
+    cfg = cfg_from_env()
+    rng = make_rng("bias_pass")
+    tb = ArithBench(dut, cfg)
+    await tb.start()
+    for k, (gap, bp) in enumerate([(0, None), (2, None), (0, 0.3), (3, 0.5)]):
+        await tb.configure(random_codebook(rng, cfg), int(rng.integers(0, cfg.max_s + 1)), bool(k % 2))
+        rows = cfg.depth if k % 2 == 0 else int(rng.integers(1, cfg.depth + 1))
+        entries = random_layer(rng, cfg, rows, 6, min(0.5, 8 / rows))
+        await tb.feed(entries)                                  # returns with entries in the pipe
+        chosen = sorted({0, rows - 1} | {int(r) for r in rng.choice(rows, size=max(1, rows // 3))})
+        bias = encode_column(chosen, [int(v) for v in rng.integers(1, 16, size=len(chosen))],
+                             int(rng.integers(0, 1 << cfg.act_w)))
+        if k == 1:
+            bias = merge_padding(bias)
+        await tb.writeback(rows, make_pause(rng, bp), bias=bias, bias_pause=gap_pause(gap))
+    assert read_uint(dut.err_row_o) == 0
+    if cfg.depth >= 4:
+        bias = encode_column([0, cfg.depth - 1], [3, 4], 5)     # row depth-1 is past 2 rows
+        await tb.writeback(2, bias=bias)                       # returns in a ReadOnly phase
+        assert read_uint(dut.err_row_o) == 1, "a bias entry past the rows written back: no error"
+        assert tb.ref.err
 
 
 @cocotb.test()

@@ -137,7 +137,7 @@ waves: $(STAMP) ## rerun TEST=<name> SEED=<n> [SIM=verilator] [AT=<ns> | WINDOW=
 NO_TESTS_HERE = $(if $(filter command line,$(origin TESTS)),$(error make $@: TESTS is the pytest path list of make test; pick pyuvm tests by name with UVM_TESTS=<regex>))
 .PHONY: regress
 regress: $(STAMP) ## pyuvm regression on Dask: SEEDS=20 UVM_TESTS=<regex> SIM=icarus,verilator [CLUSTER=tcp://host:8786] [MUTANT=<bug>] -> build/regress/results.xml + table
-	$(NO_TESTS_HERE)$(PY) scripts/regress.py --seeds $(or $(SEEDS),20) --jobs $(JOBS) $(if $(strip $(SIM)),--sim $(SIM)) \
+	$(NO_TESTS_HERE)$(PY) scripts/regress.py --make --seeds $(or $(SEEDS),20) --jobs $(JOBS) $(if $(strip $(SIM)),--sim $(SIM)) \
 	    $(if $(filter command line environment,$(origin UVM_TESTS)),--tests '$(UVM_TESTS)') $(if $(MUTANT),--mutant $(MUTANT)) \
 	    $(if $(CLUSTER),--cluster $(CLUSTER))
 

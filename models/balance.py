@@ -53,7 +53,7 @@ from threadpoolctl import threadpool_limits
 
 from models.compress import QuantLayer, _run_exact
 from models.cycles import CycleParams, predict_layer_cycles
-from models.encode import encode_layer, place_network
+from models.encode import beat_counts, encode_layer, place_network
 from models.errors import CapacityError, EieInputError
 from models.hwparams import HwParams
 
@@ -242,7 +242,8 @@ def predicted_cycles(codes: np.ndarray, has_bias: bool, samples: np.ndarray, hw:
     s = np.atleast_2d(np.asarray(samples)) != 0
     if pad_skip:
         enc = encode_layer(codes, hw.num_pe)
-        return float(np.mean([predict_layer_cycles(enc, row, hw, params, has_bias=has_bias).cycles
+        beats = beat_counts(enc).beats                  # once for every sample input
+        return float(np.mean([predict_layer_cycles(enc, row, hw, params, has_bias=has_bias, beats=beats).cycles
                               for row in s]))
     used = np.flatnonzero(s.any(axis=0))
     cols = np.append(used, codes.shape[1] - 1) if has_bias else used

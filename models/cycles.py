@@ -129,15 +129,21 @@ def broadcast_columns(enc: EncodedLayer, nonzero: np.ndarray, has_bias: bool) ->
 
 
 def column_work(
-    enc: EncodedLayer, nonzero: np.ndarray, has_bias: bool, pad_skip: bool = True
+    enc: EncodedLayer, nonzero: np.ndarray, has_bias: bool, pad_skip: bool = True,
+    beats: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(broadcast column indices, beats [num_pe, n_broadcast]) for an input pattern: the cycles every
     PE's arithmetic unit spends on every broadcast column. With ``pad_skip`` (the layer's
     FLAGS.PAD_SKIP, codebook entry 0 = 0) a padding entry shares its beat with the next entry of its
-    column in the same word (models.encode.beat_counts); without, one beat per entry."""
+    column in the same word (models.encode.beat_counts); without, one beat per entry. ``beats``: the
+    layer's beat_counts(enc, pad_skip).beats [num_pe, cols] when already computed (scoring several
+    inputs on one encoding); it must be that table."""
     cols = broadcast_columns(enc, nonzero, has_bias)
-    work = beat_counts(enc, pad_skip).beats if pad_skip else np.diff(enc.ptr, axis=1)
-    return cols, work[:, cols]
+    if beats is None:
+        beats = beat_counts(enc, pad_skip).beats if pad_skip else np.diff(enc.ptr, axis=1)
+    elif beats.shape != (enc.num_pe, enc.cols):
+        raise EieInputError(f"column_work: beats of shape {beats.shape}, the layer has {(enc.num_pe, enc.cols)}")
+    return cols, beats[:, cols]
 
 
 def _layer_args(layer, hw: HwParams, has_bias: bool | None, pad_skip: bool, who: str):
@@ -164,16 +170,18 @@ def predict_layer_cycles(
     *,
     has_bias: bool | None = None,
     pad_skip: bool = True,
+    beats: np.ndarray | None = None,
 ) -> CycleReport:
     """Predict one layer's cycles for the input's non-zero pattern (activations or bools).
 
     ``has_bias`` and the padding skip are taken from a PlacedLayer's descriptor (skip on when
     desc.pad_skip and codebook entry 0 = 0); give ``has_bias`` and ``pad_skip`` for an EncodedLayer
-    (ignored for a PlacedLayer). A PE works one beat per cycle (column_work).
+    (ignored for a PlacedLayer). A PE works one beat per cycle (column_work; ``beats``: the layer's
+    beat table when already computed, see there).
     """
     params = params or CycleParams()
     enc, bias, out_len, skip = _layer_args(layer, hw, has_bias, pad_skip, "predict_layer_cycles")
-    cols, work = column_work(enc, nonzero, bias, skip)
+    cols, work = column_work(enc, nonzero, bias, skip, beats)
     n, n_cols = work.shape
     p = params
     t = np.where(work > 0, work + p.col_switch_cycles, p.empty_col_cycles).astype(np.int64)

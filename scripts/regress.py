@@ -14,8 +14,11 @@ Builds happen once per configuration per host: verif/sim.py's file lock serialis
 one build folder, and a build that is up to date is not redone (Icarus: cocotb's date check;
 Verilator: --skip-identical, then make). Writes <out>/results.xml (JUnit, one testcase per run,
 with its seed, simulator, configuration and run folder as properties; the per-run files are in
-<out>/cases/) and prints a table (test, seed, sim, config, result, time), the totals and, for
-every failure, the one command that reproduces it with waves.
+<out>/cases/; the message of a failure is its one-line reason, the first error the test raised,
+the full log stays in the body) and prints a table (test, seed, sim, config, result, time), the
+totals and, for every failure, one line: test, seed, simulator, the reason and the one command that
+reproduces it with waves. `make regress` passes --make: a bad value is then reported as the make
+variable (UVM_TESTS=..., SEEDS=..., SIM=...) instead of the option.
 
     scripts/regress.py --seeds 20                       # every test, seeds 1..20, both simulators
     scripts/regress.py --sim verilator --tests Reset --seeds 5
@@ -36,13 +39,62 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the repository root (verif/), as every script
-from verif.tools.junit import read_junit  # noqa: E402
+from verif.tools.junit import read_junit, set_failure_reasons  # noqa: E402
 
 ENTRY = "verif/tests/test_uvm.py"
 
+# `make regress` passes its variables as these options (Makefile, target regress, with --make): a bad
+# value is reported as the variable the user typed.
+MAKE_VARIABLES = {"--seeds": "SEEDS", "--tests": "UVM_TESTS", "--sim": "SIM", "--jobs": "JOBS",
+                  "--cluster": "CLUSTER", "--mutant": "MUTANT"}
+
+
+def bad_value(option: str, value: object, what: str, via_make: bool) -> str:
+    """The one-line error for `option` set to `value`: `make regress: error: UVM_TESTS=X: what` under
+    make (--make; options without a make variable keep their name), `regress.py: error: --tests X:
+    what` when the script is run directly."""
+    text = str(value)
+    shown = f'"{text}"' if not text or " " in text else text
+    if via_make:
+        where = f"{MAKE_VARIABLES[option]}={shown}" if option in MAKE_VARIABLES else f"{option} {shown}"
+        return f"make regress: error: {where}: {what}"
+    return f"regress.py: error: {option} {shown}: {what}"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error naming the make variable (--make) or the option, exit 2."""
+
+    def __init__(self, argv: list[str], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.argv = argv                        # the command line, for the value an error names
+
+    def error(self, message: str):
+        via_make = "--make" in self.argv
+        match = re.fullmatch(r"argument ([^:/ ]+)[^:]*: (.*)", message, re.S)
+        if match is None:                       # e.g. unrecognized arguments
+            print(f"{'make regress' if via_make else 'regress.py'}: error: {message}", file=sys.stderr)
+            raise SystemExit(2)
+        option, what = match.groups()
+        what = re.sub(r"invalid int value: .*", "must be a whole number", what)
+        what = re.sub(r"invalid float value: .*", "must be a number", what)
+        given = ""
+        for i, arg in enumerate(self.argv):     # the value given on the command line (its last occurrence)
+            if arg == option and i + 1 < len(self.argv):
+                given = self.argv[i + 1]
+            elif arg.startswith(option + "="):
+                given = arg[len(option) + 1:]
+        self.fail(option, given, what)
+
+    def fail(self, option: str, value: object, what: str):
+        print(bad_value(option, value, what, "--make" in self.argv), file=sys.stderr)
+        raise SystemExit(2)
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The command line (sys.argv[1:] when `argv` is None). A bad value prints one line naming the
+    option, or the make variable under --make, and raises SystemExit(2)."""
+    ap = Parser(list(sys.argv[1:] if argv is None else argv), description=__doc__,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sim", default="icarus,verilator", help="simulators, comma-separated (default both)")
     ap.add_argument("--seeds", default="20",
                     help="N (seeds 1..N), or a list/range as in 3,5,9-11 (default 20)")
@@ -57,30 +109,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--mutant", help="simulate a bug injected on purpose (a name from scripts/mutants.py --list) "
                     "to show that the regression catches it")
     ap.add_argument("--out", type=Path, help="results folder (default build/regress, or build/mutants/<name>/regress)")
-    args = ap.parse_args(argv)
+    ap.add_argument("--make", action="store_true",
+                    help="run by `make regress`: errors name its variables (UVM_TESTS=, SEEDS=, SIM=, ...)")
+    args = ap.parse_args(ap.argv)
     if re.fullmatch(r"\d+", args.seeds):
         if int(args.seeds) < 1:
-            ap.error("--seeds: need at least one seed")
+            ap.fail("--seeds", args.seeds, "need at least one seed")
         args.seeds = f"1-{int(args.seeds)}"
     if args.out is None:
         args.out = REPO / "build" / ("mutants/" + args.mutant if args.mutant else "") / "regress"
     if args.jobs < 1:
-        ap.error("--jobs must be >= 1")
+        ap.fail("--jobs", args.jobs, "must be >= 1")
     if args.timeout <= 0:
-        ap.error("--timeout must be > 0 seconds")
+        ap.fail("--timeout", args.timeout, "must be > 0 seconds")
     if args.cluster != "local" and not re.fullmatch(r"(tcp|tls|inproc)://\S+", args.cluster):
-        ap.error(f"--cluster: {args.cluster!r} is neither 'local' nor a scheduler address like tcp://host:8786")
+        ap.fail("--cluster", args.cluster, "neither 'local' nor a scheduler address like tcp://host:8786")
     sims = [s.strip() for s in args.sim.split(",") if s.strip()]
     bad = [s for s in sims if s not in ("icarus", "verilator")]
     if bad or not sims:
-        ap.error(f"--sim: {args.sim!r}: expected icarus, verilator or both")
+        ap.fail("--sim", args.sim, "expected icarus, verilator or both (comma-separated)")
     args.sims = sims
+    if args.mutant:
+        sys.path.insert(0, str(REPO / "scripts"))
+        from mutants import MUTANTS
+
+        if args.mutant not in {m.name for m in MUTANTS}:
+            ap.fail("--mutant", args.mutant, "unknown mutant; `scripts/mutants.py --list` lists them")
     return args
 
 
-def plan_runs(tests: str, seeds: str, sims: list[str]) -> list[tuple[str, int, str]]:
+def plan_runs(tests: str, seeds: str, sims: list[str], via_make: bool = False) -> list[tuple[str, int, str]]:
     """The (test, seed, simulator) runs of a regression, in a stable order. Raises SystemExit with
-    a clear message on a bad regular expression or seed list."""
+    a one-line message naming the option (the make variable when `via_make`) on a bad regular
+    expression, a regular expression that matches no test, or a bad seed list."""
     import pytest
 
     from verif.tests.test_uvm import UVM_TESTS, parse_seeds
@@ -88,13 +149,14 @@ def plan_runs(tests: str, seeds: str, sims: list[str]) -> list[tuple[str, int, s
     try:
         names = [t for t in UVM_TESTS if re.search(tests, t)]
     except re.error as exc:
-        raise SystemExit(f"regress: --tests: bad regular expression {tests!r}: {exc}") from None
+        raise SystemExit(bad_value("--tests", tests, f"bad regular expression: {exc}", via_make)) from None
     if not names:
-        raise SystemExit(f"regress: --tests {tests!r} matches none of {list(UVM_TESTS)}")
+        raise SystemExit(bad_value("--tests", tests, f"matches none of {', '.join(UVM_TESTS)}", via_make))
     try:
         seed_list = parse_seeds(seeds)
     except pytest.UsageError as exc:
-        raise SystemExit(f"regress: {exc}") from None
+        what = re.sub(r"^--seeds:\s*", "", str(exc))
+        raise SystemExit(bad_value("--seeds", seeds, what, via_make)) from None
     return [(t, s, sim) for t in names for s in seed_list for sim in sims]
 
 
@@ -156,6 +218,16 @@ def timeout_case(test: str, seed: int, sim: str, timeout: float, mutant: str | N
     return ET.tostring(root, encoding="unicode")
 
 
+def with_reasons(text: str) -> tuple[str, str]:
+    """A run's JUnit document with the message of each failure (or error) set to its one-line
+    reason (verif/tools/junit.py failure_reason: the first error the test raised; the body, the
+    full log, is kept), and the first such reason ("" when every testcase passed)."""
+    root = ET.fromstring(text)
+    set_failure_reasons(root)
+    reasons = [bad.get("message", "") for bad in root.iter() if bad.tag in ("failure", "error")]
+    return ET.tostring(root, encoding="unicode"), next((r for r in reasons if r), "")
+
+
 def merge_junit(texts: list[str], path: Path) -> None:
     """One JUnit file holding every testcase of `texts` (pytest JUnit documents)."""
     suite = ET.Element("testsuite", name="regress")
@@ -192,6 +264,7 @@ def read_results(path: Path) -> list[dict]:
             "result": {"passed": "pass", "failed": "FAIL"}.get(case.outcome, "SKIP"),
             "time": case.time,
             "rerun": p.get("eie_rerun", ""),
+            "reason": case.message,
         })
     return rows
 
@@ -214,9 +287,15 @@ def print_table(rows: list[dict], wall: float) -> None:
           f"{len(rows) - n_pass - n_fail} skipped; wall time {wall:.0f} s")
     failures = [r for r in rows if r["result"] == "FAIL"]
     if failures:
-        print("\nreproduce each failure with waves (FST + PNG):")
+        print("\nfailures: test seed sim: first error | the command that reproduces it with waves (FST + PNG)")
         for r in failures:
-            print(f"  {r['rerun']}")
+            print(f"  {failure_line(r)}")
+
+
+def failure_line(row: dict) -> str:
+    """One line for a failed run (a read_results() row): test, seed, simulator, the first error
+    the test raised (the JUnit message) and the command that reproduces it with waves."""
+    return f"{row['test']} seed {row['seed']} {row['sim']}: {row['reason'] or '(no message)'} | {row['rerun']}"
 
 
 def open_client(cluster: str, jobs: int):
@@ -269,16 +348,22 @@ def run_all(client, runs: list[tuple[str, int, str]], hdl_coverage: bool, extra_
                   f"{res['log']}", file=sys.stderr)
             worst = max(worst, res["rc"] or 1)
             continue
+        res["xml"], reason = with_reasons(res["xml"])
         (cases_dir / f"{t}-s{s}-{sim}.xml").write_text(res["xml"])
         texts.append(res["xml"])
         verdict = "pass" if res["rc"] == 0 else ("FAIL (timeout)" if res["timed_out"] else "FAIL")
-        print(f"regress: [{len(texts)}/{len(runs)}] {t} seed {s} {sim}: {verdict} ({res['host']})", flush=True)
+        reason = f": {reason}" if reason else ""
+        print(f"regress: [{len(texts)}/{len(runs)}] {t} seed {s} {sim}: {verdict} ({res['host']}){reason}", flush=True)
     return texts, worst
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    runs = plan_runs(args.tests, args.seeds, args.sims)
+    try:
+        runs = plan_runs(args.tests, args.seeds, args.sims, via_make=args.make)
+    except SystemExit as exc:               # bad input: one line, exit 2 (as parse_args)
+        print(exc.code, file=sys.stderr)
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.xml"
     results.unlink(missing_ok=True)
@@ -288,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         stale.unlink()
     extra_env: dict[str, str] = {}
     if args.mutant:
-        sys.path.insert(0, str(REPO / "scripts"))
+        # scripts/ is on sys.path (parse_args)
         from mutants import find_mutant, mutant_env
 
         extra_env.update(mutant_env(args.mutant))

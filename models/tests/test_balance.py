@@ -264,25 +264,28 @@ def test_a_result_that_differs_falls_back_to_the_interleave(monkeypatch) -> None
     assert run.plan.row_perms == () and np.array_equal(run.golden.outputs, ref.golden.outputs)
 
 
+@pytest.mark.parametrize("pad_skip", [True, False])
 @pytest.mark.parametrize("name", ["Alex-7", "VGG-7", "NT-We", "NT-LSTM"])
-def test_balancing_never_predicts_more_cycles(name: str) -> None:
+def test_balancing_never_predicts_more_cycles(name: str, pad_skip: bool) -> None:
     """The paper's layers, scaled down: the chosen rows never predict more cycles than the
-    interleave (per layer and in total), and the prediction is the cycle model's on the plan run."""
+    interleave (per layer and in total), and the prediction is the cycle model's on the plan run,
+    in beats with the padding skip, in entries without."""
     layer = generate_layer(name, seed=3, scale=0.125)
     net = Network((layer,), layer.inputs, (bool(layer.relu),), name=name)
     hw = HwParams(num_pe=16, fifo_depth=4)
-    bal = prepare_run(net, hw)
+    bal = prepare_run(net, hw, pad_skip=pad_skip)
+    assert all(pl.desc.pad_skip == pad_skip for p in bal.plan.passes for pl in p.image.layers)
     rep = bal.plan.balance
     assert rep.cycles_balanced <= rep.cycles_interleave
     for ch in rep.choices[0]:
         assert ch.cycles_balanced <= ch.cycles_interleave
-    ref = prepare_run(net, hw, balance=False)
+    ref = prepare_run(net, hw, balance=False, pad_skip=pad_skip)
     # the scores are the cycle model's on the placed layers as run (predicted_cycles encodes the
-    # broadcast columns only)
+    # broadcast columns only without skip, the whole layer with it: beats depend on word alignment)
     assert predict_layer_cycles(bal.plan.passes[0].image.layers[0], bal.acts[0], hw).cycles == rep.cycles_balanced
     assert predict_layer_cycles(ref.plan.passes[0].image.layers[0], ref.acts[0], hw).cycles == rep.cycles_interleave
     codes = bal.plan.network.layers[0].codes
-    assert predicted_cycles(codes, True, bal.acts[:1], hw) == rep.cycles_balanced
+    assert predicted_cycles(codes, True, bal.acts[:1], hw, pad_skip=pad_skip) == rep.cycles_balanced
 
 
 def test_choose_rows_keeps_the_interleave_when_nothing_helps() -> None:

@@ -99,6 +99,8 @@ def test_bad_inputs() -> None:
         predict_layer_cycles(enc, np.ones(2), HwParams(num_pe=4), has_bias=False)
     with pytest.raises(EieInputError, match="give has_bias"):
         predict_layer_cycles(enc, np.ones(2), HwParams(num_pe=2))
+    with pytest.raises(EieInputError, match="beats of shape"):
+        predict_layer_cycles(enc, np.ones(2), HwParams(num_pe=2), has_bias=False, beats=np.ones((2, 3), np.int64))
     with pytest.raises(EieInputError, match="pipeline_depth"):
         CycleParams(pipeline_depth=-1)
 

@@ -37,6 +37,8 @@ class CycleParams:
     pipeline_depth: arithmetic pipeline drain after the last entry.
     writeback_cycles_per_row: write-back pass, per local output row.
     layer_overhead: fixed cycles per layer (descriptor load, start/done handshakes).
+    bias_in_pass: the bias column's entries are added by the write-back pass in its rows' cycles
+        (eie_arith), so they cost no cycle of their own (False: one per entry, as in the paper).
     """
 
     lnzd_latency: int | None = None
@@ -50,11 +52,14 @@ class CycleParams:
     pipeline_depth: int = 4
     writeback_cycles_per_row: int = 1
     layer_overhead: int = 0
+    bias_in_pass: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if (value is None and f.name == "lnzd_latency") or f.name == "hold_until_done":
+            if (value is None and f.name == "lnzd_latency") or f.name in ("hold_until_done", "bias_in_pass"):
+                if f.name != "lnzd_latency" and not isinstance(value, bool):
+                    raise EieInputError(f"CycleParams.{f.name} must be a bool, got {value!r}")
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise EieInputError(f"CycleParams.{f.name} must be an int >= 0, got {value!r}")
@@ -67,7 +72,7 @@ class CycleParams:
     @classmethod
     def ideal(cls) -> CycleParams:
         """Every overhead 0: only queueing and load imbalance remain (the paper's view)."""
-        return cls(0, 0, 0, 0, 0, 0, 0, False, 0, 0, 0)
+        return cls(0, 0, 0, 0, 0, 0, 0, False, 0, 0, 0, False)
 
     @classmethod
     def paper(cls) -> CycleParams:
@@ -76,7 +81,7 @@ class CycleParams:
         return cls(
             lnzd_latency=3, broadcast_latency=1, credit_latency=1, fetch_latency=0,
             empty_col_cycles=1, col_switch_cycles=0, queue_slack=0, hold_until_done=True,
-            pipeline_depth=4, writeback_cycles_per_row=0, layer_overhead=0,
+            pipeline_depth=4, writeback_cycles_per_row=0, layer_overhead=0, bias_in_pass=False,
         )
 
     def to_dict(self) -> dict[str, int | None]:
@@ -185,6 +190,8 @@ def predict_layer_cycles(
     n, n_cols = work.shape
     p = params
     t = np.where(work > 0, work + p.col_switch_cycles, p.empty_col_cycles).astype(np.int64)
+    if bias and p.bias_in_pass and n_cols:
+        t[:, -1] = 0                        # the bias column: added in the write-back pass's rows
     depth = hw.fifo_depth + p.queue_slack
 
     freed = np.zeros((n, n_cols), np.int64)  # when column c's slot in each PE's queue frees
@@ -247,8 +254,8 @@ PTR_SLOTS = 2         # ptr_read takes a column while buffer + stage-1 columns <
 RQ_SLOTS = 2          # eie_spm_read: 2-entry range queue
 SEG_AHEAD = 2         # spm_read generates a segment (one 64-bit word of a column) only while the
                       #   segment two back has emitted its last beat; its beats follow 1 cycle later
-WB_AFTER_LAST = 3     # eie_arith: the write-back reads its first row once the last entry left S3
-WB_TAIL = 2           # last row read in t -> it leaves (wb_done_o, buffers swap) in t + 2
+WB_TAIL = 3           # eie_arith: a write-back row issued (S1) in t leaves S4 (the last: wb_done_o,
+                      #   buffers swap) in t + 3
 DONE_LATENCY = 1      # wb_done_o in t -> layer_done_o seen by the CCU in t + 1
 
 
@@ -344,6 +351,7 @@ def rtl_layer_cycles(
     root_over = max(ROOT_ARM, -(-in_len // n_pe) + LEAF_DONE + levels)   # the tree's done, at the earliest
     take_prev = fire = first = neg
     stalls = 0
+    bias_first = np.full(n_pe, neg)                     # the bias column's first beat on the arith input
     for i in range(n):
         if i < n_in:
             avail = max(LEAF_FIRST + levels + int(cols[i]) // n_pe, take_prev + 1)
@@ -392,6 +400,11 @@ def rtl_layer_cycles(
             fin_end = fin0 + (b_all[i] - e0)                            # the column's last beat
             fin_before = np.where(words >= 2, fin_end - e_end, f1_prev)  # the segment before it
             g1 = np.maximum(g0 + 1, f1_prev + 1)
+            if bias and i == n - 1:
+                # the bias column is held for the write-back pass (eie_arith), which starts on its
+                # first beat; its beats cost no cycle of their own (taken in their rows' cycles)
+                bias_first = np.where(ne, g1, neg)
+                break
             g_end = np.where(words == 1, g0, np.where(
                 words == 2, g1, np.maximum(g1 + words - 2, fin_before - b_pen[i] + 1)))
             g_last = np.where(ne, g_end, g_last)
@@ -400,12 +413,18 @@ def rtl_layer_cycles(
             gl[0] = np.where(ne, g_last, gl[0])
         prev_pop = t
         take_prev, fire = take, fire_i
+    if bias and n:
+        prev_pop, take_prev, fire = t, take, fire_i     # the bias column ended the loop early
     bcast_end = fire if bias else max(root_over, fire)
     rows = np.maximum(0, -(-(out_len - np.arange(n_pe)) // n_pe))
-    last_entry = fin[0]
-    wb_start = np.maximum.reduce([np.full(n_pe, bcast_end + 1), last_entry + 1, prev_pop + 2, rows + 2])
-    first_read = np.maximum(wb_start, last_entry + WB_AFTER_LAST)
-    wb_done = np.where(rows >= 1, first_read + rows - 1 + WB_TAIL, wb_start + 1)
+    last_entry = fin[0]                                  # the last beat before the bias column
+    # The pass starts (eie_pe, StDrain) once the row count is done and either the bias column's first
+    # beat is on the arithmetic unit's input or nothing is left in the front end; row r goes into S1
+    # in wb_start + r and leaves S4 three cycles later, straight to the destination buffer.
+    drained = np.maximum.reduce([last_entry + 1, prev_pop + 2])
+    wb_start = np.maximum.reduce([np.full(n_pe, bcast_end + 1), np.where(bias_first > neg, bias_first, drained),
+                                  rows + 2])
+    wb_done = np.where(rows >= 1, wb_start + rows - 1 + WB_TAIL, wb_start + 1)
     done = wb_done + DONE_LATENCY
     entries = work.sum(axis=1)
     beats = b_all.sum(axis=0)

@@ -54,7 +54,14 @@ class FloatLayer:
         return self.inputs[0]
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)   # largest |value| a float field may hold
+
+
 def _float_array(value: Any, source: str, key: str, ndim: int) -> np.ndarray:
+    """Field `key` of `source` as float32 with `ndim` dimensions. Raises EieInputError (naming the
+    file and the key) for a non-float dtype, another number of dimensions, an empty array, NaN/inf,
+    or a value beyond the float32 range (|value| > FLOAT32_MAX, checked before the cast: no
+    numpy overflow warning)."""
     arr = np.asarray(value)
     if arr.dtype.kind != "f":
         raise EieInputError(
@@ -72,10 +79,14 @@ def _float_array(value: Any, source: str, key: str, ndim: int) -> np.ndarray:
         raise EieInputError(
             f"{source}: field '{key}' has {int(bad.sum())} NaN/inf value(s), first at index {first}"
         )
-    as32 = arr.astype(np.float32)
-    if not np.all(np.isfinite(as32)):
-        raise EieInputError(f"{source}: field '{key}' has values beyond float32 range")
-    return as32
+    big = np.abs(arr) > FLOAT32_MAX
+    if big.any():
+        first = tuple(int(i) for i in np.argwhere(big)[0])
+        raise EieInputError(
+            f"{source}: field '{key}' has {int(big.sum())} value(s) beyond the float32 range "
+            f"(|value| <= {FLOAT32_MAX:.7g}), first {float(arr[first]):g} at index {first}"
+        )
+    return arr.astype(np.float32)
 
 
 def _scalar(value: Any, source: str, key: str) -> Any:

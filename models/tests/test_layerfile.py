@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +102,28 @@ def test_unreadable_files(tmp_path: Path) -> None:
     np.savez(tmp_path / "obj.npz", weight=np.array([object()], dtype=object), input=np.ones(1))
     with pytest.raises(EieInputError, match=r"obj\.npz: cannot read"):
         load_layer(tmp_path / "obj.npz")
+
+
+@pytest.mark.parametrize("key, index", [("weight", (2, 4)), ("input", (3,)), ("inputs", (1, 0)), ("codebook", (2,))])
+def test_float64_beyond_float32_range_is_a_clear_error(key: str, index: tuple[int, ...], tmp_path: Path,
+                                                        rng: np.random.Generator) -> None:
+    """A float64 field with a value beyond float32's range: the EieInputError names the file, the
+    key, the value, its index and the limit, and numpy warns nothing (the range is checked before
+    the cast). The largest float32 itself is accepted."""
+    d = {k: v.astype(np.float64) for k, v in _good(rng).items()}
+    if key == "inputs":
+        d["inputs"] = np.stack([d.pop("input")] * 2)
+    if key == "codebook":
+        d["codebook"] = np.array([0.0, 1.0, 2.0])
+        d["weight"] = d["codebook"][rng.integers(0, 3, size=d["weight"].shape)]
+    d[key][index] = -1e39
+    np.savez(tmp_path / "big.npz", **d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")           # an overflow warning of numpy's cast fails the test
+        with pytest.raises(EieInputError) as exc:
+            load_layer(tmp_path / "big.npz")
+        d[key][index] = -np.finfo(np.float32).max
+        if key != "codebook":
+            assert validate_layer(d).weight.dtype == np.float32
+    assert str(exc.value) == (f"{tmp_path / 'big.npz'}: field '{key}' has 1 value(s) beyond the float32 range "
+                              f"(|value| <= 3.402823e+38), first -1e+39 at index {index}")

@@ -104,7 +104,7 @@ module eie_arith #(
     output logic                       wb_done_o,     // pulse: the pass ends at this edge
     // status
     output logic                       ready_o,       // init done and no write-back running
-    output logic                       busy_o,        // an entry or a pass row is in S2..S4
+    output logic                       busy_o,        // an entry is in S2..S4 (pass rows not counted)
     output logic                       err_row_o,     // sticky: row address reached ACT_DEPTH (or a
                                                       //   pass entry's row >= wb_rows_i)
     input  wire logic                  clear_i        // clears err_row_o
@@ -327,7 +327,8 @@ module eie_arith #(
     end
   end
 
-  assign busy_o = s2_valid_q | s3_valid_q | s4_valid_q;
+  // entries only: the write-back pass's rows are not entry work (eie_pe's busy counter)
+  assign busy_o = (s2_valid_q && !s2_fin_q) || (s3_valid_q && !s3_fin_q) || (s4_valid_q && !s4_fin_q);
 
   // ------------------------------------------------------------------------------ S4: write-back out
   // b = sat_ACT_W((acc + 2^(G-1)) >>> G), then ReLU, of a pass row's final value

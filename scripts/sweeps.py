@@ -93,10 +93,12 @@ class Layer:
         return slug(self.name) + ("" if self.scale == 1.0 else f"_x{self.scale:.4g}")
 
     def model(self, pes: int, fifo: int) -> dict:
-        """Cycle-model point: cycles, floor, entries (padding included) and padding over all PEs,
-        entry balance (mean / max entries per PE in the broadcast columns)."""
+        """Cycle-model point of the paper's design (row interleave, one cycle per entry): cycles, floor,
+        entries (padding included) and padding over all PEs, entry balance (mean / max entries per PE in
+        the broadcast columns)."""
         enc = encode_layer(self.codes, pes)
-        rep = rtl_layer_cycles(enc, self.acts, HwParams(num_pe=pes, fifo_depth=fifo), has_bias=self.has_bias)
+        rep = rtl_layer_cycles(enc, self.acts, HwParams(num_pe=pes, fifo_depth=fifo), has_bias=self.has_bias,
+                               pad_skip=False)
         total = int(enc.entries.sum())
         return {"layer": self.name, "scale": self.scale, "pes": pes, "fifo": fifo, "model_cycles": int(rep.cycles),
                 "floor": int(rep.floor), "entries_total": total, "padding": total - self.nnz,
@@ -112,10 +114,11 @@ class Layer:
 
 
 def prepare(layer: Layer, pes: int, fifo: int, balance: bool) -> PreparedRun:
-    """`layer` prepared as `make run` does on (pes, fifo): `balance` False = the paper's interleave
-    (`make run --interleave`), True = make run's default (rows balanced where the model predicts a
-    gain). Raises EieInputError when the layer needs more than one pass at this PE count."""
-    prep = prepare_run(layer.network, HwParams(num_pe=pes, fifo_depth=fifo), balance=balance)
+    """`layer` prepared as `make run` does on (pes, fifo): `balance` False = the paper's design (its row
+    interleave, one cycle per entry: `make run BALANCE=0 PAD_SKIP=0`), True = make run's default (rows
+    balanced where the model predicts a gain, padding skip). Raises EieInputError when the layer needs
+    more than one pass at this PE count."""
+    prep = prepare_run(layer.network, HwParams(num_pe=pes, fifo_depth=fifo), balance=balance, pad_skip=balance)
     if len(prep.plan.passes) != 1:
         raise EieInputError(f"{layer.name} (scale {layer.scale}) needs {len(prep.plan.passes)} passes on {pes} PEs")
     return prep
@@ -193,9 +196,10 @@ def plot_fifo(model: list[dict], rtl: list[dict], path: Path, model_bal: list[di
     col = _colors([n for n in names if n != REAL_NAME])
     col[REAL_NAME] = (0.0, 0.0, 0.0, 1.0)
     floor = {p["layer"]: p["floor"] for p in model}
-    panels = [("paper's row interleave", model, rtl)]
+    panels = [("paper's design: row interleave, one cycle per entry", model, rtl)]
     if model_bal:
-        panels.append(("make run's default rows (balanced where it helps)", model_bal, rtl_bal or []))
+        panels.append(("make run's default: rows balanced where it helps, padding skip", model_bal, rtl_bal or []))
+    top = max([1.0] + [floor[p["layer"]] / p["model_cycles"] for _, mdl, _ in panels for p in mdl])
     fig, axes = plt.subplots(1, len(panels), figsize=(8.5 if len(panels) == 1 else 13, 4.8), sharey=True,
                              squeeze=False)
     for ax, (title, mdl, pts_rtl) in zip(axes[0], panels, strict=True):
@@ -214,7 +218,7 @@ def plot_fifo(model: list[dict], rtl: list[dict], path: Path, model_bal: list[di
         ax.set_xticks(sorted({p["fifo"] for p in model}))
         ax.get_xaxis().set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
         ax.set_xlabel("activation-queue (FIFO) depth")
-        ax.set_ylim(0, 1.12)
+        ax.set_ylim(0, max(1.12, 1.05 * top))
         ax.axhline(1.0, color="grey", lw=0.8)
         ax.grid(alpha=0.3)
         ax.set_title(title, fontsize=9)

@@ -171,7 +171,8 @@ class FileNetworkTest(EieBaseTest):
     inputs only, or null: all), `load` ("backdoor" or
     "stream"), `watchdog_cycles`, `progress_cycles`, optional `tile_rows` ({layer: rows}: force
     row tiles, for tests), optional `balance` (false: the paper's row interleave instead of balanced
-    rows, models/balance.py). It writes `run_info.json` (the runs' pass and input, the passes, the
+    rows, models/balance.py), optional `pad_skip` (false: FLAGS.PAD_SKIP off on every layer, the paper's
+    one cycle per entry). It writes `run_info.json` (the runs' pass and input, the passes, the
     model's cycles) and `progress.jsonl` to the run folder; the scoreboard writes scoreboard.json
     and scoreboard_outputs.npz. No stalls, no hazard probe, no coverage collector."""
 
@@ -206,7 +207,8 @@ class FileNetworkTest(EieBaseTest):
             network = network.limit(int(job["batch"]))
         warnings.simplefilter("ignore", EieAccuracyWarning)    # the host script reports them
         run = prepare_run(network, hw, relu=relu, max_layers=self.max_layers,
-                          force_tile_rows=tile_rows or None, balance=bool(job.get("balance", True)))
+                          force_tile_rows=tile_rows or None, balance=bool(job.get("balance", True)),
+                          pad_skip=bool(job.get("pad_skip", True)))
         plan, golden = run.plan, run.golden
         backdoor = job.get("load", "backdoor") == "backdoor"
         items, runs, passes = [], [], []
@@ -217,7 +219,8 @@ class FileNetworkTest(EieBaseTest):
                            "act_words": p.act_words,
                            "entries": [int(pl.enc.entries.sum()) for pl in p.image.layers],
                            "model_cycles": [int(r.cycles) for r in model],
-                           "ideal_cycles": [int(r.floor) for r in model]})
+                           "ideal_cycles": [int(r.floor) for r in model],
+                           "beat_floor": [int(r.beat_floor) for r in model]})
             for b in range(run.acts.shape[0]):
                 items.append(NetworkItem(f"{p.describe().split(',')[0]}, input {b}", list(p.layers),
                                          golden.inputs[p.index][b], hw, image=p.image,

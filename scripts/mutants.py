@@ -35,8 +35,8 @@ PE = "verif/units/test_eie_pe.py"
 LNZD_TREE = "verif/units/test_eie_lnzd_tree.py"
 LNZD_NODE = "verif/units/test_eie_lnzd_node.py"
 TOP = "verif/tests/test_uvm.py"     # the pyuvm smoke set: every DUT configuration (N=1..17)
-BYPASS_S2 = "    if (s4_valid_q && s4_x_q == s2_x_q) s2_op = s4_sum_q;                // written at edge t+1"
-BYPASS_S3 = "    if (s4_valid_q && s4_x_q == s3_x_q) s3_op = s4_sum_q;                // written at edge t+2"
+BYPASS_S2 = "    if (s4_valid_q && s4_x_q == s2_x_q) s2_op = s4_wval;                 // written at edge t+1"
+BYPASS_S3 = "    if (s4_valid_q && s4_x_q == s3_x_q) s3_op = s4_wval;                 // written at edge t+2"
 BYPASS_COLLISION = "    if (wr_v_q && wr_addr_q == s2_x_q) s2_op = wr_data_q;                // written at edge t"
 
 MUTANTS = [
@@ -77,12 +77,19 @@ MUTANTS = [
     Mutant("frontend_busy_ptr_only", "eie_pe_frontend.sv",
            "assign busy_o = ptr_busy || spm_busy;", "assign busy_o = ptr_busy;",
            "verif/units/test_eie_pe_frontend.py"),
+    # padding skip: a pair across the segment's end (into the next column or word), or z without the +1
+    Mutant("spm_read_pair_crosses_segment", "eie_spm_read.sv",
+           "  assign pair        = pad_skip_i && (ent_byte[3:0] == 4'd0) && (slot != hd_lslot);",
+           "  assign pair        = pad_skip_i && (ent_byte[3:0] == 4'd0) && (slot != 3'd7);",
+           "verif/units/test_eie_spm_read.py"),
+    Mutant("spm_read_pair_z_off_by_one", "eie_spm_read.sv",
+           "  assign ent_z_o     = pair ? 5'(ent_byte[7:4]) + 5'(nxt_byte[7:4]) + 5'd1 : 5'(ent_byte[7:4]);",
+           "  assign ent_z_o     = pair ? 5'(ent_byte[7:4]) + 5'(nxt_byte[7:4]) : 5'(ent_byte[7:4]);",
+           "verif/units/test_eie_spm_read.py"),
     Mutant("arith_no_bypass_s3", "eie_arith.sv",
-           "    if (s4_valid_q && s4_x_q == s3_x_q) s3_op = s4_sum_q;                // written at edge t+2",
-           "    if (1'b0) s3_op = s4_sum_q;", ARITH),
+           BYPASS_S3, "    if (1'b0) s3_op = s4_wval;", ARITH),
     Mutant("arith_no_bypass_s2_s4", "eie_arith.sv",
-           "    if (s4_valid_q && s4_x_q == s2_x_q) s2_op = s4_sum_q;                // written at edge t+1",
-           "    if (1'b0) s2_op = s4_sum_q;", ARITH),
+           BYPASS_S2, "    if (1'b0) s2_op = s4_wval;", ARITH),
     Mutant("arith_no_bypass_collision", "eie_arith.sv",
            "    if (wr_v_q && wr_addr_q == s2_x_q) s2_op = wr_data_q;                // written at edge t",
            "    if (1'b0) s2_op = wr_data_q;", ARITH),
@@ -102,12 +109,23 @@ MUTANTS = [
            "  assign wb_b   = (relu_i && wb_sat[ACT_W-1]) ? '0 : wb_sat;",
            "  assign wb_b   = wb_sat;", ARITH),
     Mutant("arith_wb_no_zeroing", "eie_arith.sv",
-           "    end else if (wb_infl_q) begin                                        // zero the row read\n"
-           "      acc_we    = 1'b1;",
-           "    end else if (wb_infl_q) begin\n      acc_we    = 1'b0;", ARITH),
+           "  assign s4_wval = s4_fin_q ? '0 : s4_sum_q;",
+           "  assign s4_wval = s4_sum_q;", ARITH),
     Mutant("arith_wb_ignores_backpressure", "eie_arith.sv",
-           "  assign wb_credit     = (oq_occ <= 3'd2);",
-           "  assign wb_credit     = 1'b1;", ARITH),
+           "  assign ps_credit   = (32'(oq_level) + 32'(ps_infl) <= OQ_DEPTH - 1);",
+           "  assign ps_credit   = 1'b1;", ARITH),
+    # the write-back pass with the bias column: a row issued before its entry arrived, an entry taken
+    # for the wrong row
+    Mutant("arith_pass_does_not_wait", "eie_arith.sv",
+           "  assign ps_issue    = pass_go && !ps_all && ps_credit && (ent_valid_i || ps_last_cur);",
+           "  assign ps_issue    = pass_go && !ps_all && ps_credit;", ARITH),
+    Mutant("arith_pass_takes_any_entry", "eie_arith.sv",
+           "  assign ps_take     = ps_issue && ps_match;",
+           "  assign ps_take     = ps_issue && ent_valid_i;", ARITH),
+    # the PE starts the pass only when the front end is empty: the bias entries are never taken
+    Mutant("pe_pass_waits_for_empty_front", "eie_pe.sv",
+           "        if ((front_empty || (ent_valid && ent_bias)) && !rows_busy_q && nz_done_o && ar_ready) begin",
+           "        if (front_empty && !rows_busy_q && nz_done_o && ar_ready) begin", PE),
     Mutant("arith_no_init", "eie_arith.sv",
            "        if (init_row_q == ROW_W'(ACT_DEPTH - 1)) state_d = ST_IDLE;",
            "        state_d = ST_IDLE;", ARITH),
@@ -135,8 +153,8 @@ MUTANTS = [
            "  assign wbi_ready_o = 1'b1;", ACT_RW),
 
     # The same bypass faults seen from the whole PE: its bench must fail on the same-row cases.
-    Mutant("pe_no_bypass_s2_s4", "eie_arith.sv", BYPASS_S2, "    if (1'b0) s2_op = s4_sum_q;", PE),
-    Mutant("pe_no_bypass_s3", "eie_arith.sv", BYPASS_S3, "    if (1'b0) s3_op = s4_sum_q;", PE),
+    Mutant("pe_no_bypass_s2_s4", "eie_arith.sv", BYPASS_S2, "    if (1'b0) s2_op = s4_wval;", PE),
+    Mutant("pe_no_bypass_s3", "eie_arith.sv", BYPASS_S3, "    if (1'b0) s3_op = s4_wval;", PE),
     Mutant("pe_no_bypass_collision", "eie_arith.sv", BYPASS_COLLISION, "    if (1'b0) s2_op = wr_data_q;", PE),
     # LNZD tree and node
     Mutant("lnzd_tree_ignores_last_pe_done", "eie_lnzd_tree.sv",

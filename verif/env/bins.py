@@ -10,6 +10,12 @@ BINS: dict[str, list[str]] = {
     "top.layer.act_density": ["0%", "<40%", "40-90%", ">=90%"],
     "top.layer.negative_acts": ["yes"],
     "top.layer.padding": ["yes"],
+    # padding skip (FLAGS.PAD_SKIP): a broadcast column where a padding entry went out paired with the
+    # next entry; a layer with padding run with the skip off (the paper's one cycle per entry)
+    "top.layer.pad_skip": ["paired", "off"],
+    # the bias column, added by the write-back pass: one entry for every local row of some PE, or a
+    # PE whose bias column has gaps (rows without an entry, or padding)
+    "top.layer.bias_pass": ["dense", "gaps"],
     "top.layer.zero_run": ["15", "16", "17"],
     "top.layer.empty_cols": ["empty", "leading", "trailing", "consecutive"],
     "top.layer.all_zero_input": ["yes"],

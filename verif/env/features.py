@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from models.encode import PAD_V, NetworkImage, decode_entries
+from models.encode import PAD_V, NetworkImage, beat_counts, decode_entries
 from models.golden import accumulate, broadcast_columns
 from models.numerics import int_range, round_shift
 from verif.env.bins import PAPER_REGFILE_DEPTH, act_density_bin, done_spread_bin, layers_bin, weight_density_bin
@@ -53,6 +53,18 @@ def layer_bins(image: NetworkImage, li: int, act_in: np.ndarray) -> dict[str, se
 
     # What the PEs actually process: the broadcast columns (non-zero inputs, then the bias).
     bj, _ = broadcast_columns(act, desc)
+    skip = desc.pad_skip and desc.codebook_q[0] == 0
+    beats = beat_counts(enc, skip).beats
+    entries = np.diff(enc.ptr, axis=1)
+    if skip and bj.size and (beats[:, bj] < entries[:, bj]).any():
+        hit("top.layer.pad_skip", "paired")
+    if desc.has_bias:
+        rows_pe = np.array([len(range(k, desc.out_len, n)) for k in range(n)])
+        bias_e = entries[:, desc.in_len]
+        if ((bias_e == rows_pe) & (rows_pe > 0) & (beats[:, desc.in_len] == rows_pe)).any():
+            hit("top.layer.bias_pass", "dense")
+        if (bias_e != rows_pe).any():
+            hit("top.layer.bias_pass", "gaps")
     for k in range(n):
         ptr, vk = enc.ptr[k], enc.v[k]
         counts = ptr[bj + 1] - ptr[bj]
@@ -70,6 +82,8 @@ def layer_bins(image: NetworkImage, li: int, act_in: np.ndarray) -> dict[str, se
             seg_v = vk[ptr[j]:ptr[j + 1]]
             if (seg_v == PAD_V).any():
                 hit("top.layer.padding", "yes")
+                if not skip:
+                    hit("top.layer.pad_skip", "off")
         # zero runs before an entry: 16 per padding entry plus the entry's own z
         seg_rows = {}
         sel = np.isin(cols, bj) & real & (rows % n == k)

@@ -164,6 +164,13 @@ module eie_pe #(
   logic [4:0]        ent_z;
   logic [ACT_W-1:0]  ent_act;
   logic              ent_bias;           // the entry belongs to the bias column (j = cfg_in_len_i)
+  // the front end carries the bias-column mark as an extra activation bit (MSB); plain wires for the
+  // port connections (Yosys 0.70 fails, "modules_.count(module->name) == 0", on a concatenation at an instance port)
+  logic [ACT_W:0]    fe_col_act, fe_ent_act;
+  logic              fe_pad_skip;
+  assign fe_col_act  = {q_pop_idx == cfg_in_len_i, q_pop_act};
+  assign {ent_bias, ent_act} = fe_ent_act;
+  assign fe_pad_skip = cfg_pad_skip_i && (cfg_codebook_i[W_W-1:0] == '0);
   logic              fe_busy, fe_err, empty_col;
   logic              ar_ready, ar_busy, ar_err;
   logic              wb_start, wb_done;
@@ -307,16 +314,16 @@ module eie_pe #(
     .col_valid_i   (q_pop_valid),
     .col_ready_o   (q_pop_ready),
     .col_idx_i     (q_pop_idx),
-    .col_act_i     ({q_pop_idx == cfg_in_len_i, q_pop_act}),
+    .col_act_i     (fe_col_act),
     .ptr_base_i    (cfg_ptr_base_i),
-    .pad_skip_i    (cfg_pad_skip_i && (cfg_codebook_i[W_W-1:0] == '0)),
+    .pad_skip_i    (fe_pad_skip),
     .ent_valid_o   (ent_valid),
     .ent_ready_i   (ent_ready),
     .ent_v_o       (ent_v),
     .ent_z_o       (ent_z),
     .ent_first_o   (ent_first),
     .ent_last_o    (ent_last),
-    .ent_act_o     ({ent_bias, ent_act}),
+    .ent_act_o     (fe_ent_act),
     .empty_col_o   (empty_col),
     .busy_o        (fe_busy),
     .clear_i       (err_clear_i),

@@ -9,4 +9,5 @@ eie_pe_frontend.sv
 eie_arith.sv
 eie_lnzd_local.sv
 eie_act_rw.sv
+eie_reg_slice.sv
 eie_pe.sv

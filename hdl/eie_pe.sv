@@ -169,7 +169,29 @@ module eie_pe #(
   logic [ACT_W:0]    fe_col_act, fe_ent_act;
   logic              fe_pad_skip;
   assign fe_col_act  = {q_pop_idx == cfg_in_len_i, q_pop_act};
-  assign {ent_bias, ent_act} = fe_ent_act;
+  // the entry stream passes a register slice between the sparse-matrix read unit and the arithmetic
+  // unit: the SRAM word's byte selection (and the padding-skip pairing) and the arithmetic unit's row
+  // address, codebook and pass decisions fall in different cycles (docs/synthesis.md), for one cycle
+  // of latency per column stream and no loss of throughput
+  logic              fe_ent_valid, fe_ent_ready, fe_ent_first, fe_ent_last, unused_slice_empty;
+  logic [3:0]        fe_ent_v;
+  logic [4:0]        fe_ent_z;
+  logic [ACT_W+11:0] fe_ent_beat, ent_beat;      // {v, z, first, last, bias mark, activation}
+  assign fe_ent_beat = {fe_ent_v, fe_ent_z, fe_ent_first, fe_ent_last, fe_ent_act};
+  assign {ent_v, ent_z, ent_first, ent_last, ent_bias, ent_act} = ent_beat;
+  eie_reg_slice #(
+    .WIDTH (4 + 5 + 2 + ACT_W + 1)
+  ) u_ent_slice (
+    .clk_i,
+    .rst_ni,
+    .valid_i (fe_ent_valid),
+    .ready_o (fe_ent_ready),
+    .data_i  (fe_ent_beat),
+    .valid_o (ent_valid),
+    .ready_i (ent_ready),
+    .data_o  (ent_beat),
+    .empty_o (unused_slice_empty)
+  );
   assign fe_pad_skip = cfg_pad_skip_i && (cfg_codebook_i[W_W-1:0] == '0);
   logic              fe_busy, fe_err, empty_col;
   logic              ar_ready, ar_busy, ar_err;
@@ -317,12 +339,12 @@ module eie_pe #(
     .col_act_i     (fe_col_act),
     .ptr_base_i    (cfg_ptr_base_i),
     .pad_skip_i    (fe_pad_skip),
-    .ent_valid_o   (ent_valid),
-    .ent_ready_i   (ent_ready),
-    .ent_v_o       (ent_v),
-    .ent_z_o       (ent_z),
-    .ent_first_o   (ent_first),
-    .ent_last_o    (ent_last),
+    .ent_valid_o   (fe_ent_valid),
+    .ent_ready_i   (fe_ent_ready),
+    .ent_v_o       (fe_ent_v),
+    .ent_z_o       (fe_ent_z),
+    .ent_first_o   (fe_ent_first),
+    .ent_last_o    (fe_ent_last),
     .ent_act_o     (fe_ent_act),
     .empty_col_o   (empty_col),
     .busy_o        (fe_busy),
@@ -509,7 +531,7 @@ module eie_pe #(
   // empty_col and q_level are not needed; src_sel only by the simulation back door; the back-door
   // ports are unused in synthesis
   logic unused;
-  assign unused = ^{empty_col, src_sel, q_level, bd_mem_i, bd_words_i, bd_id_i};
+  assign unused = ^{empty_col, src_sel, q_level, bd_mem_i, bd_words_i, bd_id_i, unused_slice_empty};
 
 endmodule
 

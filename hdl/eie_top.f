@@ -9,10 +9,10 @@ eie_pe_frontend.sv
 eie_arith.sv
 eie_lnzd_local.sv
 eie_act_rw.sv
+eie_reg_slice.sv
 eie_pe.sv
 eie_lnzd_node.sv
 eie_lnzd_tree.sv
-eie_reg_slice.sv
 eie_axil_slave.sv
 eie_ccu.sv
 eie_stream_recorder.sv

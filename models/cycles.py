@@ -254,6 +254,8 @@ PTR_SLOTS = 2         # ptr_read takes a column while buffer + stage-1 columns <
 RQ_SLOTS = 2          # eie_spm_read: 2-entry range queue
 SEG_AHEAD = 2         # spm_read generates a segment (one 64-bit word of a column) only while the
                       #   segment two back has emitted its last beat; its beats follow 1 cycle later
+ENT_SLICE = 1         # eie_pe: the register slice between eie_spm_read and eie_arith (a beat emitted in t
+                      #   is in S1 in t + 1; it never back-pressures the emitter outside the pass)
 WB_TAIL = 3           # eie_arith: a write-back row issued (S1) in t leaves S4 (the last: wb_done_o,
                       #   buffers swap) in t + 3
 DONE_LATENCY = 1      # wb_done_o in t -> layer_done_o seen by the CCU in t + 1
@@ -403,7 +405,7 @@ def rtl_layer_cycles(
             if bias and i == n - 1:
                 # the bias column is held for the write-back pass (eie_arith), which starts on its
                 # first beat; its beats cost no cycle of their own (taken in their rows' cycles)
-                bias_first = np.where(ne, g1, neg)
+                bias_first = np.where(ne, g1 + ENT_SLICE, neg)
                 break
             g_end = np.where(words == 1, g0, np.where(
                 words == 2, g1, np.maximum(g1 + words - 2, fin_before - b_pen[i] + 1)))
@@ -417,7 +419,7 @@ def rtl_layer_cycles(
         prev_pop, take_prev, fire = t, take, fire_i     # the bias column ended the loop early
     bcast_end = fire if bias else max(root_over, fire)
     rows = np.maximum(0, -(-(out_len - np.arange(n_pe)) // n_pe))
-    last_entry = fin[0]                                  # the last beat before the bias column
+    last_entry = np.where(fin[0] > neg, fin[0] + ENT_SLICE, neg)   # the last beat before the bias column, in S1
     # The pass starts (eie_pe, StDrain) once the row count is done and either the bias column's first
     # beat is on the arithmetic unit's input or nothing is left in the front end; row r goes into S1
     # in wb_start + r and leaves S4 three cycles later, straight to the destination buffer.

@@ -113,16 +113,17 @@ def test_bad_inputs() -> None:
 def test_rtl_model_hand_worked() -> None:
     """One column, one entry on PE 0 of 2 (no bias, in_len 2, column 0 non-zero): its pair is at
     the root in cycle 3 + 1 (one tree level), taken there, broadcast in 5, popped in 6, range in 8,
-    segment generated in 9, entry in S1 in 10; bcast_end is the tree's end, max(8, 1 + 2 + 1, 4 + 1)
-    = 8; PE 0 starts its write-back pass in 11 (row 0 in S1 with the entry still in S2..S4: the
-    bypass covers it), the row leaves S4 in 14, done seen in 15: 16 cycles. PE 1 (no entry, one
-    row) starts in bcast_end + 1 = 9, its row leaves in 12, done seen in 13."""
+    segment generated in 9, entry out of the SPM reader in 10, through the entry register slice, in S1
+    in 11; bcast_end is the tree's end, max(8, 1 + 2 + 1, 4 + 1) = 8; PE 0 starts its write-back pass
+    in 12 (row 0 in S1 with the entry still in S2..S4: the bypass covers it), the row leaves S4 in
+    15, done seen in 16: 17 cycles. PE 1 (no entry, one row) starts in bcast_end + 1 = 9, its row
+    leaves in 12, done seen in 13."""
     enc = encode_layer(np.array([[1, 0], [0, 0]], np.uint8), 2)
     r = rtl_layer_cycles(enc, np.array([5, 0]), HwParams(num_pe=2, fifo_depth=1), has_bias=False)
     assert (r.first_broadcast, r.bcast_end) == (5, 8)
-    assert r.last_entry.tolist() == [10, -1]
-    assert r.done.tolist() == [15, 13]
-    assert r.cycles == 16 and r.floor == 1 and r.broadcast_cols == 1
+    assert r.last_entry.tolist() == [11, -1]
+    assert r.done.tolist() == [16, 13]
+    assert r.cycles == 17 and r.floor == 1 and r.broadcast_cols == 1
 
 
 @pytest.mark.parametrize(("density", "pad_skip"), [(0.2, False), (0.2, True), (0.03, False), (0.03, True)])
@@ -148,7 +149,7 @@ def test_rtl_model_queue_depth_monotone(rng: np.random.Generator, density: float
 def test_rtl_model_pad_skip_hand_worked() -> None:
     """The hand-worked case with PE 0's entry at local row 20: a padding (0, 15) then (1, 4) in one
     word. Skip on: one beat, the same cycles as test_rtl_model_hand_worked's single entry up to the
-    write-back (last beat in 10); skip off: two entries, last in 11. The write-back of PE 0's 21 rows
+    write-back (last beat in S1 in 11); skip off: two entries, last in 12. The write-back of PE 0's 21 rows
     (it starts once its rows + 2 cycles have passed) hides the difference in the layer's cycles."""
     codes = np.zeros((42, 2), np.uint8)
     codes[40, 0] = 1
@@ -157,7 +158,7 @@ def test_rtl_model_pad_skip_hand_worked() -> None:
     hw = HwParams(num_pe=2, fifo_depth=1)
     on = rtl_layer_cycles(enc, np.array([5, 0]), hw, has_bias=False)
     off = rtl_layer_cycles(enc, np.array([5, 0]), hw, has_bias=False, pad_skip=False)
-    assert on.last_entry.tolist() == [10, -1] and off.last_entry.tolist() == [11, -1]
+    assert on.last_entry.tolist() == [11, -1] and off.last_entry.tolist() == [12, -1]
     assert (on.floor, on.beat_floor, off.floor, off.beat_floor) == (2, 1, 2, 2)
     assert on.done.tolist() == off.done.tolist() and on.cycles == off.cycles
 

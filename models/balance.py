@@ -337,7 +337,7 @@ def balance_network(layers: Sequence[QuantLayer], calibration_acts: np.ndarray, 
     orig_acts = acts                      # the paper's network: original rows and columns
     for li, ql in enumerate(layers):
         desc = ql.desc
-        skip = bool(desc.pad_skip) and desc.codebook_q[0] == 0
+        skip = desc.skips_padding
         codes = ql.codes if prev is None else permute_columns(ql.codes, prev, desc.has_bias)
         density = column_density(acts, desc.has_bias)
         ranges = list(tiles[li]) if tiles is not None and tiles[li] else [(0, desc.out_len)]

@@ -118,6 +118,12 @@ class LayerDesc:
     pad_skip: bool = True  # FLAGS.PAD_SKIP: a padding entry shares a cycle with the next entry
 
     @property
+    def skips_padding(self) -> bool:
+        """Whether the RTL pairs this layer's padding entries: FLAGS.PAD_SKIP and codebook entry 0 = 0
+        (eie_pe gates the flag with it)."""
+        return bool(self.pad_skip) and self.codebook_q[0] == 0
+
+    @property
     def cols(self) -> int:
         return self.in_len + int(self.has_bias)
 

@@ -57,9 +57,11 @@ class CycleParams:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if (value is None and f.name == "lnzd_latency") or f.name in ("hold_until_done", "bias_in_pass"):
-                if f.name != "lnzd_latency" and not isinstance(value, bool):
+            if f.name in ("hold_until_done", "bias_in_pass"):
+                if not isinstance(value, bool):
                     raise EieInputError(f"CycleParams.{f.name} must be a bool, got {value!r}")
+                continue
+            if value is None and f.name == "lnzd_latency":
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise EieInputError(f"CycleParams.{f.name} must be an int >= 0, got {value!r}")
@@ -157,7 +159,7 @@ def _layer_args(layer, hw: HwParams, has_bias: bool | None, pad_skip: bool, who:
     has_bias is missing for an EncodedLayer or the PE counts differ."""
     if isinstance(layer, PlacedLayer):
         enc, bias, out_len = layer.enc, layer.desc.has_bias, layer.desc.out_len
-        skip = bool(layer.desc.pad_skip) and layer.desc.codebook_q[0] == 0
+        skip = layer.desc.skips_padding
     elif has_bias is None:
         raise EieInputError(f"{who}: give has_bias for an EncodedLayer")
     else:
@@ -405,18 +407,16 @@ def rtl_layer_cycles(
             if bias and i == n - 1:
                 # the bias column is held for the write-back pass (eie_arith), which starts on its
                 # first beat; its beats cost no cycle of their own (taken in their rows' cycles)
-                bias_first = np.where(ne, g1 + ENT_SLICE, neg)
-                break
-            g_end = np.where(words == 1, g0, np.where(
-                words == 2, g1, np.maximum(g1 + words - 2, fin_before - b_pen[i] + 1)))
-            g_last = np.where(ne, g_end, g_last)
-            fin = np.where(ne, np.stack([fin_end, np.where(words >= 2, fin_before, f1_prev)]), fin)
-            gl = np.where(ne, np.roll(gl, 1, axis=0), gl)
-            gl[0] = np.where(ne, g_last, gl[0])
+                bias_first = np.where(ne, g1 + ENT_SLICE, neg)   # (the segment state after it is unused)
+            else:
+                g_end = np.where(words == 1, g0, np.where(
+                    words == 2, g1, np.maximum(g1 + words - 2, fin_before - b_pen[i] + 1)))
+                g_last = np.where(ne, g_end, g_last)
+                fin = np.where(ne, np.stack([fin_end, np.where(words >= 2, fin_before, f1_prev)]), fin)
+                gl = np.where(ne, np.roll(gl, 1, axis=0), gl)
+                gl[0] = np.where(ne, g_last, gl[0])
         prev_pop = t
         take_prev, fire = take, fire_i
-    if bias and n:
-        prev_pop, take_prev, fire = t, take, fire_i     # the bias column ended the loop early
     bcast_end = fire if bias else max(root_over, fire)
     rows = np.maximum(0, -(-(out_len - np.arange(n_pe)) // n_pe))
     last_entry = np.where(fin[0] > neg, fin[0] + ENT_SLICE, neg)   # the last beat before the bias column, in S1

@@ -326,7 +326,7 @@ def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max
     calibration = network.calibration if network.calibration is not None else network.inputs
     net = compress_network(list(network.layers), calibration=calibration, relu=flags, hw=hw, strict=strict,
                            **compress_options)
-    net = replace(net, layers=tuple(QuantLayer(ql.codes, replace(ql.desc, pad_skip=bool(pad_skip)))
+    net = replace(net, layers=tuple(replace(ql, desc=replace(ql.desc, pad_skip=bool(pad_skip)))
                                     for ql in net.layers))
     plan = plan_network(net, hw, max_layers, force_tile_rows=force_tile_rows)
     # the one input quantization (numerics.quantize), which also counts the saturated values

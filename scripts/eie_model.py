@@ -262,7 +262,7 @@ def cmd_cycles(args: argparse.Namespace) -> int:
     outs = run_network(image, act)
     inputs = [act, *outs[:-1]]
     depths = args.fifo or [hw.fifo_depth]
-    skip = ["on" if pl.desc.pad_skip and pl.desc.codebook_q[0] == 0 else "off" for pl in image.layers]
+    skip = ["on" if pl.desc.skips_padding else "off" for pl in image.layers]
     print(f"{hw.num_pe} PEs, padding skip {'/'.join(skip)} (per layer); RTL = models.cycles.rtl_layer_cycles (the "
           f"RTL's protocol, exact: make run's \"model\"); parametric = predict_layer_cycles with {params.to_dict()} "
           f"(the balancer's cost; --paper / --param)")

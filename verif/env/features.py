@@ -53,7 +53,7 @@ def layer_bins(image: NetworkImage, li: int, act_in: np.ndarray) -> dict[str, se
 
     # What the PEs actually process: the broadcast columns (non-zero inputs, then the bias).
     bj, _ = broadcast_columns(act, desc)
-    skip = desc.pad_skip and desc.codebook_q[0] == 0
+    skip = desc.skips_padding
     beats = beat_counts(enc, skip).beats
     entries = np.diff(enc.ptr, axis=1)
     if skip and bj.size and (beats[:, bj] < entries[:, bj]).any():

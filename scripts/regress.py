@@ -40,61 +40,28 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the repository root (verif/), as every script
 from verif.tools.junit import read_junit, set_failure_reasons  # noqa: E402
+from verif.tools.makecli import MakeParser, one_line  # noqa: E402
 
 ENTRY = "verif/tests/test_uvm.py"
 
 # `make regress` passes its variables as these options (Makefile, target regress, with --make): a bad
-# value is reported as the variable the user typed.
+# value is reported as the variable the user typed (verif/tools/makecli.py).
 MAKE_VARIABLES = {"--seeds": "SEEDS", "--tests": "UVM_TESTS", "--sim": "SIM", "--jobs": "JOBS",
                   "--cluster": "CLUSTER", "--mutant": "MUTANT"}
 
 
 def bad_value(option: str, value: object, what: str, via_make: bool) -> str:
     """The one-line error for `option` set to `value`: `make regress: error: UVM_TESTS=X: what` under
-    make (--make; options without a make variable keep their name), `regress.py: error: --tests X:
-    what` when the script is run directly."""
-    text = str(value)
-    shown = f'"{text}"' if not text or " " in text else text
-    if via_make:
-        where = f"{MAKE_VARIABLES[option]}={shown}" if option in MAKE_VARIABLES else f"{option} {shown}"
-        return f"make regress: error: {where}: {what}"
-    return f"regress.py: error: {option} {shown}: {what}"
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with a one-line error naming the make variable (--make) or the option, exit 2."""
-
-    def __init__(self, argv: list[str], **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.argv = argv                        # the command line, for the value an error names
-
-    def error(self, message: str):
-        via_make = "--make" in self.argv
-        match = re.fullmatch(r"argument ([^:/ ]+)[^:]*: (.*)", message, re.S)
-        if match is None:                       # e.g. unrecognized arguments
-            print(f"{'make regress' if via_make else 'regress.py'}: error: {message}", file=sys.stderr)
-            raise SystemExit(2)
-        option, what = match.groups()
-        what = re.sub(r"invalid int value: .*", "must be a whole number", what)
-        what = re.sub(r"invalid float value: .*", "must be a number", what)
-        given = ""
-        for i, arg in enumerate(self.argv):     # the value given on the command line (its last occurrence)
-            if arg == option and i + 1 < len(self.argv):
-                given = self.argv[i + 1]
-            elif arg.startswith(option + "="):
-                given = arg[len(option) + 1:]
-        self.fail(option, given, what)
-
-    def fail(self, option: str, value: object, what: str):
-        print(bad_value(option, value, what, "--make" in self.argv), file=sys.stderr)
-        raise SystemExit(2)
+    make (--make), `regress.py: error: --tests X: what` when the script is run directly."""
+    return one_line(option, value, what, script="regress.py", target="regress", variables=MAKE_VARIABLES,
+                    via_make=via_make)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line (sys.argv[1:] when `argv` is None). A bad value prints one line naming the
     option, or the make variable under --make, and raises SystemExit(2)."""
-    ap = Parser(list(sys.argv[1:] if argv is None else argv), description=__doc__,
-                formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = MakeParser(script="regress.py", target="regress", variables=MAKE_VARIABLES, argv=argv,
+                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sim", default="icarus,verilator", help="simulators, comma-separated (default both)")
     ap.add_argument("--seeds", default="20",
                     help="N (seeds 1..N), or a list/range as in 3,5,9-11 (default 20)")

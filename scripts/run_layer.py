@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import signal
 import sys
@@ -59,6 +58,7 @@ from models.errors import EieAccuracyWarning, EieInputError  # noqa: E402
 from models.hwparams import HwParams  # noqa: E402
 from models.network import load_network  # noqa: E402
 from models.plan import PreparedRun, prepare_run  # noqa: E402
+from verif.tools.makecli import MakeParser, one_line  # noqa: E402
 
 MAX_LAYERS = 8
 CLOCK_HZ = 800e6                 # the paper's clock (Table II)
@@ -154,39 +154,9 @@ class BadInput(Exception):
 def bad_input(option: str, value: object, what: str) -> BadInput:
     """The one-line error for a bad `option` (an option string, or "layers") set to `value`:
     `make run: error: PES=1000: what` under make (--make), `run_layer.py: error: --pes 1000: what`
-    when the script is run directly."""
-    text = " ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-    if VIA_MAKE and option in MAKE_VARIABLES:
-        shown = f'"{text}"' if " " in text else text
-        return BadInput(f"make run: error: {MAKE_VARIABLES[option]}={shown}: {what}")
-    where = text if option == "layers" else f"{option} {text}"
-    return BadInput(f"{PROG}: error: {where}: {what}")
-
-
-def _given(option: str) -> str:
-    """The value the command line gave `option` (its last occurrence), for an argparse error."""
-    argv, value = sys.argv[1:], ""
-    for i, arg in enumerate(argv):
-        if arg == option and i + 1 < len(argv):
-            value = argv[i + 1]
-        elif arg.startswith(option + "="):
-            value = arg[len(option) + 1:]
-    return value
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with a one-line error (no usage block: `make run` users never type the options)
-    naming the make variable or the option, exit 2; --help as usual."""
-
-    def error(self, message: str):
-        match = re.fullmatch(r"argument ([^:/ ]+)[^:]*: (.*)", message, re.S)
-        if match is None:                       # e.g. unrecognized arguments
-            raise SystemExit(_fail(BadInput(f"{PROG}: error: {message}")))
-        option, what = match.groups()
-        choice = re.fullmatch(r"invalid choice: .*? \(choose from (.*)\)", what)
-        if choice:
-            what = "must be " + " or ".join(c.strip(" '") for c in choice.group(1).split(","))
-        raise SystemExit(_fail(bad_input(option, _given(option), what)))
+    when the script is run directly (verif/tools/makecli.py)."""
+    return BadInput(one_line(option, value, what, script="run_layer.py", target="run", variables=MAKE_VARIABLES,
+                             via_make=VIA_MAKE))
 
 
 def _fail(exc: BadInput) -> int:
@@ -251,7 +221,8 @@ def choose_model(prep: PreparedRun, sim_name: str, waves: bool) -> tuple[bool, s
 
 
 def main() -> int:
-    parser = Parser(description=__doc__.splitlines()[0])
+    parser = MakeParser(script="run_layer.py", target="run", variables=MAKE_VARIABLES,
+                        description=__doc__.splitlines()[0])
     parser.add_argument("layers", nargs="*",
                         help="one network file, or layer .npz files in network order (docs/network-format.md; "
                              f"default: {DEFAULT_NETWORK.relative_to(REPO)})")

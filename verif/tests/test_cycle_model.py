@@ -77,5 +77,7 @@ def _padding_network(rng: np.random.Generator, hw: HwParams) -> tuple[list[Quant
         layers, act = random_network(rng, hw, num_layers=2, max_len=240, density_choices=(0.01, 0.02, 0.04))
         enc = encode_layer(layers[0].codes, hw.num_pe)
         if (beat_counts(enc).beats.sum(axis=1) < enc.entries).any() and np.count_nonzero(act):
-            return [layers[0], QuantLayer(layers[1].codes, replace(layers[1].desc, pad_skip=False))], act
+            # random_network draws each layer's flag: set them (layer 0 on, layer 1 off)
+            return [replace(layers[0], desc=replace(layers[0].desc, pad_skip=True)),
+                    replace(layers[1], desc=replace(layers[1].desc, pad_skip=False))], act
     raise AssertionError("no random network with padding to skip in 100 draws")

@@ -87,7 +87,9 @@ MODEL_BALANCE = $(if $(filter 0,$(BALANCE)),--interleave)
 # PAD_SKIP=0: FLAGS.PAD_SKIP off, one cycle per padding entry as in the paper (docs/pe-contract.md)
 MODEL_PAD_SKIP = $(if $(filter 0,$(PAD_SKIP)),--no-pad-skip)
 # RELU, BALANCE, PAD_SKIP must be 0 or 1 (one line naming the variable, as make run does)
-MODEL_CHECK = $(foreach v,RELU BALANCE PAD_SKIP,$(if $(filter-out 0 1,$($(v))),$(error make $@: error: $(v)=$($(v)): must be 0 or 1)))
+# PES and FIFO (FIFO may list several: FIFO="2 4 8") must be whole numbers; their limits are the script's
+NODIGITS = $(subst 9,,$(subst 8,,$(subst 7,,$(subst 6,,$(subst 5,,$(subst 4,,$(subst 3,,$(subst 2,,$(subst 1,,$(subst 0,,$(1)))))))))))
+MODEL_CHECK = $(foreach v,RELU BALANCE PAD_SKIP,$(if $(filter-out 0 1,$($(v))),$(error make $@: error: $(v)=$($(v)): must be 0 or 1)))$(foreach v,PES FIFO,$(foreach w,$($(v)),$(if $(call NODIGITS,$(w)),$(error make $@: error: $(v)=$($(v)): must be a whole number$(if $(filter FIFO,$(v)), (or several: FIFO="2 4 8"))))))
 compress: $(STAMP) ## models: prune + weight-share LAYER=<f.npz> [DENSITY=0.1] into OUT=<f.npz>
 	$(PY) scripts/eie_model.py compress $(LAYER) --out $(or $(OUT),results/compressed.npz) $(if $(DENSITY),--density $(DENSITY))
 encode: $(STAMP) ## models: encode LAYER=<f.npz ...> for PES=<n> into OUT=<dir> (hex images, manifest)

@@ -52,7 +52,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from models.compress import QuantLayer, _run_exact
-from models.cycles import CycleParams, predict_layer_cycles
+from models.cycles import CycleParams, predict_layer_cycles, rtl_layer_cycles
 from models.encode import beat_counts, encode_layer, place_network
 from models.errors import CapacityError, EieInputError
 from models.hwparams import HwParams
@@ -69,6 +69,11 @@ SWAP_ROWS = 256  # rows of a PE tried in a swap (its heaviest), see step 3
 SWAP_CANDIDATES = 2048  # rows of the partner PEs tried in a swap (their heaviest)
 SAMPLE_INPUTS = 4  # calibration inputs the cycle model scores each candidate on
 DENSITY_INPUTS = 32  # calibration inputs that give the columns' broadcast density
+# Balanced columns (layer 0's input order), see order_columns:
+ORDER_MIN_LOSS = 0.02  # tried only when the exact cycle model puts layer 0 this far above its beat floor
+ORDER_IDLE_WEIGHTS = (80.0, 300.0)  # candidate weights of an idle cycle of a PE without slack
+ORDER_SLACK = 50.0  # expected broadcasts of slack below which a PE's idle cycles count (fully at 0)
+ORDER_CANDIDATES = 1024  # columns scored per step (a seeded sample when more remain)
 
 
 @dataclass(frozen=True)
@@ -86,17 +91,37 @@ class RowChoice:
 
 
 @dataclass(frozen=True)
+class ColumnChoice:
+    """What balancing chose for layer 0's column (input) order. ``perm`` int64 [in_len] (column j as
+    run is input perm[j]; identity when not kept); ``method``: "input order" or "balanced (idle
+    weight W)" or why it was not tried; ``cycles_before`` / ``cycles_after``: the RTL's cycles for
+    layer 0 (models.cycles.rtl_layer_cycles, mean over the sample inputs) in the input order and in
+    the order kept (equal when not kept)."""
+
+    perm: np.ndarray = field(repr=False)
+    method: str
+    cycles_before: float
+    cycles_after: float
+
+    @property
+    def used(self) -> bool:
+        return self.cycles_after < self.cycles_before
+
+
+@dataclass(frozen=True)
 class BalanceReport:
     """``used``: the network runs with balanced rows; ``reason``: why not, or how it was chosen;
     ``choices[l]``: the RowChoice of every tile of layer l; ``cycles_interleave`` /
     ``cycles_balanced``: the network's predicted cycles (sum over layers and tiles, mean over the
-    sample inputs) with the paper's interleave and with the rows as run."""
+    sample inputs) with the paper's interleave and with the rows as run. ``columns``: layer 0's
+    column order (balance_plan; None from balance_network alone)."""
 
     used: bool
     reason: str
     choices: tuple[tuple[RowChoice, ...], ...]
     cycles_interleave: float
     cycles_balanced: float
+    columns: ColumnChoice | None = None
 
     @property
     def gain(self) -> float:
@@ -105,10 +130,16 @@ class BalanceReport:
 
     def summary(self) -> str:
         if not self.used:
-            return f"rows: interleave (paper), {self.reason}"
-        return (f"rows: balanced, {100 * self.gain:.1f}% fewer cycles predicted (the balancer's queue model, "
-                f"mean of the calibration inputs: {self.cycles_interleave:,.0f} -> {self.cycles_balanced:,.0f}; "
-                f"interleave: --interleave / BALANCE=0)")
+            text = f"rows: interleave (paper), {self.reason}"
+        else:
+            text = (f"rows: balanced, {100 * self.gain:.1f}% fewer cycles predicted (the balancer's queue model, "
+                    f"mean of the calibration inputs: {self.cycles_interleave:,.0f} -> {self.cycles_balanced:,.0f}; "
+                    f"interleave: --interleave / BALANCE=0)")
+        c = self.columns
+        if c is not None and c.used:
+            text += (f"; columns of layer 0: {c.method}, {c.cycles_before:,.0f} -> {c.cycles_after:,.0f} cycles "
+                     f"(the RTL's cycle model)")
+        return text
 
 
 # --------------------------------------------------------------------------- one matrix
@@ -232,6 +263,84 @@ def balance_rows(codes: np.ndarray, density: np.ndarray, num_pe: int, block: flo
     return order_rows(pe, v.sum(axis=1), num_pe)
 
 
+def order_columns(work: np.ndarray, density: np.ndarray, *, idle_weight: float = ORDER_IDLE_WEIGHTS[-1],
+                  slack: float = ORDER_SLACK, candidates: int = ORDER_CANDIDATES, seed: int = 0) -> np.ndarray:
+    """A broadcast order of a layer's input columns that keeps every PE's backlog small and its
+    busiest PEs fed (beyond the paper, which broadcasts in index order): int64 [cols], position j
+    broadcasts column order[j]; columns of density 0 (never broadcast) last, in index order.
+
+    ``work`` [N, cols]: beats of every PE in every column (models.encode.beat_counts as the layer is
+    placed: a column's beats do not depend on the column order without padding skip and barely with
+    it); ``density`` [cols]: expected broadcasts of each column (column_density). The queue model,
+    one expected broadcast per cycle: PE p's backlog b_p (beats waiting, >= 0) becomes
+    b_p + d_c * work[p, c] - d_c when column c is broadcast. Greedily, each step takes the column
+    (among ``candidates`` of the remaining, a seeded sample when more remain) minimising
+    sum_p max(b_p', 0)^2 (full activation queues stall the broadcast for every PE) +
+    idle_weight * sum_p max(-b_p', 0) * crit_p (a PE with nothing to do loses a cycle; that costs
+    only when its remaining work is within ``slack`` expected broadcasts of the remaining time:
+    crit_p = clip(remaining work - remaining broadcasts + slack, 0) / slack). Evening out the
+    backlog column by column is what the FIFO cannot do for a layer whose PEs have about one entry
+    per column (NeuralTalk We: a 10-row PE at 10% density, docs/network-format.md "Balanced
+    columns"). Raises EieInputError on mismatched shapes or a non-positive slack."""
+    w = np.asarray(work, np.float64)
+    d = np.asarray(density, np.float64)
+    if w.ndim != 2 or d.shape != (w.shape[1],):
+        raise EieInputError(f"order_columns: work {w.shape} and density {d.shape} do not match [N, cols], [cols]")
+    if slack <= 0 or candidates < 1:
+        raise EieInputError(f"order_columns: slack must be > 0 and candidates >= 1, got {slack}, {candidates}")
+    live = np.flatnonzero(d > 0)
+    k = w[:, live] * d[live]                        # expected beats [N, live]
+    dl = d[live]
+    left = np.ones(live.size, bool)
+    b = np.zeros(w.shape[0])
+    remaining = k.sum(axis=1)
+    time_left = float(dl.sum())
+    rng = np.random.default_rng(seed)
+    order = np.empty(live.size, np.int64)
+    for step in range(live.size):
+        idx = np.flatnonzero(left)
+        if idx.size > candidates:
+            idx = np.sort(rng.choice(idx, candidates, replace=False))
+        nb = b[:, None] + k[:, idx] - dl[idx]
+        crit = np.clip(remaining - time_left + slack, 0.0, None) / slack
+        cost = (np.maximum(nb, 0.0) ** 2).sum(axis=0) + idle_weight * (crit @ np.maximum(-nb, 0.0))
+        c = int(idx[int(np.argmin(cost))])
+        order[step] = c
+        left[c] = False
+        b = np.maximum(nb[:, int(np.searchsorted(idx, c))], 0.0)
+        remaining -= k[:, c]
+        time_left -= dl[c]
+    return np.concatenate([live[order], np.flatnonzero(d <= 0)]).astype(np.int64)
+
+
+def choose_columns(codes: np.ndarray, desc, samples: np.ndarray, density: np.ndarray, hw: HwParams) -> ColumnChoice:
+    """The better of the input order and balanced orders (order_columns, one per ORDER_IDLE_WEIGHTS)
+    for layer 0's ``codes`` [rows, cols] (rows as run) with descriptor ``desc``, by the RTL's cycles
+    (models.cycles.rtl_layer_cycles, exact; mean over ``samples`` [K, in_len] quantized inputs, in
+    input order); the input order wins ties. Tried only when the input order is more than
+    ORDER_MIN_LOSS above its beat floor (the busiest PE's beats: no order beats that)."""
+    in_len = desc.in_len
+    ident = np.arange(in_len, dtype=np.int64)
+    s = np.atleast_2d(np.asarray(samples))
+
+    def cycles(perm: np.ndarray) -> tuple[float, int]:
+        enc = encode_layer(permute_columns(codes, perm, desc.has_bias), hw.num_pe)
+        reps = [rtl_layer_cycles(enc, a[perm], hw, has_bias=desc.has_bias, pad_skip=desc.skips_padding) for a in s]
+        return float(np.mean([r.cycles for r in reps])), max(r.beat_floor for r in reps)
+
+    base, floor = cycles(ident)
+    if hw.num_pe == 1 or base <= (1 + ORDER_MIN_LOSS) * floor:
+        return ColumnChoice(ident, f"input order (within {100 * ORDER_MIN_LOSS:g}% of the beat floor)", base, base)
+    work = beat_counts(encode_layer(codes, hw.num_pe), desc.skips_padding).beats[:, :in_len]
+    best = ColumnChoice(ident, "input order", base, base)
+    for weight in ORDER_IDLE_WEIGHTS:
+        perm = order_columns(work, density[:in_len], idle_weight=weight)
+        c, _ = cycles(perm)
+        if c < best.cycles_after:
+            best = ColumnChoice(perm, f"balanced (idle weight {weight:g})", base, c)
+    return best
+
+
 def predicted_cycles(codes: np.ndarray, has_bias: bool, samples: np.ndarray, hw: HwParams,
                      params: CycleParams | None = None, *, pad_skip: bool = True) -> float:
     """Mean predicted cycles of ``codes`` (interleaved as given) over the input vectors ``samples``
@@ -293,9 +402,11 @@ def permute_columns(codes: np.ndarray, perm: np.ndarray, has_bias: bool) -> np.n
     return np.ascontiguousarray(codes[:, order])
 
 
-def permute_layers(layers: Sequence[QuantLayer], perms: Sequence[np.ndarray]) -> list[QuantLayer]:
-    """Layers with rows permuted by ``perms[l]`` (row r of the result is row perms[l][r]) and the
-    input columns of layer l > 0 by perms[l - 1]. Descriptors are unchanged."""
+def permute_layers(layers: Sequence[QuantLayer], perms: Sequence[np.ndarray],
+                   col_perm: np.ndarray | None = None) -> list[QuantLayer]:
+    """Layers with rows permuted by ``perms[l]`` (row r of the result is row perms[l][r]), the input
+    columns of layer l > 0 by perms[l - 1] and those of layer 0 by ``col_perm`` (column j of the
+    result is input col_perm[j]; None: input order). Descriptors are unchanged."""
     if len(perms) != len(layers):
         raise EieInputError(f"permute_layers: {len(perms)} permutations for {len(layers)} layers")
     out = []
@@ -303,7 +414,15 @@ def permute_layers(layers: Sequence[QuantLayer], perms: Sequence[np.ndarray]) ->
         p = np.asarray(p, np.int64)
         if p.shape != (ql.desc.out_len,) or not np.array_equal(np.sort(p), np.arange(ql.desc.out_len)):
             raise EieInputError(f"permute_layers: layer {i}: not a permutation of {ql.desc.out_len} rows")
-        codes = ql.codes if i == 0 else permute_columns(ql.codes, np.asarray(perms[i - 1]), ql.desc.has_bias)
+        if i > 0:
+            codes = permute_columns(ql.codes, np.asarray(perms[i - 1]), ql.desc.has_bias)
+        elif col_perm is not None:
+            if not np.array_equal(np.sort(col_perm), np.arange(ql.desc.in_len)):
+                raise EieInputError(f"permute_layers: layer 0: col_perm is not a permutation of "
+                                    f"{ql.desc.in_len} inputs")
+            codes = permute_columns(ql.codes, np.asarray(col_perm), ql.desc.has_bias)
+        else:
+            codes = ql.codes
         out.append(QuantLayer(np.ascontiguousarray(codes[p]), ql.desc))
     return out
 
@@ -368,10 +487,12 @@ def balance_network(layers: Sequence[QuantLayer], calibration_acts: np.ndarray, 
 
 def balance_plan(plan: ExecutionPlan, calibration_acts: np.ndarray,
                  params: CycleParams | None = None) -> ExecutionPlan:
-    """``plan`` with balanced rows: every whole layer, and every row tile of a layer cut into passes,
-    balanced on its own (balance_network), the passes re-placed with the permuted layers. Returns
-    ``plan`` unchanged but for its ``balance`` report when balancing predicts no gain or a permuted
-    pass no longer fits its memories (padding entries can grow). ``calibration_acts`` int [K, in_0]."""
+    """``plan`` with balanced rows and columns: every whole layer, and every row tile of a layer cut
+    into passes, balanced on its own (balance_network), then layer 0's column order (choose_columns,
+    when layer 0 runs in one piece), the passes re-placed with the permuted layers. ``plan.row_perms``
+    / ``plan.col_perm`` say what was kept; ``plan.balance`` why. Returns ``plan`` unchanged but for
+    its ``balance`` report when neither predicts a gain or a permuted pass no longer fits its
+    memories (padding entries can grow). ``calibration_acts`` int [K, in_0]."""
     # imported here: models.plan imports this module
     from models.plan import ExecutionPlan, Pass, tile_layer
 
@@ -381,9 +502,20 @@ def balance_plan(plan: ExecutionPlan, calibration_acts: np.ndarray,
         if p.rows is not None:
             tiles[p.first_layer].append(p.rows)
     perms, rep = balance_network(layers, calibration_acts, plan.hw, tiles, params)
-    if not rep.used:
+    first = layers[0]
+    rows0 = first.codes[perms[0]]
+    ident = np.arange(first.desc.in_len, dtype=np.int64)
+    if tiles[0]:
+        cols = ColumnChoice(ident, "input order (layer 0 runs in row tiles)", 0.0, 0.0)
+    else:
+        acts = np.atleast_2d(np.asarray(calibration_acts, np.int64))
+        cols = choose_columns(rows0, first.desc, acts[:SAMPLE_INPUTS],
+                              column_density(acts[:DENSITY_INPUTS], first.desc.has_bias), plan.hw)
+    rep = replace(rep, columns=cols)
+    if not rep.used and not cols.used:
         return replace(plan, balance=rep)
-    permuted = permute_layers(layers, perms)
+    col_perm = cols.perm if cols.used else None
+    permuted = permute_layers(layers, perms, col_perm)
     passes = []
     for p in plan.passes:
         run = ((tile_layer(permuted[p.first_layer], *p.rows),) if p.rows is not None
@@ -392,7 +524,9 @@ def balance_plan(plan: ExecutionPlan, calibration_acts: np.ndarray,
             image = place_network(list(run), plan.hw)
         except CapacityError as exc:
             return replace(plan, balance=replace(rep, used=False, reason=f"balanced rows do not fit: {exc}",
-                                                 cycles_balanced=rep.cycles_interleave))
+                                                 cycles_balanced=rep.cycles_interleave,
+                                                 columns=replace(cols, perm=ident, cycles_after=cols.cycles_before)))
         passes.append(Pass(p.index, p.first_layer, run, p.rows, image))
     net = replace(plan.network, layers=tuple(permuted))
-    return ExecutionPlan(net, plan.hw, tuple(passes), plan.pes_needed, tuple(perms), rep)
+    return ExecutionPlan(net, plan.hw, tuple(passes), plan.pes_needed, tuple(perms) if rep.used else (), rep,
+                         col_perm)

@@ -72,7 +72,8 @@ class Pass:
 class ExecutionPlan:
     """``passes`` in execution order; ``pes_needed``: for each layer that had to be tiled (network
     index), the smallest PE count N' >= hw.num_pe that holds it in one pass; ``row_perms`` and
-    ``balance``: balanced rows (models.balance.balance_plan), whose outputs `outputs` un-permutes."""
+    ``balance``: balanced rows (models.balance.balance_plan), whose outputs `outputs` un-permutes;
+    ``col_perm``: balanced columns, layer 0's input order as run (`feed` puts inputs in it)."""
 
     network: QuantizedNetwork
     hw: HwParams
@@ -82,13 +83,23 @@ class ExecutionPlan:
     # compressed layer (empty: the paper's interleave); `network` and `passes` hold the permuted layers
     row_perms: tuple[np.ndarray, ...] = ()
     balance: BalanceReport | None = None
+    # balanced columns (models/balance.py, order_columns): input col_perm[j] is broadcast as layer 0's
+    # column j (None: the input order)
+    col_perm: np.ndarray | None = None
+
+    def feed(self, acts: np.ndarray) -> np.ndarray:
+        """Layer-0 activations [..., in_0] (input order) in the order the plan runs them: the host
+        writes these into the PEs (identity without balanced columns)."""
+        a = np.asarray(acts)
+        return a[..., self.col_perm] if self.col_perm is not None else a
 
     @property
     def load_words(self) -> int:
         return sum(p.load_words for p in self.passes)
 
     def run_golden(self, acts: np.ndarray) -> GoldenRun:
-        """Bit-exact run of every pass for a batch of layer-0 activations ``acts`` (int [B, in]),
+        """Bit-exact run of every pass for a batch of layer-0 activations ``acts`` (int [B, in], in
+        the order the plan runs them: `feed`),
         passes in order, each on every input (the tiles of a layer stitched before the next layer).
         Raises EieInputError on activations out of range."""
         acts = np.atleast_2d(np.asarray(acts, np.int64))
@@ -270,7 +281,8 @@ def plan_network(net: QuantizedNetwork, hw: HwParams | None = None, max_layers: 
 class PreparedRun:
     """Everything the model knows about a run of a network on a batch (what `make run` and its
     test share): ``net`` the compressed network, ``plan`` its passes, ``acts`` int64 [B, in_0] the
-    quantized inputs, ``input_saturated`` how many input values were saturated to the activation
+    quantized inputs in the order the RTL is fed (``plan.feed``: permuted with balanced columns),
+    ``input_saturated`` how many input values were saturated to the activation
     range (reported, never silent), ``golden`` the bit-exact run. With balanced rows ``plan`` runs
     the permuted layers (``plan.balance`` says which were chosen and why) while ``net`` keeps the
     compressed order; ``golden.outputs`` is in the original order either way."""
@@ -281,6 +293,15 @@ class PreparedRun:
     acts: np.ndarray
     input_saturated: int
     golden: GoldenRun
+
+    @property
+    def input_acts(self) -> np.ndarray:
+        """``acts`` back in input order (int64 [B, in_0]): the quantized network inputs as given."""
+        if self.plan.col_perm is None:
+            return self.acts
+        out = np.empty_like(self.acts)
+        out[..., self.plan.col_perm] = self.acts
+        return out
 
     def layer_cycles(self) -> list[list]:
         """Per pass, per layer: `models.cycles.rtl_layer_cycles` (RtlCycleReport) of the first input
@@ -336,14 +357,14 @@ def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max
     if balance:
         balanced = balance_plan(plan, net.quantize_input(np.atleast_2d(calibration)[:DENSITY_INPUTS],
                                                          allow_saturation=True))
-        if balanced.row_perms:
-            run = balanced.run_golden(acts_arr)
+        if balanced.row_perms or balanced.col_perm is not None:
+            run = balanced.run_golden(balanced.feed(acts_arr))
             if np.array_equal(run.outputs, golden.outputs):
-                plan, golden = balanced, run
+                plan, golden, acts_arr = balanced, run, balanced.feed(acts_arr)
             else:   # a saturating accumulator made the next layers' new input order matter
                 plan = replace(plan, balance=replace(balanced.balance, used=False, reason=(
                     "the balanced order changes a saturating accumulator's result"),
-                    cycles_balanced=balanced.balance.cycles_interleave))
+                    cycles_balanced=balanced.balance.cycles_interleave, columns=None))
         else:
             plan = balanced
     return PreparedRun(network, net, plan, acts_arr, saturated, golden)

@@ -75,9 +75,10 @@ def _prepare(args: argparse.Namespace, hw: HwParams) -> PreparedRun:
     return prep
 
 
-def _load_network(args: argparse.Namespace, hw: HwParams) -> tuple[NetworkImage, np.ndarray, tuple[np.ndarray, ...]]:
-    """(image, layer-0 int activations of the first input, the image's row permutations: empty for
-    the interleave or a folder) from files (one pass) or a folder."""
+def _load_network(args: argparse.Namespace, hw: HwParams) -> tuple[NetworkImage, np.ndarray, dict[str, np.ndarray]]:
+    """(image, layer-0 int activations of the first input in the order the image runs them, the
+    image's permutations {"row_perm<l>": rows of layer l, "col_perm": layer 0's input order}: empty
+    for the interleave in input order, or a folder) from files (one pass) or a folder."""
     sources = [Path(s) for s in args.layers]
     if len(sources) == 1 and sources[0].is_dir():
         if not (sources[0] / MANIFEST).is_file():
@@ -94,12 +95,15 @@ def _load_network(args: argparse.Namespace, hw: HwParams) -> tuple[NetworkImage,
             notes.append("its own row assignment (--interleave applies when encoding)")
         if notes:
             print(f"{PROG}: note: {sources[0]} was encoded for " + "; ".join(notes), file=sys.stderr)
-        return image, act, ()
+        return image, act, {}
     prep = _prepare(args, hw)
     if len(prep.plan.passes) > 1:
         raise EieInputError(f"{', '.join(args.layers)}: does not fit {hw.num_pe} PEs in one load ("
                             f"{len(prep.plan.passes)} passes; `make run` runs it in passes, docs/network-format.md)")
-    return prep.plan.passes[0].image, prep.acts[0], prep.plan.row_perms
+    perms = {f"row_perm{i}": p for i, p in enumerate(prep.plan.row_perms)}
+    if prep.plan.col_perm is not None:
+        perms["col_perm"] = prep.plan.col_perm
+    return prep.plan.passes[0].image, prep.acts[0], perms
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -120,8 +124,10 @@ def _add_layer_args(p: argparse.ArgumentParser, folder_ok: bool) -> None:
                    help="an error bound exceeded (docs/numerics.md) is an error (exit 2), not a warning")
     p.add_argument("--interleave", action="store_true",
                    help="rows on PE i mod N as in the paper (default: rows balanced over the PEs where the cycle "
-                        "model predicts fewer cycles at the FIFO depth, models/balance.py; an encoded image and "
-                        "its golden.npz then hold the permuted rows, with the permutations as row_perm<i>)")
+                        "model predicts fewer cycles at the FIFO depth, and layer 0's inputs in a balanced order "
+                        "where the RTL's cycle model predicts fewer cycles, models/balance.py; an encoded image and "
+                        "its golden.npz then hold the permuted rows and inputs (act_in as fed), with the "
+                        "permutations as row_perm<i> and col_perm: input col_perm[j] is fed as activation j)")
     p.add_argument("--no-pad-skip", action="store_true",
                    help="every layer's FLAGS.PAD_SKIP off: one cycle per entry, padding included, as in the paper "
                         "(default on: a padding entry shares its cycle with the next entry, docs/cycle-model.md)"
@@ -157,8 +163,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     outs = run_network(image, act)
     out = Path(args.out)
     write_images(image, out, act)
-    np.savez(out / "golden.npz", act_in=act, **{f"out{i}": o for i, o in enumerate(outs)},
-             **{f"row_perm{i}": p for i, p in enumerate(perms)})
+    np.savez(out / "golden.npz", act_in=act, **{f"out{i}": o for i, o in enumerate(outs)}, **perms)
     for i, pl in enumerate(image.layers):
         d = pl.desc
         print(f"layer {i}: {d.out_len}x{d.cols} FA={d.fa} FW={d.fw} FO={d.fo} shift={d.shift} "

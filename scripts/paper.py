@@ -199,6 +199,7 @@ def paper_row(name: str, report: dict, cpu: dict | None, work: dict | None = Non
         b_us = b_rtl / CLOCK_HZ * 1e6
         row["balanced"] = {
             "rows": (balanced.get("balance") or {}).get("rows", "?"),
+            "columns": ((balanced.get("balance") or {}).get("columns") or {}).get("order", "input"),
             "pad_skip": bool(balanced.get("pad_skip", True)),
             "rtl_cycles": b_rtl, "floor_cycles": b_floor, "model_cycles": int(balanced["model_cycles"]),
             "beat_floor_cycles": int(balanced.get("beat_floor", b_floor)),
@@ -247,7 +248,8 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
         if bal:
             b = r["balanced"]
             line += [f"{b['rtl_cycles']:,}", f"{b['floor_cycles']:,}", f"{b['beat_floor_cycles']:,}",
-                     f"{b['rtl_over_floor']:.3f}", f"{b['us_at_800mhz']:.2f}", b["rows"]]
+                     f"{b['rtl_over_floor']:.3f}", f"{b['us_at_800mhz']:.2f}",
+                     b["rows"] + (" + cols" if b.get("columns") == "balanced" else "")]
         line += [f"{r['theoretical_us']:.2f}"] if theo else []
         vs = r["balanced"]["vs_paper_theoretical"] if bal else r["vs_paper_theoretical"]
         line += [f"{r['paper_theoretical_us']:.1f}", f"{r['paper_actual_us']:.1f}", f"{vs:.3f}"]
@@ -294,9 +296,10 @@ def table_doc(result: dict) -> str:
               "PE's entries (padding included) in the broadcast columns, the paper's unit of work; load eff. = "
               "floor / RTL cycles; model = models.cycles.rtl_layer_cycles (the RTL's cycle model). def. = "
               "`make run`'s default: rows balanced over the PEs where the cycle model predicts a gain "
-              "(models/balance.py; `rows` says which was used) and the padding skip (a padding entry and the "
-              "next entry of its 64-bit word go to the arithmetic unit as one, docs/pe-contract.md), so its "
-              "RTL / floor can be below 1; def. beats = the busiest PE's arithmetic-unit beats, its lower "
+              "(models/balance.py; `rows` says which was used; `+ cols`: the inputs fed in a balanced order where "
+              "the RTL's cycle model predicts a gain, docs/network-format.md) and the padding skip (a padding "
+              "entry and the next entry of its 64-bit word go to the arithmetic unit as one, docs/pe-contract.md), "
+              "so its RTL / floor can be below 1; def. beats = the busiest PE's arithmetic-unit beats, its lower "
               "bound. Both runs add the bias column inside the write-back pass. theor. us = the average PE's "
               "entries at one entry per cycle (interleave), the paper's definition of its theoretical time; "
               "us / paper theor. = the paper's design's latency, def. us / paper theor. the default run's, over "

@@ -249,8 +249,9 @@ def main() -> int:
                         help="fail (exit 2) when a lossy step exceeds its error bound (docs/numerics.md) instead "
                              "of warning")
     parser.add_argument("--interleave", action="store_true",
-                        help="rows on PE i mod N as in the paper (default: rows balanced over the PEs where the cycle "
-                             "model predicts fewer cycles, models/balance.py; make run BALANCE=0)")
+                        help="rows on PE i mod N and inputs in index order as in the paper (default: rows balanced "
+                             "over the PEs where the cycle model predicts fewer cycles, and layer 0's inputs in a "
+                             "balanced order where the RTL's cycle model does, models/balance.py; make run BALANCE=0)")
     parser.add_argument("--no-pad-skip", action="store_true",
                         help="a cycle for every padding entry, as in the paper (default: FLAGS.PAD_SKIP on every "
                              "layer, a padding entry and the next entry of its word go to the arithmetic unit as "
@@ -382,7 +383,24 @@ def _rows_report(plan) -> dict:
             "per_layer": [[{"rows": list(c.rows), "method": c.method,
                             "cycles_interleave": round(c.cycles_interleave, 1),
                             "cycles_balanced": round(c.cycles_balanced, 1)} for c in tiles]
-                          for tiles in b.choices]}
+                          for tiles in b.choices],
+            "columns": _columns_report(b.columns)}
+
+
+def _columns_report(c) -> dict:
+    """Layer 0's input order (models.balance.choose_columns): kept or not, how, the RTL model's cycles."""
+    if c is None:
+        return {"order": "input", "method": "not tried"}
+    return {"order": "balanced" if c.used else "input", "method": c.method,
+            "cycles_input_order": round(c.cycles_before, 1), "cycles_balanced": round(c.cycles_after, 1)}
+
+
+def _columns_text(c: dict | None) -> str:
+    if c is None:
+        return "input (--interleave / BALANCE=0)"
+    if c["order"] == "balanced":
+        return f"balanced, {c['cycles_input_order']:,.0f} -> {c['cycles_balanced']:,.0f} cycles (RTL model)"
+    return f"input ({c['method']})"
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -575,6 +593,7 @@ def print_report(rep: dict) -> None:
             ("rows (load balance)", rep["balance"]["rows"] + (
                 f", predicted {100 * rep['balance']['predicted_gain']:.1f}% fewer cycles"
                 if rep["balance"]["rows"] == "balanced" else f" ({rep['balance']['reason']})")),
+            ("layer 0 input order", _columns_text(rep["balance"].get("columns"))),
             ("padding skip", "on (FLAGS.PAD_SKIP)" if rep["pad_skip"] else "off (--no-pad-skip / PAD_SKIP=0)"),
             ("passes (weight loads)", f"{rep['passes']['count']}: {rep['passes']['weight_load_words_total']:,} words")]
     if rep["passes"]["pes_needed_for_one_pass"]:

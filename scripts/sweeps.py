@@ -130,6 +130,11 @@ def rows_used(prep: PreparedRun) -> str:
     return "balanced" if b is not None and b.used else "interleave"
 
 
+def columns_used(prep: PreparedRun) -> str:
+    """"balanced" when the prepared run feeds layer 0's inputs in a balanced order, else "input"."""
+    return "balanced" if prep.plan.col_perm is not None else "input"
+
+
 def model_on(prep: PreparedRun, fifo: int) -> tuple[int, int]:
     """(cycles, floor) of the cycle model for a prepared run's placement at queue depth `fifo`."""
     hw = prep.plan.hw
@@ -168,7 +173,8 @@ def rtl_point(layer: Layer, pes: int, fifo: int, *, balance: bool = False, prep:
     exact = (got.indices == list(range(len(want_raw))) and np.array_equal(raw, want_raw)
              and np.array_equal(prep.plan.outputs([[raw]])[0], prep.golden.outputs[0]))
     rtl = got.layer_cycles[0]
-    return {"layer": layer.name, "scale": layer.scale, "pes": pes, "fifo": fifo, "rows": rows, "rtl_cycles": int(rtl),
+    return {"layer": layer.name, "scale": layer.scale, "pes": pes, "fifo": fifo, "rows": rows,
+            "columns": columns_used(prep), "rtl_cycles": int(rtl),
             "model_cycles": int(model.cycles), "floor": int(model.floor),
             "model_rel_err": (model.cycles - rtl) / rtl, "bit_exact": bool(exact),
             "entries_total": int(image.layers[0].enc.entries.sum()), "sim_wall_s": round(got.total_wall_s, 2)}

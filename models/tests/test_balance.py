@@ -17,8 +17,10 @@ from models.balance import (
     assign_rows,
     balance_network,
     balance_rows,
+    choose_columns,
     choose_rows,
     column_density,
+    order_columns,
     permute_columns,
     permute_layers,
     predicted_cycles,
@@ -26,8 +28,9 @@ from models.balance import (
     unpermute,
 )
 from models.benchlayers import generate_layer
-from models.compress import QuantizedNetwork
-from models.cycles import predict_layer_cycles
+from models.compress import LayerDesc, QuantizedNetwork
+from models.cycles import predict_layer_cycles, rtl_layer_cycles
+from models.encode import encode_layer
 from models.errors import EieInputError
 from models.golden import run_network
 from models.hwparams import HwParams
@@ -224,7 +227,9 @@ def test_balancing_is_used_on_skewed_layers_and_hidden_layers_are_consistent() -
             used += 1
             perms = bal.plan.row_perms
             for li, (qb, qn) in enumerate(zip(bal.plan.network.layers, bal.net.layers, strict=True)):
-                want = qn.codes if li == 0 else permute_columns(qn.codes, perms[li - 1], qn.desc.has_bias)
+                first = bal.plan.col_perm       # layer 0: its inputs' order (balanced columns) or as given
+                prev = perms[li - 1] if li else first
+                want = qn.codes if prev is None else permute_columns(qn.codes, prev, qn.desc.has_bias)
                 assert np.array_equal(qb.codes, want[perms[li]])
             _check_hidden_layers(bal, ref)
     assert used >= 2
@@ -280,12 +285,24 @@ def test_balancing_never_predicts_more_cycles(name: str, pad_skip: bool) -> None
     for ch in rep.choices[0]:
         assert ch.cycles_balanced <= ch.cycles_interleave
     ref = prepare_run(net, hw, balance=False, pad_skip=pad_skip)
-    # the scores are the cycle model's on the placed layers as run (predicted_cycles encodes the
-    # broadcast columns only without skip, the whole layer with it: beats depend on word alignment)
-    assert predict_layer_cycles(bal.plan.passes[0].image.layers[0], bal.acts[0], hw).cycles == rep.cycles_balanced
+    # the row scores are the cycle model's on the placed layers with the rows as run and the inputs in
+    # input order (predicted_cycles encodes the broadcast columns only without skip, the whole layer
+    # with it: beats depend on word alignment)
+    rows = bal.plan.row_perms[0] if bal.plan.row_perms else np.arange(layer.weight.shape[0])
+    codes = bal.net.layers[0].codes[rows]
+    assert predicted_cycles(codes, True, ref.acts[:1], hw, pad_skip=pad_skip) == rep.cycles_balanced
     assert predict_layer_cycles(ref.plan.passes[0].image.layers[0], ref.acts[0], hw).cycles == rep.cycles_interleave
-    codes = bal.plan.network.layers[0].codes
-    assert predicted_cycles(codes, True, bal.acts[:1], hw, pad_skip=pad_skip) == rep.cycles_balanced
+    # the column order's scores are the RTL model's, on the layer with these rows, before and as run
+    cols = rep.columns
+    assert cols is not None and cols.cycles_after <= cols.cycles_before
+    run0 = rtl_layer_cycles(bal.plan.passes[0].image.layers[0], bal.acts[0], hw)
+    assert run0.cycles == cols.cycles_after
+    assert (bal.plan.col_perm is not None) == cols.used
+    if cols.used:
+        assert np.array_equal(bal.acts, ref.acts[:, bal.plan.col_perm])
+    else:
+        assert np.array_equal(bal.acts, ref.acts)
+        assert predict_layer_cycles(bal.plan.passes[0].image.layers[0], bal.acts[0], hw).cycles == rep.cycles_balanced
 
 
 def test_choose_rows_keeps_the_interleave_when_nothing_helps() -> None:
@@ -305,3 +322,65 @@ def test_balance_network_needs_calibration() -> None:
     layers, _ = random_network(rng, HwParams(num_pe=2), num_layers=1, max_len=10)
     with pytest.raises(EieInputError, match="calibration"):
         balance_network(layers, np.zeros((0, layers[0].desc.in_len), np.int64), HwParams(num_pe=2))
+
+
+# --------------------------------------------------------------------------- balanced columns
+
+
+def test_order_columns_is_a_permutation_with_unbroadcast_columns_last(rng) -> None:
+    work = rng.integers(0, 4, (8, 50)).astype(float)
+    density = rng.random(50) * (rng.random(50) < 0.7)
+    order = order_columns(work, density, candidates=7)
+    assert sorted(order.tolist()) == list(range(50))
+    dead = np.flatnonzero(density == 0)
+    assert order[-dead.size:].tolist() == dead.tolist()          # never broadcast: last, index order
+    assert np.array_equal(order, order_columns(work, density, candidates=7))   # seeded
+    with pytest.raises(EieInputError, match=r"work \(8, 50\) and density \(49,\)"):
+        order_columns(work, density[:-1])
+    with pytest.raises(EieInputError, match="slack must be > 0"):
+        order_columns(work, density, slack=0)
+
+
+def test_balanced_columns_even_out_a_skewed_layer() -> None:
+    """A test that can fail: PE 0's rows have all their entries in the first half of the columns,
+    PE 1's in the second half, so in input order each PE's queue runs full while the other idles.
+    The balanced order alternates them: the RTL model's cycles drop from 1.9x the beat floor to the floor
+    plus the fixed start and write-back cycles,
+    and prepare_run keeps the order, feeds the inputs in it and keeps the outputs bit for bit."""
+    n = 256
+    codes = np.zeros((8, n + 1), np.uint8)
+    codes[0::2, : n // 2] = 3          # rows 0, 2, 4, 6 -> PE 0 (2 PEs): 4 entries per column
+    codes[1::2, n // 2 : n] = 5        # rows 1, 3, 5, 7 -> PE 1
+    codes[:, n] = 1                    # bias
+    hw = HwParams(num_pe=2, fifo_depth=4)
+    desc = LayerDesc(in_len=n, out_len=8, has_bias=True, relu=False, fa=8, fw=8, fo=8, shift=8,
+                     codebook_q=tuple(range(0, 48, 3)))
+    acts = np.ones((1, n), np.int64)
+    ch = choose_columns(codes, desc, acts, column_density(acts, True), hw)
+    assert ch.used and "balanced" in ch.method
+    floor = rtl_layer_cycles(encode_layer(codes, 2), acts[0], hw, has_bias=True).beat_floor
+    assert ch.cycles_before > 1.8 * floor and ch.cycles_after <= floor + 20, (ch, floor)   # ~16: start, pass
+    first = ch.perm[:16]
+    assert 4 <= np.count_nonzero(first < n // 2) <= 12, first     # both halves early on
+
+
+def test_prepare_run_feeds_balanced_columns_bit_for_bit() -> None:
+    """NeuralTalk We scaled to 60 x 410 on 8 PEs, FIFO 4 (10% density, all inputs non-zero: about
+    one entry per PE and column, the case balanced columns are for): prepare_run keeps a balanced
+    input order, feeds the inputs in it, runs the permuted columns, and its outputs equal the
+    paper's design's bit for bit with fewer RTL cycles."""
+    layer = generate_layer("NT-We", seed=2, scale=0.1)
+    net = Network((layer,), layer.inputs, (bool(layer.relu),), name="NT-We")
+    hw = HwParams(num_pe=8, fifo_depth=4)
+    bal, ref = prepare_run(net, hw), prepare_run(net, hw, balance=False)
+    perm, cols = bal.plan.col_perm, bal.plan.balance.columns
+    assert perm is not None and cols.used
+    n = layer.inputs.shape[-1]
+    assert np.array_equal(bal.acts, ref.acts[:, perm]) and np.array_equal(bal.input_acts, ref.acts)
+    assert np.array_equal(bal.golden.outputs, ref.golden.outputs)
+    rows = bal.plan.row_perms[0] if bal.plan.row_perms else np.arange(layer.weight.shape[0])
+    assert np.array_equal(bal.plan.network.layers[0].codes[:, :n], ref.plan.network.layers[0].codes[rows][:, perm])
+    got = rtl_layer_cycles(bal.plan.passes[0].image.layers[0], bal.acts[0], hw).cycles
+    assert got == cols.cycles_after < cols.cycles_before
+    assert "columns of layer 0: balanced" in bal.plan.balance.summary()
+    assert ref.plan.col_perm is None and np.array_equal(ref.acts, ref.input_acts)

@@ -87,3 +87,17 @@ def test_errors_are_one_line(tmp_path: Path, layer_file: Path, args: list[str], 
     assert r.returncode == 2
     assert message in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("variables", "message"), [
+    (["FIFO=abc"], 'make cycles: error: FIFO=abc: must be a whole number (or several: FIFO="2 4 8")'),
+    (["PES=1x"], "make cycles: error: PES=1x: must be a whole number"),
+    (["BALANCE=2"], "make cycles: error: BALANCE=2: must be 0 or 1"),
+])
+def test_make_model_targets_name_the_variable(variables: list[str], message: str) -> None:
+    """The model targets' make-variable checks (Makefile MODEL_CHECK) name the variable the user typed,
+    before the script runs (which would name its option)."""
+    r = subprocess.run(["make", "--no-print-directory", "cycles", *variables], cwd=ROOT, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode != 0 and message in r.stderr, r.stderr
+    assert "--fifo" not in r.stderr and "--pes" not in r.stderr and "Traceback" not in r.stderr

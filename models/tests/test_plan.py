@@ -106,7 +106,7 @@ def test_prepare_run_batch_and_relu_override() -> None:
     assert on.golden.outputs.shape == (5, 12) and on.golden.outputs.min() >= 0
     assert off.golden.outputs.min() < 0 and off.network.relu == (False,)
     for b in range(5):
-        assert np.array_equal(off.golden.outputs[b], _whole(list(off.net.layers), off.acts[b], hw))
+        assert np.array_equal(off.golden.outputs[b], _whole(list(off.net.layers), off.input_acts[b], hw))
     fo = off.net.layers[-1].desc.fo
     ref = off.network.reference()
     err = np.linalg.norm(off.golden.outputs / 2.0**fo - ref) / np.linalg.norm(ref)

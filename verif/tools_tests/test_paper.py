@@ -117,3 +117,8 @@ def test_rtl_point_bit_exact(tmp_path: Path, sim: str) -> None:
     prep = sweeps.prepare(layer, 4, 4, balance=True)     # make run's default rows: the chip's order differs
     b = sweeps.rtl_point(layer, 4, 4, prep=prep, sim=sim)
     assert b["bit_exact"] and b["rows"] == "balanced", b
+    # and so does its input order (balanced columns, models.balance.choose_columns): the RTL takes the
+    # cycles the exact model gave the order it kept, fewer than in the input order
+    cols = prep.plan.balance.columns
+    assert b["columns"] == "balanced" and cols.used, (b, cols)
+    assert b["rtl_cycles"] == b["model_cycles"] == cols.cycles_after < cols.cycles_before

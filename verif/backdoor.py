@@ -15,10 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from models.encode import NetworkImage, local_activations
+from verif.regmap import MEM_ACT_SRC, MEM_PTR_EVEN, MEM_PTR_ODD, MEM_SPM
 
-# Memories of one PE reachable through the back door, in this order (the harness numbers them
-# 4*k + m + 1): sparse matrix, even pointers, odd pointers, source activations.
-BACKDOOR_MEMORIES = ("spm", "ptr_even", "ptr_odd", "act_src")
+# Memories of one PE reachable through the back door, as their memory selects (eie_pe bd_mem_i /
+# io_mem_i, the MEM_* of hdl/eie_regs.rdl through verif/regmap.py), in this order (the harness
+# numbers them 4*k + m + 1): sparse matrix, even pointers, odd pointers, source activations.
+BACKDOOR_MEMORIES = (MEM_SPM, MEM_PTR_EVEN, MEM_PTR_ODD, MEM_ACT_SRC)
 
 
 def hex_path(folder: Path, ident: int) -> Path:

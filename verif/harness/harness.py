@@ -25,10 +25,6 @@ from verif.backdoor import BACKDOOR_MEMORIES, hex_path, pe_images, write_hex
 from verif.program import descriptor_writes
 from verif.regmap import (
     CTRL_START,
-    MEM_ACT_SRC,
-    MEM_PTR_EVEN,
-    MEM_PTR_ODD,
-    MEM_SPM,
     REG_CTRL,
     REG_CYCLES,
     REG_LAYER_CYCLES,
@@ -62,10 +58,9 @@ def write_job(folder: Path, image: NetworkImage, act_in: np.ndarray, max_layers:
         for m, (words, width) in enumerate(memories):
             counts.append(write_hex(hex_path(folder, 4 * k + m + 1), words, width))
     write_hex(folder / "eie_bd_counts.hex", counts, 32)
-    # the memory select (eie_pe bd_mem_i, hdl/eie_regs.rdl) of each of BACKDOOR_MEMORIES, so the
-    # harness needs no package (FuseSoC lists a dependency core's files before eie_reg_pkg.sv)
-    selects = {"spm": MEM_SPM, "ptr_even": MEM_PTR_EVEN, "ptr_odd": MEM_PTR_ODD, "act_src": MEM_ACT_SRC}
-    write_hex(folder / "eie_bd_mems.hex", [selects[m] for m in BACKDOOR_MEMORIES], 8)
+    # the memory selects (eie_pe bd_mem_i) of BACKDOOR_MEMORIES, so the harness needs no package
+    # (FuseSoC lists a dependency core's files before eie_reg_pkg.sv)
+    write_hex(folder / "eie_bd_mems.hex", list(BACKDOOR_MEMORIES), 8)
     lines = [f"1 {a:x} {v & 0xFFFF_FFFF:x}" for a, v in descriptor_writes(image, max_layers)]
     lines += ["3", f"4 {REG_CTRL:x} {CTRL_START:x}", f"2 {REG_CYCLES:x}"]
     lines += [f"2 {REG_LAYER_CYCLES + 4 * i:x}" for i in range(len(image.layers))]

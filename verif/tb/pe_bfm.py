@@ -16,11 +16,10 @@ import cocotb
 import numpy as np
 from cocotb.triggers import ReadOnly, RisingEdge
 
-from verif.backdoor import hex_path, write_hex
+from verif.backdoor import BACKDOOR_MEMORIES, hex_path, write_hex
+from verif.regmap import MEM_ACT_SRC, MEM_PTR_EVEN, MEM_PTR_ODD, MEM_SPM
 from verif.tb.common import read_uint
 from verif.tb.stream import Pause, StreamSink, StreamSource, never
-
-MEM_PTR_EVEN, MEM_PTR_ODD, MEM_SPM, MEM_ACT_SRC, MEM_ACT_DST = range(5)
 
 
 @dataclass
@@ -67,8 +66,8 @@ def backdoor_requests(spm: np.ndarray, ptr_even: np.ndarray, ptr_odd: np.ndarray
     each with a new id. Send them with `send_backdoor`."""
     folder = Path.cwd() if folder is None else folder
     requests = []
-    for mem, words, width in ((MEM_SPM, spm, 64), (MEM_PTR_EVEN, ptr_even, 64),
-                              (MEM_PTR_ODD, ptr_odd, 64), (MEM_ACT_SRC, act_src, act_w)):
+    images = ((spm, 64), (ptr_even, 64), (ptr_odd, 64), (act_src, act_w))    # in BACKDOOR_MEMORIES' order
+    for mem, (words, width) in zip(BACKDOOR_MEMORIES, images, strict=True):
         if len(words):
             ident = next(_BACKDOOR_IDS)
             path = hex_path(folder, ident)

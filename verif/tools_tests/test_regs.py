@@ -133,3 +133,19 @@ def test_bad_description_is_refused(tmp_path: Path) -> None:
     with pytest.raises(gen_regs.RegsError, match="SystemRDL compile failed"):
         gen_regs.generate(tmp_path / "out", rdl)
     assert gen_regs.main(["--rdl", str(rdl), "--out", str(tmp_path / "out2")]) == 1
+
+
+def test_backdoor_memory_selects_are_the_register_maps(tmp_path: Path) -> None:
+    """The SRAM back door (verif/backdoor.py, the PE BFM's requests, the harness's eie_bd_mems.hex)
+    numbers the memories with the register map's MEM_* (hdl/eie_regs.rdl), not a copy of them."""
+    import numpy as np
+
+    from verif.backdoor import BACKDOOR_MEMORIES
+    from verif.tb.pe_bfm import backdoor_requests
+
+    assert BACKDOOR_MEMORIES == (regmap.MEM_SPM, regmap.MEM_PTR_EVEN, regmap.MEM_PTR_ODD, regmap.MEM_ACT_SRC)
+    spm, even, odd, act = (np.full(n, v) for n, v in ((3, 0x51), (2, 0xE), (2, 0xD), (4, 0xA)))
+    reqs = backdoor_requests(spm, even, odd, act, 8, tmp_path)
+    got = {r.mem: (r.words, r.path.read_text().split()[0]) for r in reqs}
+    assert got == {regmap.MEM_SPM: (3, "51"), regmap.MEM_PTR_EVEN: (2, "e"), regmap.MEM_PTR_ODD: (2, "d"),
+                   regmap.MEM_ACT_SRC: (4, "a")}

@@ -131,12 +131,11 @@ def run_one(python: str, repo: str, test: str, seed: int, sim: str, hdl_coverage
             extra_env: dict[str, str], timeout: float | None = None) -> dict:
     """One Dask task: the pytest run of one (test, seed, sim) on this worker's host.
 
-    Returns {"xml": JUnit text or "", "rc": pytest's exit status, "host": the worker's address,
+    Returns {"xml": JUnit text or "", "rc": pytest's exit status, "host": where it ran (worker_label()),
     "log": the tail of pytest's output, "timed_out": whether it ran longer than `timeout` seconds
     (then pytest and its simulator were killed)}. Runs in the worker process (a thread of it):
     everything it needs comes in its arguments."""
     import signal
-    import socket
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="eie_regress_") as tmp:
@@ -156,13 +155,21 @@ def run_one(python: str, repo: str, test: str, seed: int, sim: str, hdl_coverage
             os.killpg(proc.pid, signal.SIGKILL)     # pytest and the simulator it started
             out, _ = proc.communicate()
         text = xml.read_text() if xml.is_file() and not timed_out else ""
-    try:
-        from distributed import get_worker
+    return {"xml": text, "rc": proc.returncode, "host": worker_label(), "log": (out or "")[-3000:],
+            "timed_out": timed_out}
 
-        where = get_worker().address
+
+def worker_label() -> str:
+    """Where the calling task runs, for the progress lines: the Dask worker's name on a scheduler's
+    worker (`dask worker --name`, else its address tcp://host:port); "" on the embedded LocalCluster
+    (its workers are threads of this process, with inproc:// addresses) or outside a worker."""
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
     except ValueError:                  # not in a worker (a direct call)
-        where = socket.gethostname()
-    return {"xml": text, "rc": proc.returncode, "host": where, "log": (out or "")[-3000:], "timed_out": timed_out}
+        return ""
+    return "" if str(worker.address).startswith("inproc://") else str(worker.name)
 
 
 def timeout_case(test: str, seed: int, sim: str, timeout: float, mutant: str | None) -> str:
@@ -311,7 +318,8 @@ def run_all(client, runs: list[tuple[str, int, str]], hdl_coverage: bool, extra_
         if res["rc"] not in (0, 1):
             worst = max(worst, res["rc"])
         if not res["xml"]:
-            print(f"regress: {t} seed {s} {sim} on {res['host']}: pytest wrote no results (exit {res['rc']}):\n"
+            where = f" on {res['host']}" if res["host"] else ""
+            print(f"regress: {t} seed {s} {sim}{where}: pytest wrote no results (exit {res['rc']}):\n"
                   f"{res['log']}", file=sys.stderr)
             worst = max(worst, res["rc"] or 1)
             continue
@@ -320,7 +328,8 @@ def run_all(client, runs: list[tuple[str, int, str]], hdl_coverage: bool, extra_
         texts.append(res["xml"])
         verdict = "pass" if res["rc"] == 0 else ("FAIL (timeout)" if res["timed_out"] else "FAIL")
         reason = f": {reason}" if reason else ""
-        print(f"regress: [{len(texts)}/{len(runs)}] {t} seed {s} {sim}: {verdict} ({res['host']}){reason}", flush=True)
+        where = f" ({res['host']})" if res["host"] else ""
+        print(f"regress: [{len(texts)}/{len(runs)}] {t} seed {s} {sim}: {verdict}{where}{reason}", flush=True)
     return texts, worst
 
 

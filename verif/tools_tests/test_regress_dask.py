@@ -107,4 +107,6 @@ def test_run_over_the_time_limit_fails(tmp_path: Path, capsys: pytest.CaptureFix
     (case,) = read_junit(tmp_path / "results.xml")
     assert case.outcome == "failed" and case.props["eie_test"] == "EdgeCaseTest" and case.props["eie_sim"] == "icarus"
     assert case.props["eie_rerun"] == "make waves TEST=EdgeCaseTest SEED=1 SIM=icarus"
-    assert "FAIL (timeout)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "regress: [1/1] EdgeCaseTest seed 1 icarus: FAIL (timeout): " in out, out
+    assert "inproc://" not in out     # the embedded cluster's worker addresses mean nothing to the user

@@ -134,7 +134,7 @@ mutants: $(STAMP) ## break the RTL on purpose and check the benches catch it (SI
 .PHONY: waves
 waves: $(STAMP) ## rerun TEST=<name> SEED=<n> [SIM=verilator] [AT=<ns> | WINDOW=<a:b> | VIEW=work|reset|mismatch] [MUTANT=<bug>] with FST waves + a PNG
 	$(if $(strip $(TEST)),,$(error make waves: TEST=<name> is missing. Example: make waves TEST=RandomNetworkTest SEED=1 SIM=icarus))
-	$(PY) scripts/eie_tools.py waves --test $(TEST) --seed $(SEED) --sim $(or $(SIM),verilator) $(if $(AT),--at $(AT)) \
+	$(PY) scripts/eie_tools.py waves --make --test $(TEST) --seed $(SEED) --sim $(or $(SIM),verilator) $(if $(AT),--at $(AT)) \
 	    $(if $(WINDOW),--window $(WINDOW)) $(if $(VIEW),--view $(VIEW)) $(if $(MUTANT),--mutant $(MUTANT))
 
 # Seeded regression of the pyuvm tests (scripts/regress.py --help): tests x seeds x simulators, one Dask task per run,
@@ -152,7 +152,7 @@ regress: $(STAMP) ## pyuvm regression on Dask: SEEDS=20 UVM_TESTS=<regex> SIM=ic
 # on Dask like regress; failing networks -> build/soak/failures/.
 .PHONY: soak
 soak: $(STAMP) ## soak: RUNS=400 random networks, PER_RUN=200 per Verilator run [ICARUS_SHARE=0.05] [BUDGET=<minutes>] [SIM=icarus,verilator] [CONFIGS=5:4,33:4] [SEED=1] [CLUSTER=tcp://...] [MUTANT=<bug>] -> build/soak/
-	$(PY) scripts/soak.py --networks $(or $(RUNS),400) --per-run $(or $(PER_RUN),200) --jobs $(JOBS) \
+	$(PY) scripts/soak.py --make --networks $(or $(RUNS),400) --per-run $(or $(PER_RUN),200) --jobs $(JOBS) \
 	    $(if $(ICARUS_SHARE),--icarus-share $(ICARUS_SHARE)) $(if $(BUDGET),--budget $(BUDGET)) \
 	    $(if $(strip $(SIM)),--sim $(SIM)) $(if $(CONFIGS),--configs $(CONFIGS)) $(if $(SEED),--seed $(SEED)) \
 	    $(if $(CLUSTER),--cluster $(CLUSTER)) $(if $(MUTANT),--mutant $(MUTANT))

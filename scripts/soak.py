@@ -17,7 +17,8 @@ checked by the scoreboard. A failing network is saved under
 <out>/failures/ (<name>.npz: layers + input; <name>.json: configuration, seed, errors and the
 commands that reproduce it: `--replay <name>.npz` reruns that network alone). Prints a table per
 run, the totals per simulator and configuration and networks per second; writes <out>/soak.json.
-Exit status 1 on any failure.
+Exit status 1 on any failure; 2 on a bad value (one line naming the option; `make soak` passes --make,
+and the line then names its variable: RUNS=, PER_RUN=, ICARUS_SHARE=, BUDGET=, SEED=, CONFIGS=, ...).
 
     scripts/soak.py --networks 10000                      # 47 Verilator runs of 200 (+ one of 83), 47 Icarus runs of 11
     scripts/soak.py --networks 40 --per-run 20 --configs 33:4,70:16 --sim verilator
@@ -37,29 +38,39 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the repository root (verif/), as every script
+from verif.tools.makecli import MakeParser, given_value  # noqa: E402
 
 # default configurations: every PE count and FIFO depth bin of the pyuvm tests (their builds are
 # shared with make test / make regress); add e.g. 33:4,64:16,70:1 with --configs (a new build each)
 DEFAULT_CONFIGS = "1:2,2:1,3:3,4:8,5:4,8:2,16:8,17:8"
 SIMS = ("icarus", "verilator")
+# `make soak` passes its variables as these options (Makefile, target soak, with --make): a bad value is
+# reported as the variable the user typed (verif/tools/makecli.py)
+MAKE_VARIABLES = {"--networks": "RUNS", "--per-run": "PER_RUN", "--icarus-share": "ICARUS_SHARE",
+                  "--budget": "BUDGET", "--seed": "SEED", "--configs": "CONFIGS", "--sim": "SIM", "--jobs": "JOBS",
+                  "--cluster": "CLUSTER", "--mutant": "MUTANT"}
 
 
 def parse_configs(text: str) -> list[tuple[int, int]]:
-    """"5:4,17:8" -> [(5, 4), (17, 8)] (PEs:FIFO depth; PEs 1..70, FIFO 1..16). Raises ValueError."""
+    """"5:4,17:8" -> [(5, 4), (17, 8)] (PEs:FIFO depth; PEs 1..70, FIFO 1..16). Raises ValueError
+    saying which part is wrong."""
     out = []
     for part in text.split(","):
         m = re.fullmatch(r"\s*(\d+):(\d+)\s*", part)
         if not m:
-            raise ValueError(f"--configs: {part!r} is not PES:FIFO (e.g. 5:4)")
+            raise ValueError(f"{part!r} is not PES:FIFO (e.g. 5:4)")
         n, f = int(m.group(1)), int(m.group(2))
         if not (1 <= n <= 70 and 1 <= f <= 16):
-            raise ValueError(f"--configs: {part!r}: PEs must be 1..70 and FIFO depth 1..16")
+            raise ValueError(f"{part!r}: PEs must be 1..70 and FIFO depth 1..16")
         out.append((n, f))
     return out
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The command line (sys.argv[1:] when `argv` is None). A bad value prints one line naming the
+    option, or the make variable under --make, and raises SystemExit(2)."""
+    ap = MakeParser(script="soak.py", target="soak", variables=MAKE_VARIABLES, argv=argv,
+                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--networks", type=int, default=400, help="random networks in all (default 400)")
     ap.add_argument("--per-run", type=int, default=200,
                     help="random networks per Verilator run (default 200; an Icarus run: see --icarus-share)")
@@ -78,28 +89,41 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--mutant", help="simulate a bug injected on purpose (scripts/mutants.py --list)")
     ap.add_argument("--replay", type=Path, help="rerun one saved failing network (a failures/*.npz) alone")
     ap.add_argument("--out", type=Path, default=REPO / "build" / "soak", help="results folder (default build/soak)")
+    ap.add_argument("--make", action="store_true",
+                    help="run by `make soak`: errors name its variables (RUNS=, PER_RUN=, CONFIGS=, ...)")
     ap.add_argument("--worker-run", help=argparse.SUPPRESS)    # one run, in a worker's subprocess
-    args = ap.parse_args(argv)
+    args = ap.parse_args(ap.argv)
     if args.worker_run:
         return args
     try:
         args.config_list = parse_configs(args.configs)
     except ValueError as exc:
-        ap.error(str(exc))
+        ap.fail("--configs", args.configs, str(exc))
     args.sims = [s.strip() for s in args.sim.split(",") if s.strip()]
     if not args.sims or any(s not in SIMS for s in args.sims):
-        ap.error(f"--sim: {args.sim!r}: expected icarus, verilator or both")
-    if args.networks < 1 or args.per_run < 1 or args.jobs < 1:
-        ap.error("--networks, --per-run and --jobs must be >= 1")
+        ap.fail("--sim", args.sim, "expected icarus, verilator or both (comma-separated)")
+    def typed(option: str, value: object) -> object:      # the value as the user wrote it
+        return given_value(ap.argv, option) or value
+
+    for option, value in (("--networks", args.networks), ("--per-run", args.per_run), ("--jobs", args.jobs)):
+        if value < 1:
+            ap.fail(option, typed(option, value), "must be >= 1")
     if args.budget is not None and args.budget <= 0:
-        ap.error("--budget must be > 0 minutes")
+        ap.fail("--budget", typed("--budget", args.budget), "must be > 0 minutes")
     if not 0 < args.icarus_share < 1:
-        ap.error(f"--icarus-share: {args.icarus_share}: must be between 0 and 1 (SIM=verilator for none)")
+        ap.fail("--icarus-share", typed("--icarus-share", args.icarus_share),
+                "must be between 0 and 1 (SIM=verilator for none)")
     if args.cluster != "local" and not re.fullmatch(r"(tcp|tls|inproc)://\S+", args.cluster):
-        ap.error(f"--cluster: {args.cluster!r} is neither 'local' nor a scheduler address like tcp://host:8786")
+        ap.fail("--cluster", args.cluster, "neither 'local' nor a scheduler address like tcp://host:8786")
+    if args.mutant:
+        sys.path.insert(0, str(REPO / "scripts"))
+        from mutants import MUTANTS
+
+        if args.mutant not in {m.name for m in MUTANTS}:
+            ap.fail("--mutant", args.mutant, "unknown mutant; `scripts/mutants.py --list` lists them")
     if args.replay:
         if not args.replay.is_file():
-            ap.error(f"--replay: {args.replay}: no such case file")
+            ap.fail("--replay", args.replay, "no such case file")
         args.replay = args.replay.resolve()
         args.networks = 1
     return args

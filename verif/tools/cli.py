@@ -6,7 +6,9 @@ each a module of verif/tools with add_arguments(parser) and run(args, parser) ->
     scripts/eie_tools.py coverage --results build/coverage/regress/results.xml    # make coverage
     scripts/eie_tools.py testplan                                                 # make testplan
 
-`scripts/eie_tools.py <subcommand> --help` lists each one's options.
+`scripts/eie_tools.py <subcommand> --help` lists each one's options. A bad value is one line, exit 2
+(verif/tools/makecli.py); with --make (the Makefile's recipe, e.g. `make waves`) it names the make
+variable (TEST=, SEED=, ...) instead of the option: a tool module's MAKE_VARIABLES maps them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 from collections.abc import Sequence
 
 from verif.tools import coverage, testplan, waves
+from verif.tools.makecli import MakeParser
 
 
 def _doc(module: object) -> tuple[str, str]:
@@ -24,11 +27,13 @@ def _doc(module: object) -> tuple[str, str]:
     return parts[0], "\n\n".join(parts[1:])
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line; `argv` (default sys.argv[1:]) is what the subcommands' errors quote."""
     ap = argparse.ArgumentParser(prog="scripts/eie_tools.py", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n\n".join(__doc__.split("\n\n")[1:]))
-    sub = ap.add_subparsers(dest="command", required=True, metavar="{waves,gtkw,coverage,testplan}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="{waves,gtkw,coverage,testplan}",
+                            parser_class=MakeParser)
     tools = [
         ("waves", waves, waves.add_arguments, waves.run,
          "rerun a test with FST waves and draw a window of them as a PNG (make waves)"),
@@ -42,7 +47,9 @@ def parser() -> argparse.ArgumentParser:
     for name, module, add, run, short in tools:
         desc, epilog = _doc(module) if module else (short, "")
         p = sub.add_parser(name, help=short, description=desc, epilog=epilog,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           script=f"eie_tools.py {name}", target=name,
+                           variables=getattr(module, "MAKE_VARIABLES", {}), argv=argv)
         add(p)
         p.set_defaults(run=run, subparser=p)
     return ap
@@ -51,5 +58,5 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv` (default sys.argv[1:]) and run the subcommand; its exit status."""
     os.environ.setdefault("MPLBACKEND", "Agg")   # headless PNGs
-    args = parser().parse_args(argv)
+    args = parser(argv).parse_args(argv)
     return args.run(args, args.subparser)

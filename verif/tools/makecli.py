@@ -1,7 +1,8 @@
 """One-line command-line errors for the scripts `make` runs (run_layer.py for `make run`, regress.py for
-`make regress`): with --make on the command line a bad value is named as the make variable the user
-typed (`make run: error: PES=1000: must be in 1..256`), run directly as the option
-(`run_layer.py: error: --pes 1000: ...`). No usage block, exit status 2."""
+`make regress`, soak.py for `make soak`, eie_tools.py waves for `make waves`): with --make on the
+command line a bad value is named as the make variable the user typed (`make run: error: PES=1000:
+must be in 1..256`), run directly as the option (`run_layer.py: error: --pes 1000: ...`). No usage
+block, exit status 2."""
 
 from __future__ import annotations
 
@@ -69,6 +70,8 @@ class MakeParser(argparse.ArgumentParser):
             print(f"{self.prog_name}: error: {message}", file=sys.stderr)
             raise SystemExit(2)
         option, what = match.groups()
+        if re.fullmatch(r"expected (one|at least one) argument", what):   # e.g. `make waves SEED=`: empty
+            self.fail(option, "", "needs a value")
         choice = re.fullmatch(r"invalid choice: .*? \(choose from (.*)\)", what)
         if choice:
             what = "must be " + " or ".join(c.strip(" '") for c in choice.group(1).split(","))

@@ -40,6 +40,7 @@ from pathlib import Path
 from verif.tools.common import FST_NAME, REPO, SIMS, log, rel
 from verif.tools.gtkw import add_pe_group, parse_gtkw, write_adjusted_gtkw
 from verif.tools.junit import read_junit
+from verif.tools.makecli import MakeParser
 from verif.tools.render import missing_summary, render_png
 from verif.tools.savefiles import WAVES_DIR
 from verif.tools.wavefile import Waves, design_root, first_time
@@ -48,6 +49,10 @@ HALF_WINDOW_NS = 500.0      # --at / mismatch: +- this around the point
 DEFAULT_SPAN_NS = 2000.0    # reset view: this long after reset
 MAX_WORK_NS = 20000.0       # work view: at most this long (else this long around the first write-backs)
 VIEWS = ("auto", "mismatch", "work", "reset")
+# `make waves` passes its variables as these options (Makefile, target waves, with --make): a bad value
+# is reported as the variable the user typed (verif/tools/makecli.py, through verif/tools/cli.py)
+MAKE_VARIABLES = {"--test": "TEST", "--seed": "SEED", "--sim": "SIM", "--at": "AT", "--window": "WINDOW",
+                  "--view": "VIEW", "--mutant": "MUTANT"}
 
 
 # ====================================================================== step 1: rerun the test
@@ -59,15 +64,22 @@ class RunInfo:
     fst: Path
 
 
-def _mutant_env(name: str) -> dict[str, str]:
-    """scripts/mutants.py's mutant_env (the bug injected by `make regress MUTANT=...`), loaded from its
-    file: scripts/ is a folder of commands, not a package."""
+def _mutants():
+    """scripts/mutants.py (the bugs injected by `make regress MUTANT=...`), loaded from its file:
+    scripts/ is a folder of commands, not a package."""
+    if "eie_mutants" in sys.modules:
+        return sys.modules["eie_mutants"]
     spec = importlib.util.spec_from_file_location("eie_mutants", REPO / "scripts" / "mutants.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module   # its dataclasses look their module up
     spec.loader.exec_module(module)
-    return module.mutant_env(name)
+    return module
+
+
+def _mutant_env(name: str) -> dict[str, str]:
+    """scripts/mutants.py's mutant_env: the environment that simulates mutant `name`."""
+    return _mutants().mutant_env(name)
 
 
 def run_test(test: str, seed: int, sim: str, out_dir: Path, mutant: str | None = None) -> RunInfo:
@@ -135,12 +147,13 @@ class Window:
 
 
 def parse_window(text: str) -> tuple[float, float]:
+    """"START:END" (ns) -> (START, END). Raises ValueError (saying what is wrong) unless END > START."""
     try:
         a, b = (float(x) for x in text.split(":"))
     except ValueError:
-        raise SystemExit(f"waves: --window wants START:END in ns, got {text!r}") from None
+        raise ValueError("must be START:END in ns, e.g. 1000:3000") from None
     if b <= a:
-        raise SystemExit(f"waves: --window end {b} <= start {a}")
+        raise ValueError(f"the end ({b:g} ns) must be after the start ({a:g} ns)")
     return a, b
 
 
@@ -182,7 +195,10 @@ def choose_window(waves: Waves, root: str | None, view: str = "auto", at: float 
     elif mismatch_ns is not None:
         marker, marker_label = float(mismatch_ns), f"{float(mismatch_ns):.0f} ns: first mismatch"
     if window:
-        t0, t1 = parse_window(window)
+        try:
+            t0, t1 = parse_window(window)
+        except ValueError as exc:
+            raise SystemExit(f"waves: --window {window}: {exc}") from None
         win = Window(t0, t1, f"{t0:.0f}-{t1:.0f} ns (--window)", marker, marker_label)
     elif at is not None:
         win = Window(at - HALF_WINDOW_NS, at + HALF_WINDOW_NS, f"+-{HALF_WINDOW_NS:.0f} ns around {at:.0f} ns (--at)",
@@ -243,11 +259,31 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     "printed by `make regress MUTANT=...`")
     ap.add_argument("--no-run", action="store_true", help="do not rerun: draw the FST given by --fst")
     ap.add_argument("--fst", type=Path, metavar="PATH", help="FST (or VCD) to draw with --no-run")
+    ap.add_argument("--make", action="store_true",
+                    help="run by `make waves`: errors name its variables (TEST=, SEED=, WINDOW=, ...)")
 
 
-def run(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
+def check_arguments(args: argparse.Namespace, ap: MakeParser) -> None:
+    """Refuse, before any run, an unknown --test or --mutant and a bad --window: one line naming the
+    option (the make variable under --make), exit 2 (SystemExit)."""
+    if args.test is not None:
+        from verif.tests.test_uvm import UVM_TESTS
+
+        if args.test not in UVM_TESTS:
+            ap.fail("--test", args.test, f"unknown test; the tests: {', '.join(UVM_TESTS)}")
+    if args.window:
+        try:
+            parse_window(args.window)
+        except ValueError as exc:
+            ap.fail("--window", args.window, str(exc))
+    if args.mutant and args.mutant not in {m.name for m in _mutants().MUTANTS}:
+        ap.fail("--mutant", args.mutant, "unknown mutant; `scripts/mutants.py --list` lists them")
+
+
+def run(args: argparse.Namespace, ap: MakeParser) -> int:
     start = time.time()
     run_info: RunInfo | None = None
+    check_arguments(args, ap)
     if args.no_run:
         if not args.fst:
             ap.error("--no-run needs --fst PATH")

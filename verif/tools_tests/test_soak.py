@@ -103,3 +103,45 @@ def test_bad_arguments(argv: list[str], capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit):
         soak.parse_args(argv)
     assert "error" in capsys.readouterr().err
+
+
+MAKE_ERRORS = [   # argv, under `make soak` (--make), run directly
+    (["--networks", "x"], "RUNS=x: must be a whole number", "--networks x: must be a whole number"),
+    (["--networks", "0"], "RUNS=0: must be >= 1", "--networks 0: must be >= 1"),
+    (["--per-run", "0"], "PER_RUN=0: must be >= 1", "--per-run 0: must be >= 1"),
+    (["--icarus-share", "1"], "ICARUS_SHARE=1: must be between 0 and 1", "--icarus-share 1: must be between"),
+    (["--icarus-share", "a"], "ICARUS_SHARE=a: must be a number", "--icarus-share a: must be a number"),
+    (["--budget", "0"], "BUDGET=0: must be > 0 minutes", "--budget 0: must be > 0 minutes"),
+    (["--seed", "q"], "SEED=q: must be a whole number", "--seed q: must be a whole number"),
+    (["--seed"], 'SEED="": needs a value', '--seed "": needs a value'),
+    (["--configs", "71:4"], "CONFIGS=71:4: '71:4': PEs must be 1..70", "--configs 71:4: '71:4': PEs must be"),
+    (["--configs", "5"], "CONFIGS=5: '5' is not PES:FIFO", "--configs 5: '5' is not PES:FIFO"),
+    (["--sim", "vcs"], "SIM=vcs: expected icarus, verilator", "--sim vcs: expected icarus, verilator"),
+    (["--jobs", "0"], "JOBS=0: must be >= 1", "--jobs 0: must be >= 1"),
+    (["--cluster", "farm"], "CLUSTER=farm: neither 'local'", "--cluster farm: neither 'local'"),
+    (["--mutant", "nope"], "MUTANT=nope: unknown mutant", "--mutant nope: unknown mutant"),
+]
+
+
+@pytest.mark.parametrize("argv, via_make, direct", MAKE_ERRORS)
+def test_errors_name_the_make_variable_or_the_option(argv: list[str], via_make: str, direct: str,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    """Under --make (`make soak`) a bad value is named as the make variable the user typed; run
+    directly, as the option. One line on stderr, exit 2."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import soak
+
+    for extra, prefix, expected in ((["--make"], "make soak: error: ", via_make), ([], "soak.py: error: ", direct)):
+        with pytest.raises(SystemExit) as exc:
+            soak.parse_args([*argv, *extra])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and err.startswith(prefix + expected) and err.count("\n") == 1, err
+        assert (argv[0] if extra else soak.MAKE_VARIABLES[argv[0]] + "=") not in err
+
+
+def test_make_soak_names_runs() -> None:
+    """The real make recipe: `make soak RUNS=x` names RUNS, not --networks, and runs nothing."""
+    proc = subprocess.run(["make", "--no-print-directory", "soak", "RUNS=x"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode != 0 and "make soak: error: RUNS=x: must be a whole number\n" in proc.stderr, proc.stderr
+    assert "--networks" not in proc.stderr and "usage" not in proc.stderr

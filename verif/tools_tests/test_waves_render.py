@@ -5,6 +5,7 @@ formatting, the PNG renderer and the window choice of `make waves` on small hand
 from __future__ import annotations
 
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,43 @@ def test_eie_tools_command_line() -> None:
     assert ap.parse_args(["testplan", "--strict"]).strict
     with pytest.raises(SystemExit):
         ap.parse_args(["waves", "--view", "sometimes"])
+
+
+WAVES_ERRORS = [   # argv after `waves --test RandomNetworkTest --seed 1`, under `make waves` (--make), direct
+    (["--test", "Foo"], "TEST=Foo: unknown test; the tests: RandomNetworkTest, ", "--test Foo: unknown test; "),
+    (["--seed", "x"], "SEED=x: must be a whole number", "--seed x: must be a whole number"),
+    (["--sim", "vcs"], "SIM=vcs: must be icarus or verilator", "--sim vcs: must be icarus or verilator"),
+    (["--at", "x"], "AT=x: must be a number", "--at x: must be a number"),
+    (["--view", "x"], "VIEW=x: must be auto or mismatch", "--view x: must be auto or mismatch"),
+    (["--window", "5-6"], "WINDOW=5-6: must be START:END in ns", "--window 5-6: must be START:END in ns"),
+    (["--window", "6:5"], "WINDOW=6:5: the end (5 ns) must be after", "--window 6:5: the end (5 ns) must be after"),
+    (["--mutant", "nope"], "MUTANT=nope: unknown mutant", "--mutant nope: unknown mutant"),
+]
+
+
+@pytest.mark.parametrize("argv, via_make, direct", WAVES_ERRORS)
+def test_waves_errors_name_the_make_variable_or_the_option(argv: list[str], via_make: str, direct: str,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    """Under --make (`make waves`) a bad value is named as the make variable the user typed; run
+    directly, as the option. One line on stderr, exit 2, before any rerun."""
+    from verif.tools.cli import main
+    from verif.tools.waves import MAKE_VARIABLES
+
+    for extra, prefix, expected in ((["--make"], "make waves: error: ", via_make),
+                                    ([], "eie_tools.py waves: error: ", direct)):
+        with pytest.raises(SystemExit) as exc:
+            main(["waves", *extra, "--test", "RandomNetworkTest", "--seed", "1", *argv])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and err.startswith(prefix + expected) and err.count("\n") == 1, err
+        assert (argv[0] + " " if extra else MAKE_VARIABLES[argv[0]] + "=") not in err
+
+
+def test_make_waves_names_test() -> None:
+    """The real make recipe: `make waves TEST=Foo` names TEST and lists the tests, one line, exit 2."""
+    proc = subprocess.run(["make", "--no-print-directory", "waves", "TEST=Foo", "SEED=1", "SIM=icarus"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if not ln.startswith("make: ***")]
+    assert lines == ["make waves: error: TEST=Foo: unknown test; the tests: RandomNetworkTest, EdgeCaseTest, "
+                     "BackpressureTest, ResetMidLayerTest, BackToBackTest, RegisterErrorTest"], proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr and "pytest" not in proc.stdout

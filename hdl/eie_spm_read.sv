@@ -4,8 +4,10 @@
 // entry byte = word[8*slot +: 8] = {z, v} (docs/design-contract.md).
 //
 // Structure (three decoupled steps, each one per cycle):
-//   range queue (2 entries) -- the next column(s), so the next column's first word is fetched while
-//     the current one streams; rng_ready_o = queue not full (registers only).
+//   range queue (RQ_DEPTH entries, default 8) -- the next columns, so the next column's first word
+//     is fetched while the current one streams; rng_ready_o = queue not full (registers only). Its
+//     depth decouples the pointer-read unit from this unit: with 8 ranges a PE keeps popping columns
+//     while a long column streams, which 1-entry-per-PE layers need (docs/pe-contract.md, "Why 8").
 //   segment generator -- walks the head range one 64-bit word at a time; each word of a column is a
 //     "segment" (word address, first slot, last slot, column-first, column-last, activation). One
 //     segment per cycle, each costs at most one SRAM read: the read is skipped when the word is the
@@ -48,6 +50,7 @@ module eie_spm_read #(
     parameter int ACT_W     = 16,     // bits of the column activation carried with each entry, >= 1
     parameter int PTR_W     = 18,     // bits of an entry address (column range), >= 3 + SPM_AW, <= 31
     parameter int SPM_WORDS = 16384,  // 64-bit words of the sparse-matrix SRAM, >= 2
+    parameter int RQ_DEPTH  = 8,      // ranges the range queue holds: a power of two, >= 2
     // derived, do not override
     parameter int SPM_AW    = $clog2(SPM_WORDS)
 ) (
@@ -78,6 +81,8 @@ module eie_spm_read #(
 
   localparam int WORD_W = PTR_W - 3;           // bits of a word address taken from an entry address
   localparam int RQ_DW  = 2 * PTR_W + ACT_W;   // range queue entry
+  localparam int RQ_AW  = $clog2(RQ_DEPTH);     // range queue pointer bits
+  localparam int RQ_CW  = RQ_AW + 1;            // range queue count bits (0..RQ_DEPTH)
   localparam int SEG_DW = 3 + 3 + 1 + 1 + ACT_W;  // segment info: fslot, lslot, cfirst, clast, act
   localparam int WB_DW  = 64 + SEG_DW;          // word buffer entry
 
@@ -95,47 +100,54 @@ module eie_spm_read #(
                PTR_W, SPM_AW + 3);
       $fatal(1);
     end
+    if (RQ_DEPTH < 2 || (RQ_DEPTH & (RQ_DEPTH - 1)) != 0) begin
+      $display("%m: RQ_DEPTH = %0d, must be a power of two >= 2", RQ_DEPTH);
+      $fatal(1);
+    end
     if (SPM_AW != $clog2(SPM_WORDS)) begin
       $display("%m: SPM_AW is derived from SPM_WORDS, do not override it");
       $fatal(1);
     end
   end
 
-  // ---------------------------------------------------------------- range queue (2 entries)
-  logic [RQ_DW-1:0] rq_q [2];
-  logic             rq_wr_q, rq_rd_q;
-  logic [1:0]       rq_cnt_q, rq_cnt_d;
+  // ---------------------------------------------------------------- range queue (RQ_DEPTH entries)
+  // A ring of RQ_DEPTH entries; the pointers wrap by overflow (RQ_DEPTH a power of two). The storage
+  // has no reset (synthesis may map it to LUT RAM, as eie_act_queue's); the head fields are 0 while
+  // the queue is empty, so they are never X.
+  logic [RQ_DW-1:0] rq_q [RQ_DEPTH];
+  logic [RQ_AW-1:0] rq_wr_q, rq_rd_q;
+  logic [RQ_CW-1:0] rq_cnt_q, rq_cnt_d;
   logic             rq_push, rq_pop;
   logic [PTR_W-1:0] h_start, h_end;
   logic [ACT_W-1:0] h_act;
   logic             h_valid;
 
-  assign rng_ready_o = (rq_cnt_q != 2'd2);
+  assign rng_ready_o = (rq_cnt_q != RQ_CW'(RQ_DEPTH));
   assign rq_push     = rng_valid_i && rng_ready_o;
-  assign h_valid     = (rq_cnt_q != 2'd0);
-  assign {h_start, h_end, h_act} = rq_q[rq_rd_q];
+  assign h_valid     = (rq_cnt_q != '0);
+  assign {h_start, h_end, h_act} = h_valid ? rq_q[rq_rd_q] : '0;
 
   always_comb begin
     rq_cnt_d = rq_cnt_q;
-    if (rq_push && !rq_pop) rq_cnt_d = rq_cnt_q + 2'd1;
-    else if (!rq_push && rq_pop) rq_cnt_d = rq_cnt_q - 2'd1;
+    if (rq_push && !rq_pop) rq_cnt_d = rq_cnt_q + RQ_CW'(1);
+    else if (!rq_push && rq_pop) rq_cnt_d = rq_cnt_q - RQ_CW'(1);
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      rq_cnt_q <= 2'd0;
-      rq_wr_q  <= 1'b0;
-      rq_rd_q  <= 1'b0;
-      rq_q[0]  <= '0;
-      rq_q[1]  <= '0;
+      rq_cnt_q <= '0;
+      rq_wr_q  <= '0;
+      rq_rd_q  <= '0;
     end else begin
       rq_cnt_q <= rq_cnt_d;
-      if (rq_push) begin
-        rq_q[rq_wr_q] <= {rng_start_i, rng_end_i, rng_act_i};
-        rq_wr_q       <= !rq_wr_q;
-      end
-      if (rq_pop) rq_rd_q <= !rq_rd_q;
+      if (rq_push) rq_wr_q <= rq_wr_q + RQ_AW'(1);
+      if (rq_pop) rq_rd_q <= rq_rd_q + RQ_AW'(1);
     end
+  end
+
+  // Storage without reset: only the written entry changes.
+  always_ff @(posedge clk_i) begin
+    if (rq_push) rq_q[rq_wr_q] <= {rng_start_i, rng_end_i, rng_act_i};
   end
 
   // ---------------------------------------------------------------- segment generator

@@ -253,7 +253,8 @@ LEAF_DONE = 2         # a scan of R rows ending on a zero row is done in cycle R
 ROOT_ARM = 8          # eie_ccu: the root's done is trusted from cycle 8 on (arm_q saturated)
 RNG_LATENCY = 2       # eie_ptr_read: column popped in t -> range valid in t + 2; 3-entry buffer
 PTR_SLOTS = 2         # ptr_read takes a column while buffer + stage-1 columns <= 2
-RQ_SLOTS = 2          # eie_spm_read: 2-entry range queue
+RQ_SLOTS = 8          # eie_spm_read: range queue of RQ_DEPTH = 8 ranges (its default; a range enters
+                      #   once the range RQ_SLOTS back has left, i.e. its last segment was generated)
 SEG_AHEAD = 2         # spm_read generates a segment (one 64-bit word of a column) only while the
                       #   segment two back has emitted its last beat; its beats follow 1 cycle later
 ENT_SLICE = 1         # eie_pe: the register slice between eie_spm_read and eie_arith (a beat emitted in t

@@ -175,9 +175,10 @@ def test_rtl_model_errors() -> None:
 
 def test_rtl_model_vgg16_fc7_measured(vgg_fc7: FloatLayer) -> None:
     """The real VGG-16 fc7 on 64 PEs, row interleave: the RTL's LAYER_CYCLES as measured on the
-    harness (commit 4668850; `make sweeps`), which the model must give within 2% (it is exact)."""
+    harness (FIFO 8 and 16: commit 4668850, `make sweeps`; FIFO 2: with the 8-range queue of
+    eie_spm_read, Icarus harness, exact), which the model must give within 2% (it is exact)."""
     enc = encode_layer(vgg_fc7.codes, 64)
-    measured = {2: 8027, 8: 7871, 16: 7859}
+    measured = {2: 7855, 8: 7871, 16: 7859}
     for depth, rtl in measured.items():
         r = rtl_layer_cycles(enc, vgg_fc7.input, HwParams(num_pe=64, fifo_depth=depth), has_bias=True)
         assert r.floor == 7778

@@ -7,13 +7,16 @@ reference expands each range [start, end) into its entries (entry byte = word[8*
 stalls on both streams, and with no stalls the timing documented in the RTL header and in
 docs/pe-contract.md: first entry 2 cycles after the range beat, then one entry per cycle with no
 bubble (across words, between columns, for 1-entry columns), and the number of SRAM reads (one per
-distinct word in a row). Swept over two small parameter sets (one with a non-power-of-two depth and
-pointers wider than the memory needs) and the defaults.
+distinct word in a row). The range queue (RQ_DEPTH ranges): filled under back-pressure, rng_ready_o
+low exactly when it holds RQ_DEPTH ranges, drained and refilled so its pointers wrap, nothing lost or
+repeated. Swept over two small parameter sets (one with a non-power-of-two memory depth and pointers
+wider than the memory needs; range queues of 2 and 4) and the defaults (range queue 8).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 
 import cocotb
 import numpy as np
@@ -266,7 +269,12 @@ async def backpressure_hold(dut) -> None:
     await reset_dut(dut)
     img = SpmImage(rng, p)
     await load_words(dut, img)
-    ranges = contiguous(rng, img, [1, 3, 1, 9, 2, 1, 1, 8, 20], p)
+    # two ranges in one word (a segment each: they leave the queue and fill the word buffer), then
+    # more ranges than the queue holds
+    start = img.place(rng, 4, 0)
+    ranges = [{"start": start, "end": start + 1, "act": random_act(rng, p)},
+              {"start": start + 1, "end": start + 4, "act": random_act(rng, p)},
+              *contiguous(rng, img, [int(n) for n in rng.integers(1, 21, p["rq_depth"] + 4)], p)]
     expected = img.entries(ranges)
     stop = {"on": True}
     h = Harness(dut, never, lambda: stop["on"])
@@ -275,7 +283,9 @@ async def backpressure_hold(dut) -> None:
     await ClockCycles(dut.clk_i, 30)
     await ReadOnly()
     taken = len(h.source.sent)
-    assert 2 <= taken < len(ranges), f"{taken} ranges taken while the consumer is stopped"
+    assert taken == p["rq_depth"] + 2, (
+        f"{taken} ranges taken while the consumer is stopped, expected RQ_DEPTH + 2 = {p['rq_depth'] + 2} "
+        "(the queue full, and the two 1-word ranges the word buffer holds)")
     assert read_uint(dut.rng_ready_o) == 0 and read_uint(dut.busy_o) == 1
     assert read_uint(dut.ent_valid_o) == 1 and not h.sink.received
     first = {n: read_uint(getattr(dut, f"ent_{n}_o")) for n in ("v", "z", "first", "last", "act")}
@@ -285,6 +295,119 @@ async def backpressure_hold(dut) -> None:
     await h.run([], len(expected), 200)
     assert h.sink.received == expected, first_mismatch(h.sink.received, expected)
     cocotb.log.info("%d of %d ranges taken while stopped", taken, len(ranges))
+
+
+async def watch_range_queue(dut, log: list[tuple[int, int]]) -> None:
+    """Every cycle (in ReadOnly): append (ranges taken so far, rng_ready_o). Counts the range beats
+    itself (valid and ready high: taken at the coming edge), independently of the source."""
+    taken = 0
+    while True:
+        await RisingEdge(dut.clk_i)
+        await ReadOnly()
+        ready = read_uint(dut.rng_ready_o, "rng_ready_o")
+        log.append((taken, ready))
+        if ready and read_uint(dut.rng_valid_i, "rng_valid_i"):
+            taken += 1
+
+
+def long_ranges(rng: np.random.Generator, img: SpmImage, p: Mapping[str, int], n: int) -> list[Range]:
+    """n columns of 17..40 entries at random slots: each covers >= 3 words, so with the consumer
+    stopped the generator (2 segments ahead) never finishes the head range and no range leaves the
+    queue: the ranges taken are the queue's occupancy."""
+    out = []
+    for _ in range(n):
+        m = int(rng.integers(17, 41))
+        start = img.place(rng, m)
+        out.append({"start": start, "end": start + m, "act": random_act(rng, p)})
+    return out
+
+
+@cocotb.test()
+@cocotb.parametrize(shape=["long", "one_word"])
+async def range_queue_fill(dut, shape: str) -> None:
+    """Consumer stopped, a range offered every cycle: the queue takes one range per cycle until it
+    holds RQ_DEPTH, rng_ready_o low exactly when full (checked every cycle with long ranges, which
+    never leave it); 1-word ranges: the first two leave it for the word buffer, RQ_DEPTH + 2 taken.
+    Released, every entry comes out once, in order."""
+    p = bench_params()
+    depth = p["rq_depth"]
+    rng = make_rng(f"range_queue_fill/{shape}")
+    await reset_dut(dut)
+    img = SpmImage(rng, p)
+    await load_words(dut, img)
+    if shape == "long":
+        ranges, capacity = long_ranges(rng, img, p, depth + 3), depth
+    else:
+        ranges = []
+        for _ in range(depth + 5):
+            m = int(rng.integers(1, 9))
+            start = img.place(rng, m, int(rng.integers(0, 9 - m)))
+            ranges.append({"start": start, "end": start + m, "act": random_act(rng, p)})
+        capacity = depth + 2
+    expected = img.entries(ranges)
+    stop = {"on": True}
+    log: list[tuple[int, int]] = []
+    watcher = cocotb.start_soon(watch_range_queue(dut, log))
+    h = Harness(dut, never, lambda: stop["on"])
+    for r in ranges:
+        h.source.send(r)
+    await ClockCycles(dut.clk_i, 3 * depth + 20)
+    await ReadOnly()
+    watcher.cancel()
+    assert len(h.source.sent) == capacity, f"{len(h.source.sent)} ranges taken, expected {capacity}"
+    assert log[-1] == (capacity, 0), f"(taken, rng_ready_o) = {log[-1]} at the end of the fill"
+    if shape == "long":
+        bad = [(c, t, r) for c, (t, r) in enumerate(log) if r != int(t < depth)]
+        assert not bad, f"rng_ready_o != (ranges held < {depth}) in (cycle, held, ready) {bad[:4]}"
+        takes = [c for c, ((t0, _), (t1, _)) in enumerate(pairwise(log)) if t1 > t0]
+        assert takes == list(range(takes[0], takes[0] + depth)), f"not one range per cycle: {takes}"
+    assert not h.sink.received and read_uint(dut.ent_valid_o) == 1
+    await RisingEdge(dut.clk_i)
+    stop["on"] = False
+    await h.run([], len(expected), 20 * len(expected) + 100)
+    assert h.sink.received == expected, first_mismatch(h.sink.received, expected)
+    cocotb.log.info("range queue %d (%s ranges): %d taken while stopped", depth, shape, capacity)
+
+
+@cocotb.test()
+async def range_queue_wrap(dut) -> None:
+    """Rounds of fill and partial drain: the consumer stopped while 1..RQ_DEPTH + 3 long ranges are
+    offered (rng_ready_o low while some wait), then released for a random number of cycles; the
+    ring's pointers wrap many times at every offset. At the end the entries are exactly those of
+    every range, once, in order."""
+    p = bench_params()
+    depth = p["rq_depth"]
+    rng = make_rng("range_queue_wrap")
+    await reset_dut(dut)
+    img = SpmImage(rng, p)
+    await load_words(dut, img)
+    stop = {"on": True}
+    h = Harness(dut, never, lambda: stop["on"])
+    ranges: list[Range] = []
+    full_rounds = 0
+    for rnd in range(4 * depth + 4):
+        stop["on"] = True
+        await ClockCycles(dut.clk_i, 4)                  # the word buffer settles (stops generating)
+        new = long_ranges(rng, img, p, int(rng.integers(1, depth + 4)))
+        ranges += new
+        for r in new:
+            h.source.send(r)
+        await ClockCycles(dut.clk_i, depth + 6)
+        await ReadOnly()
+        if h.source.queue:
+            assert read_uint(dut.rng_ready_o) == 0, f"round {rnd}: ranges waiting, rng_ready_o high"
+        full_rounds += bool(h.source.queue)
+        await RisingEdge(dut.clk_i)
+        stop["on"] = False
+        await ClockCycles(dut.clk_i, int(rng.integers(0, 60)))
+    stop["on"] = False
+    expected = img.entries(ranges)
+    await h.run([], len(expected) - len(h.sink.received), 20 * len(expected) + 100)
+    assert h.sink.received == expected, first_mismatch(h.sink.received, expected)
+    cocotb.log.info("range queue %d: %d ranges, %d entries in %d rounds (%d of them filled it)", depth,
+                    len(ranges), len(expected), 4 * depth + 4, full_rounds)
+    assert full_rounds >= 2, f"only {full_rounds} rounds filled the queue"
+
 
 
 @cocotb.test()
@@ -315,12 +438,15 @@ async def reload_words(dut) -> None:
 # ----------------------------------------------------------------------------- pytest side
 
 CONFIGS = {
-    "small": {"ACT_W": 16, "PTR_W": 9, "SPM_WORDS": 64},
-    # non-power-of-two depth, pointers wider than the memory needs, narrow activation
-    "odd": {"ACT_W": 3, "PTR_W": 12, "SPM_WORDS": 40},
-    # the design defaults; only 2 x 128 words (bottom and top) are loaded
+    # the smallest range queue
+    "small": {"ACT_W": 16, "PTR_W": 9, "SPM_WORDS": 64, "RQ_DEPTH": 2},
+    # non-power-of-two memory depth, pointers wider than the memory needs, narrow activation
+    "odd": {"ACT_W": 3, "PTR_W": 12, "SPM_WORDS": 40, "RQ_DEPTH": 4},
+    # the design defaults (RQ_DEPTH not passed: its default, 8); only 2 x 128 words (bottom and
+    # top) are loaded
     "default": {"ACT_W": 16, "PTR_W": 18, "SPM_WORDS": 16384},
 }
+RQ_DEPTH_DEFAULT = 8  # hdl/eie_spm_read.sv
 
 
 @pytest.mark.parametrize("config", list(CONFIGS))
@@ -331,5 +457,6 @@ def test_eie_spm_read(bench, config: str) -> None:
         test_module="verif.units.test_eie_spm_read",
         parameters=params,
         bench_env={"act_w": params["ACT_W"], "ptr_w": params["PTR_W"],
-                   "spm_words": params["SPM_WORDS"], "region_words": 128, "entries": 1500},
+                   "spm_words": params["SPM_WORDS"], "rq_depth": params.get("RQ_DEPTH", RQ_DEPTH_DEFAULT),
+                   "region_words": 128, "entries": 1500},
     )

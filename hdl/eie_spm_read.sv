@@ -7,7 +7,7 @@
 //   range queue (RQ_DEPTH entries, default 8) -- the next columns, so the next column's first word
 //     is fetched while the current one streams; rng_ready_o = queue not full (registers only). Its
 //     depth decouples the pointer-read unit from this unit: with 8 ranges a PE keeps popping columns
-//     while a long column streams, which 1-entry-per-PE layers need (docs/pe-contract.md, "Why 8").
+//     while a long column streams, which 1-entry-per-PE layers need (docs/pe-contract.md, "Why 8 ranges").
 //   segment generator -- walks the head range one 64-bit word at a time; each word of a column is a
 //     "segment" (word address, first slot, last slot, column-first, column-last, activation). One
 //     segment per cycle, each costs at most one SRAM read: the read is skipped when the word is the

@@ -204,7 +204,8 @@ def plot_fifo(model: list[dict], rtl: list[dict], path: Path, model_bal: list[di
     floor = {p["layer"]: p["floor"] for p in model}
     panels = [("paper's design: row interleave, one cycle per entry", model, rtl)]
     if model_bal:
-        panels.append(("make run's default: rows balanced where it helps, padding skip", model_bal, rtl_bal or []))
+        panels.append(("make run's default: rows (and NT-We's inputs) balanced where it helps, padding skip",
+                       model_bal, rtl_bal or []))
     top = max([1.0] + [floor[p["layer"]] / p["model_cycles"] for _, mdl, _ in panels for p in mdl])
     fig, axes = plt.subplots(1, len(panels), figsize=(8.5 if len(panels) == 1 else 13, 4.8), sharey=True,
                              squeeze=False)

@@ -248,7 +248,8 @@ def predict_layer_cycles(
 #
 # Unit latencies of the RTL (docs/pe-contract.md, measured by the unit benches), counted from the
 # layer's first LAYER_CYCLES cycle (the CCU's START cycle, cycle 0):
-LEAF_FIRST = 3        # eie_lnzd_local: row r read in cycle 1 + r, its non-zero valid in 3 + r
+LEAF_FIRST = 3        # eie_lnzd_local: row r read in cycle 1 + r (without credit stalls), its non-zero
+                      #   valid at the leaf 2 cycles after the read
 LEAF_DONE = 2         # a scan of R rows ending on a zero row is done in cycle R + 2 (+1 per tree level)
 ROOT_ARM = 8          # eie_ccu: the root's done is trusted from cycle 8 on (arm_q saturated)
 RNG_LATENCY = 2       # eie_ptr_read: column popped in t -> range valid in t + 2; 3-entry buffer
@@ -307,6 +308,70 @@ def tree_levels(num_pe: int) -> int:
     return levels
 
 
+class _LeafScan:
+    """The local LNZD scans of all PEs (hdl/eie_lnzd_local.sv), vectorised over the PEs, advanced
+    lazily in the order of the broadcast pairs.
+
+    PE p reads its local row r (global index r * num_pe + p) one row per cycle from cycle 1, but a
+    read is issued in cycle t only while its 3-entry output queue's level + the read in flight <= 2:
+    a non-zero read occupies a slot from the cycle after its read until the cycle the tree's level-1
+    node takes it (``taken``), a zero read only in the cycle after its read. So, with n1, n2, n3 the
+    PE's last three non-zeros (newest first) and T(q) the cycle q was taken: row r is read in the
+    first cycle t > read(r - 1) with T(n3) < t, and, when row r - 1 is a zero read in t - 1, also
+    T(n2) < t (with two non-zeros held, zeros are read every other cycle). Between two non-zeros of
+    a PE every row is a zero, so a run of k zero rows is advanced in closed form.
+    """
+
+    def __init__(self, n_pe: int, in_len: int) -> None:
+        neg = -(1 << 40)
+        self.n_pe = n_pe
+        self.pe = np.arange(n_pe)
+        self.last_row = np.maximum(0, -(-(in_len - self.pe) // n_pe)) - 1   # [n_pe] last local row
+        self.row = np.full(n_pe, -1, np.int64)          # last row read (-1: none yet)
+        self.read = np.zeros(n_pe, np.int64)            # its read cycle (row 0 is read in cycle 1)
+        self.nz = np.ones(n_pe, bool)                   # whether it was a non-zero (-1 counts as one)
+        self.t_nz = np.full((3, n_pe), neg, np.int64)   # cycles the last three non-zeros were taken
+        self.valid = 0                                  # cycle the last reached non-zero is valid at its leaf
+
+    def _advance(self, tgt: np.ndarray) -> None:
+        """Read every PE's rows up to ``tgt`` [n_pe] (all zero rows except, possibly, the last)."""
+        k = tgt - self.row
+        go = k > 0
+        if not go.any():
+            return
+        b, a = self.t_nz[1], self.t_nz[2] + 1
+        t1 = np.maximum(self.read + 1, a)
+        t1 = np.where(~self.nz & (t1 == self.read + 1) & (t1 <= b), t1 + 1, t1)
+        m = np.maximum(0, (b - t1 + 1) // 2)            # zero rows read every other cycle while T(n2) >= t
+        k1 = k - 1
+        t = t1 + 2 * np.minimum(k1, m) + np.maximum(0, k1 - m)
+        self.read = np.where(go, t, self.read)
+        self.row = np.where(go, tgt, self.row)
+        self.nz &= ~go
+
+    def reach(self, j: int, pe: int) -> np.ndarray:
+        """Read the rows up to global index j (j itself, a non-zero of PE ``pe``, included; every
+        other row below j is a zero). Sets ``valid`` (cycle the non-zero j is valid at its leaf) and
+        returns [n_pe] the cycle from which each leaf's bound is above j (its last row below j read
+        LEAF_FIRST - 1 cycles before)."""
+        tgt = (j - 1 - self.pe) // self.n_pe
+        tgt[pe] += 1
+        self._advance(tgt)
+        self.nz[pe] = True
+        clear = self.read + (LEAF_FIRST - 1)
+        self.valid = int(clear[pe])
+        return clear
+
+    def taken(self, pe: int, t: int) -> None:
+        """The level-1 node took PE ``pe``'s newest non-zero in cycle ``t``."""
+        self.t_nz[2, pe], self.t_nz[1, pe], self.t_nz[0, pe] = self.t_nz[1, pe], self.t_nz[0, pe], t
+
+    def last_read(self) -> int:
+        """Cycle the last row of the longest scan is read (every scan run to its end)."""
+        self._advance(self.last_row)
+        return int(np.where(self.last_row >= 0, self.read, 0).max())
+
+
 def rtl_layer_cycles(
     layer: PlacedLayer | EncodedLayer,
     nonzero: np.ndarray,
@@ -320,8 +385,10 @@ def rtl_layer_cycles(
     eie_arith as built (docs/cycle-model.md), with the unit latencies above; exact on every point
     measured (models/tests/test_cycles_rtl.py, `make sweeps`).
 
-    Per broadcast column (vectorised over the PEs): the CCU takes the tree's pair (root valid
-    LEAF_FIRST + levels + its local row cycles after START, or later) into its broadcast register
+    Per broadcast column (vectorised over the PEs): the pair climbs the LNZD tree (the PEs' scans
+    with their output queues' credit stalls, _LeafScan; each node's merge rule and two-pair buffer:
+    without back-pressure at the root LEAF_FIRST + levels + its local row cycles after START), the
+    CCU takes it into its broadcast register
     and broadcasts it once every queue has room (queue depth ``hw.fifo_depth``, registered: a slot
     freed by a pop is usable the next cycle); each PE pops it when its pointer-read unit has room,
     its range enters the SPM reader's range queue, its 64-bit words become segments (each word
@@ -353,16 +420,52 @@ def rtl_layer_cycles(
     g_last = np.full(n_pe, neg)                         # last segment generated
     fin = np.full((SEG_AHEAD, n_pe), neg)               # last entry cycles of the last segments (0 newest)
     levels = tree_levels(n_pe)
-    root_over = max(ROOT_ARM, -(-in_len // n_pe) + LEAF_DONE + levels)   # the tree's done, at the earliest
+    scan = _LeafScan(n_pe, in_len)
+    # Tree nodes, per level l = 1..levels (index l - 1), per node: the cycle it last took a pair from a
+    # child, and when its parent (the CCU for the root) took its last two pairs (newest first).
+    n_nodes = [-(-n_pe // 4 ** lv) for lv in range(1, levels + 1)]
+    node_take = [[int(neg)] * k for k in n_nodes]
+    node_out = [[[int(neg), int(neg)] for _ in range(k)] for k in n_nodes]
     take_prev = fire = first = neg
     stalls = 0
     bias_first = np.full(n_pe, neg)                     # the bias column's first beat on the arith input
+    t_lvl = [0] * (levels + 1)
     for i in range(n):
         if i < n_in:
-            avail = max(LEAF_FIRST + levels + int(cols[i]) // n_pe, take_prev + 1)
+            # The pair's way up the tree: its leaf's non-zero is valid LEAF_FIRST - 1 cycles after
+            # its row is read (the scan, with the leaf queue's credit stalls: _LeafScan); the node of
+            # level l takes it (cycle t_lvl[l]) once it is on the child's output (one cycle per
+            # level), one pair per cycle, while the node's skid register is empty (the pair two
+            # back has left to the parent) and every other child shows a bound above it (a leaf
+            # once it has read its last row below the pair's index, + 1 cycle per node level of
+            # that child: registered bounds).
+            j = int(cols[i])
+            pe = j % n_pe
+            clear = scan.reach(j, pe)
+            t = scan.valid
+            for lv in range(1, levels + 1):
+                node, sub = pe >> (2 * lv), 1 << (2 * (lv - 1))
+                lo, c_lo = node << (2 * lv), (pe >> (2 * (lv - 1))) << (2 * (lv - 1))
+                hi, c_hi = min(lo + 4 * sub, n_pe), min(c_lo + sub, n_pe)
+                if lo < c_lo:
+                    t = max(t, lv - 1 + int(clear[lo:c_lo].max()))
+                if c_hi < hi:
+                    t = max(t, lv - 1 + int(clear[c_hi:hi].max()))
+                t = max(t, node_take[lv - 1][node] + 1, node_out[lv - 1][node][1] + 1)
+                node_take[lv - 1][node] = t
+                t_lvl[lv] = t
+                t += 1                                   # on the node's output from the next cycle
+            avail = max(t, take_prev + 1)
         else:                                            # the bias pair, once the tree is over
+            root_over = max(ROOT_ARM, scan.last_read() + LEAF_DONE + levels)   # the tree's done, at the earliest
             avail = max(root_over, take_prev + 1)
         take = max(avail, fire)                          # the register frees in the cycle it broadcasts
+        if i < n_in:                                     # the nodes' parents took the pair in t_lvl[lv + 1]
+            for lv in range(1, levels + 1):
+                node = pe >> (2 * lv)
+                out = node_out[lv - 1][node]
+                out[1], out[0] = out[0], (t_lvl[lv + 1] if lv < levels else take)
+            scan.taken(pe, t_lvl[1])
         fire_i = take + 1
         if i >= depth:                                   # room in every queue
             room = int(pops[i - depth].max()) + 1
@@ -418,7 +521,7 @@ def rtl_layer_cycles(
                 gl[0] = np.where(ne, g_last, gl[0])
         prev_pop = t
         take_prev, fire = take, fire_i
-    bcast_end = fire if bias else max(root_over, fire)
+    bcast_end = fire if bias else max(ROOT_ARM, scan.last_read() + LEAF_DONE + levels, fire)
     rows = np.maximum(0, -(-(out_len - np.arange(n_pe)) // n_pe))
     last_entry = np.where(fin[0] > neg, fin[0] + ENT_SLICE, neg)   # the last beat before the bias column, in S1
     # The pass starts (eie_pe, StDrain) once the row count is done and either the bias column's first

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from models.cycles import CycleParams, predict_layer_cycles, rtl_layer_cycles
+from models.cycles import CycleParams, _LeafScan, predict_layer_cycles, rtl_layer_cycles
 from models.encode import beat_counts, encode_layer
 from models.errors import EieInputError
 from models.hwparams import HwParams
@@ -124,6 +124,25 @@ def test_rtl_model_hand_worked() -> None:
     assert r.last_entry.tolist() == [11, -1]
     assert r.done.tolist() == [16, 13]
     assert r.cycles == 17 and r.floor == 1 and r.broadcast_cols == 1
+
+
+def test_leaf_scan_credit_stall_hand_worked() -> None:
+    """One PE (in_len 8): non-zeros in rows 0, 1, 2 (read in cycles 1, 2, 3, valid at the leaf 2
+    cycles later), taken by the tree late, in 10, 15 and 20; rows 3-6 zero, row 7 non-zero. Row 3
+    waits for a free slot of the 3-entry queue: row 0 taken in 10, read in 11. Row 4 is read in 13,
+    not 12 (in 12: rows 1, 2 queued + the zero read in flight = 3 > 2), row 5 in 15 (row 1 still held
+    in 14), then one row per cycle again (row 1 gone): row 6 in 16, row 7 in 17, valid at the leaf in
+    19. A second PE's bound is clear 2 cycles after its last row below j was read."""
+    scan = _LeafScan(1, 8)
+    for j, (valid, t) in enumerate([(3, 10), (4, 15), (5, 20)]):
+        scan.reach(j, 0)
+        assert scan.valid == valid
+        scan.taken(0, t)
+    scan.reach(7, 0)
+    assert scan.valid == 19 and scan.last_read() == 17
+    two = _LeafScan(2, 8)                      # j = 2 r + p: j = 5 is PE 1's row 2, read in 3
+    assert two.reach(5, 1).tolist() == [5, 5] and two.valid == 5   # PE 0's row 2 (j = 4) read in 3
+    assert two.reach(6, 0).tolist() == [6, 5] and two.valid == 6   # PE 0's row 3 (j = 6) read in 4
 
 
 @pytest.mark.parametrize(("density", "pad_skip"), [(0.2, False), (0.2, True), (0.03, False), (0.03, True)])

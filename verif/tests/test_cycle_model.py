@@ -45,11 +45,7 @@ def _check_config(sim: str, seed: int, num_pe: int, fifo: int) -> None:
     target = harness.build(sim, {"NUM_PE": num_pe, "FIFO_DEPTH": fifo, "MAX_LAYERS": 8})
     worst = 0.0
     for net in range(NETWORKS + 1):
-        rng = np.random.default_rng([seed, 12, num_pe, fifo, net])
-        if net < NETWORKS:
-            layers, act = random_network(rng, hw, num_layers=2 + net % 2, max_len=90)
-        else:
-            layers, act = _padding_network(rng, hw)
+        layers, act = _network(seed, hw, net)
         image = place_network(layers, hw)
         outs = run_network(image, act)
         folder = simlib.run_dir_for(sim, f"test_cycle_model_{num_pe}pe_f{fifo}_{seed}_{net}")
@@ -68,6 +64,41 @@ def _check_config(sim: str, seed: int, num_pe: int, fifo: int) -> None:
                 f"{pl.desc.out_len}, bias {pl.desc.has_bias}, {np.count_nonzero(x)} non-zero inputs): "
                 f"RTL {rtl} cycles, model {model} ({100 * err:+.2f}%)")
     print(f"{sim} {num_pe} PEs FIFO {fifo}: largest |model - RTL| / RTL = {100 * worst:.2f}%")
+
+
+# Networks (seed, NUM_PE, FIFO_DEPTH, network) where the local LNZD scanners stall on their output
+# queue's credit (the tree backed up by full activation queues), so later non-zeros reach the root
+# later than 3 + L + j // N: the model without the stall was 1 cycle low on the layer named (seed 13,
+# layer 1: RTL 36, model 35; seed 14, layer 0: RTL 93, model 92).
+STALL_CASES = [(13, 4, 4, 1), (14, 5, 2, 3)]
+
+
+def test_model_exact_on_scanner_stalls(sim: str) -> None:
+    """Every layer of STALL_CASES' networks: model == RTL exactly (fixed seeds: a regression test)."""
+    for seed, num_pe, fifo, net in STALL_CASES:
+        hw = HwParams(num_pe=num_pe, fifo_depth=fifo)
+        target = harness.build(sim, {"NUM_PE": num_pe, "FIFO_DEPTH": fifo, "MAX_LAYERS": 8})
+        layers, act = _network(seed, hw, net)
+        image = place_network(layers, hw)
+        outs = run_network(image, act)
+        folder = simlib.run_dir_for(sim, f"test_cycle_model_stall_{num_pe}pe_f{fifo}_{seed}_{net}")
+        folder.mkdir(parents=True, exist_ok=True)
+        harness.write_job(folder, image, act, max_layers=8)
+        got = harness.run(target, sim, folder, act_w=hw.act_width, max_cycles=1_000_000)
+        assert np.array_equal(np.asarray(got.raw), outs[-1]), f"seed {seed} network {net}: outputs differ"
+        inputs = [np.asarray(act)] + [np.asarray(o) for o in outs[:-1]]
+        cycles = [(got.layer_cycles[li], rtl_layer_cycles(pl, x, hw).cycles)
+                  for li, (pl, x) in enumerate(zip(image.layers, inputs, strict=True))]
+        assert all(r == m for r, m in cycles), (
+            f"{sim}, seed {seed}, {num_pe} PEs, FIFO {fifo}, network {net}: (RTL, model) per layer {cycles}")
+
+
+def _network(seed: int, hw: HwParams, net: int) -> tuple[list[QuantLayer], np.ndarray]:
+    """Network `net` (0..NETWORKS) of `seed` on `hw`: NETWORKS random ones, then the padding-heavy one."""
+    rng = np.random.default_rng([seed, 12, hw.num_pe, hw.fifo_depth, net])
+    if net < NETWORKS:
+        return random_network(rng, hw, num_layers=2 + net % 2, max_len=90)
+    return _padding_network(rng, hw)
 
 
 def _padding_network(rng: np.random.Generator, hw: HwParams) -> tuple[list[QuantLayer], np.ndarray]:

@@ -264,10 +264,12 @@ def balance_rows(codes: np.ndarray, density: np.ndarray, num_pe: int, block: flo
 
 
 def order_columns(work: np.ndarray, density: np.ndarray, *, idle_weight: float = ORDER_IDLE_WEIGHTS[-1],
-                  slack: float = ORDER_SLACK, candidates: int = ORDER_CANDIDATES, seed: int = 0) -> np.ndarray:
+                  slack: float = ORDER_SLACK, candidates: int = ORDER_CANDIDATES, seed: int = 0,
+                  dead_last: bool = False) -> np.ndarray:
     """A broadcast order of a layer's input columns that keeps every PE's backlog small and its
     busiest PEs fed (beyond the paper, which broadcasts in index order): int64 [cols], position j
-    broadcasts column order[j]; columns of density 0 (never broadcast) last, in index order.
+    broadcasts column order[j]; columns of density 0 (never broadcast) stay where they are, or with
+    ``dead_last`` go last in index order.
 
     ``work`` [N, cols]: beats of every PE in every column (models.encode.beat_counts as the layer is
     placed: a column's beats do not depend on the column order without padding skip and barely with
@@ -281,7 +283,10 @@ def order_columns(work: np.ndarray, density: np.ndarray, *, idle_weight: float =
     crit_p = clip(remaining work - remaining broadcasts + slack, 0) / slack). Evening out the
     backlog column by column is what the FIFO cannot do for a layer whose PEs have about one entry
     per column (NeuralTalk We: a 10-row PE at 10% density, docs/network-format.md "Balanced
-    columns"). Raises EieInputError on mismatched shapes or a non-positive slack."""
+    columns"). Where the never-broadcast columns go matters to the LNZD scan, not to the queue
+    model: kept in place, each PE's scan meets its zero rows where it met them before; last, the
+    busy part of the scan ends sooner but a PE whose queue is full reads the trailing zero rows only
+    after it drains (choose_columns scores both). Raises EieInputError on mismatched shapes or a non-positive slack."""
     w = np.asarray(work, np.float64)
     d = np.asarray(density, np.float64)
     if w.ndim != 2 or d.shape != (w.shape[1],):
@@ -310,11 +315,16 @@ def order_columns(work: np.ndarray, density: np.ndarray, *, idle_weight: float =
         b = np.maximum(nb[:, int(np.searchsorted(idx, c))], 0.0)
         remaining -= k[:, c]
         time_left -= dl[c]
-    return np.concatenate([live[order], np.flatnonzero(d <= 0)]).astype(np.int64)
+    if dead_last:
+        return np.concatenate([live[order], np.flatnonzero(d <= 0)]).astype(np.int64)
+    out = np.arange(d.size, dtype=np.int64)
+    out[live] = live[order]
+    return out
 
 
 def choose_columns(codes: np.ndarray, desc, samples: np.ndarray, density: np.ndarray, hw: HwParams) -> ColumnChoice:
-    """The better of the input order and balanced orders (order_columns, one per ORDER_IDLE_WEIGHTS)
+    """The best of the input order and balanced orders (order_columns, one per ORDER_IDLE_WEIGHTS, each
+    with the never-broadcast inputs in place and, when there are any, last)
     for layer 0's ``codes`` [rows, cols] (rows as run) with descriptor ``desc``, by the RTL's cycles
     (models.cycles.rtl_layer_cycles, exact; mean over ``samples`` [K, in_len] quantized inputs, in
     input order); the input order wins ties. Tried only when the input order is more than
@@ -329,15 +339,20 @@ def choose_columns(codes: np.ndarray, desc, samples: np.ndarray, density: np.nda
         return float(np.mean([r.cycles for r in reps])), max(r.beat_floor for r in reps)
 
     base, floor = cycles(ident)
-    if hw.num_pe == 1 or base <= (1 + ORDER_MIN_LOSS) * floor:
+    if hw.num_pe == 1:
+        return ColumnChoice(ident, "input order (1 PE: nothing to balance)", base, base)
+    if base <= (1 + ORDER_MIN_LOSS) * floor:
         return ColumnChoice(ident, f"input order (within {100 * ORDER_MIN_LOSS:g}% of the beat floor)", base, base)
     work = beat_counts(encode_layer(codes, hw.num_pe), desc.skips_padding).beats[:, :in_len]
     best = ColumnChoice(ident, "input order", base, base)
+    dead = bool((density[:in_len] <= 0).any())
     for weight in ORDER_IDLE_WEIGHTS:
-        perm = order_columns(work, density[:in_len], idle_weight=weight)
-        c, _ = cycles(perm)
-        if c < best.cycles_after:
-            best = ColumnChoice(perm, f"balanced (idle weight {weight:g})", base, c)
+        for last in (False, True) if dead else (False,):
+            perm = order_columns(work, density[:in_len], idle_weight=weight, dead_last=last)
+            c, _ = cycles(perm)
+            if c < best.cycles_after:
+                where = ", never-broadcast inputs last" if last else ""
+                best = ColumnChoice(perm, f"balanced (idle weight {weight:g}{where})", base, c)
     return best
 
 

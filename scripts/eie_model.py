@@ -175,16 +175,31 @@ def cmd_encode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _folder_perms(folder: Path) -> dict[str, np.ndarray]:
+    """The permutations `encode` stored next to an image (golden.npz: row_perm<l>, col_perm), {} when
+    it ran with --interleave (or the folder has no golden.npz)."""
+    path = folder / "golden.npz"
+    if not path.is_file():
+        return {}
+    with np.load(path) as g:
+        return {k: np.asarray(g[k]) for k in g.files if k.startswith(("row_perm", "col_perm"))}
+
+
 def _golden_folder(args: argparse.Namespace) -> int:
     image, act, _ = _load_network(args, _hw(args))
     outs = run_network(image, act)
     ys = outputs_to_float(outs, image)
     top = (1 << (image.hw.act_width - 1)) - 1
+    perms = _folder_perms(Path(args.layers[0]))
     for i, (b, y) in enumerate(zip(outs, ys, strict=True)):
         d = image.layers[i].desc
         at_limit = int(np.sum(np.abs(b.astype(np.int64)) >= top))
+        rp = perms.get(f"row_perm{i}")
+        arg = int(np.argmax(y)) if rp is None else int(rp[int(np.argmax(y))])   # in the network's row order
         print(f"layer {i}: {d.out_len} outputs (FO={d.fo}), {np.count_nonzero(b)} non-zero, "
-              f"{at_limit} at the saturation limit, arg-max {int(np.argmax(y))}")
+              f"{at_limit} at the saturation limit, arg-max {arg}"
+              + (" (row order of the network; the image runs balanced rows, golden.npz row_perm"
+                 f"{i})" if rp is not None else ""))
     if args.out:
         np.savez(args.out, act_in=act, **{f"out{i}": o for i, o in enumerate(outs)},
                  **{f"out{i}_float": y for i, y in enumerate(ys)})
@@ -232,7 +247,7 @@ def cmd_golden(args: argparse.Namespace) -> int:
         print(f"accuracy on {network.batch} inputs: fixed-point golden {100 * acc:.2f} %, float network "
               f"{100 * acc_f:.2f} %")
     if args.out:
-        np.savez(args.out, act_in=prep.acts, out=golden.outputs, out_float=value)
+        np.savez(args.out, act_in=prep.input_acts, out=golden.outputs, out_float=value)   # both in input / row order
         print(f"wrote {args.out}")
     return status
 
@@ -267,6 +282,9 @@ def cmd_cycles(args: argparse.Namespace) -> int:
     outs = run_network(image, act)
     inputs = [act, *outs[:-1]]
     depths = args.fifo or [hw.fifo_depth]
+    if len(depths) > 1 and not (len(args.layers) == 1 and Path(args.layers[0]).is_dir()) and not args.interleave:
+        print(f"note: one image for every depth, its rows and inputs balanced for FIFO {hw.fifo_depth} "
+              f"(make run balances for its own FIFO; one depth at a time gives those)")
     skip = ["on" if pl.desc.skips_padding else "off" for pl in image.layers]
     print(f"{hw.num_pe} PEs, padding skip {'/'.join(skip)} (per layer); RTL = models.cycles.rtl_layer_cycles (the "
           f"RTL's protocol, exact: make run's \"model\"); parametric = predict_layer_cycles with {params.to_dict()} "
@@ -311,13 +329,18 @@ def build_parser() -> argparse.ArgumentParser:
                        "pe<k>/{spm,ptr_even,ptr_odd,act}.hex, image.npz, manifest.json and golden.npz.")
     _add_layer_args(p, folder_ok=False)
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--fifo", type=int, nargs=1, metavar="D",
+                   help="activation-queue depth the rows and inputs are balanced for (default 8; make run's FIFO)")
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("golden", help="run the bit-exact golden model",
                        description="Run the bit-exact fixed-point model from the encoded form; compares "
                        "with a layer file's 'groundtruth' or 'expected' key when present.")
     _add_layer_args(p, folder_ok=True)
-    p.add_argument("--out", help="write the int and float outputs to this .npz")
+    p.add_argument("--out", help="write the inputs and the int and float outputs to this .npz (input and "
+                   "row order of the network)")
+    p.add_argument("--fifo", type=int, nargs=1, metavar="D",
+                   help="activation-queue depth the rows and inputs are balanced for (default 8; make run's FIFO)")
     p.set_defaults(func=cmd_golden)
 
     p = sub.add_parser("cycles", help="print the cycle models' figures",

@@ -400,7 +400,7 @@ def _columns_text(c: dict | None) -> str:
         return "input (--interleave / BALANCE=0)"
     if c["order"] == "balanced":
         return f"balanced, {c['cycles_input_order']:,.0f} -> {c['cycles_balanced']:,.0f} cycles (RTL model)"
-    return f"input ({c['method']})"
+    return c["method"]
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> float:

@@ -327,13 +327,18 @@ def test_balance_network_needs_calibration() -> None:
 # --------------------------------------------------------------------------- balanced columns
 
 
-def test_order_columns_is_a_permutation_with_unbroadcast_columns_last(rng) -> None:
+def test_order_columns_is_a_permutation_keeping_unbroadcast_columns_in_place(rng) -> None:
     work = rng.integers(0, 4, (8, 50)).astype(float)
     density = rng.random(50) * (rng.random(50) < 0.7)
     order = order_columns(work, density, candidates=7)
     assert sorted(order.tolist()) == list(range(50))
     dead = np.flatnonzero(density == 0)
-    assert order[-dead.size:].tolist() == dead.tolist()          # never broadcast: last, index order
+    assert dead.size and order[dead].tolist() == dead.tolist()   # never broadcast: in place
+    assert not np.array_equal(order, np.arange(50))
+    last = order_columns(work, density, candidates=7, dead_last=True)
+    # the same walk over the broadcast columns, the never-broadcast ones appended in index order
+    assert last[-dead.size:].tolist() == dead.tolist()
+    assert np.array_equal(last[:-dead.size], order[np.flatnonzero(density > 0)])
     assert np.array_equal(order, order_columns(work, density, candidates=7))   # seeded
     with pytest.raises(EieInputError, match=r"work \(8, 50\) and density \(49,\)"):
         order_columns(work, density[:-1])

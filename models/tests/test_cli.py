@@ -101,3 +101,32 @@ def test_make_model_targets_name_the_variable(variables: list[str], message: str
                        text=True, timeout=120)
     assert r.returncode != 0 and message in r.stderr, r.stderr
     assert "--fifo" not in r.stderr and "--pes" not in r.stderr and "Traceback" not in r.stderr
+
+
+def test_balanced_folder_keeps_the_network_order(tmp_path: Path) -> None:
+    """NT-We scaled to 60 x 410 on 8 PEs, FIFO 4 (rows and inputs balanced): `encode --fifo 4` stores
+    the permutations prepare_run chooses at FIFO 4 (not 8); `golden --out` writes the inputs and outputs
+    in the network's order; `golden` on the folder reports the arg-max in the network's row order."""
+    from models.hwparams import HwParams
+    from models.network import load_network
+    from models.plan import prepare_run
+
+    path = tmp_path / "ntwe.npz"
+    save_layer(path, generate_layer("NT-We", seed=2, scale=0.1))
+    want = prepare_run(load_network([str(path)]), HwParams(num_pe=8, fifo_depth=4))
+    assert want.plan.col_perm is not None and want.plan.row_perms
+    r = run("encode", str(path), "--pes", "8", "--fifo", "4", "--out", str(tmp_path / "img"))
+    assert r.returncode == 0, r.stderr
+    with np.load(tmp_path / "img" / "golden.npz") as g:
+        assert np.array_equal(g["col_perm"], want.plan.col_perm)
+        assert np.array_equal(g["row_perm0"], want.plan.row_perms[0])
+        assert np.array_equal(g["act_in"], want.acts[0])                    # as fed
+    r = run("golden", str(path), "--pes", "8", "--fifo", "4", "--out", str(tmp_path / "g.npz"))
+    assert r.returncode == 0, r.stderr
+    with np.load(tmp_path / "g.npz") as g:
+        assert np.array_equal(g["act_in"], want.input_acts)               # input order
+        assert np.array_equal(g["out"], want.golden.outputs)              # row order of the network
+    r = run("golden", str(tmp_path / "img"))
+    assert r.returncode == 0, r.stderr
+    got = int(re.search(r"arg-max (\d+) \(row order of the network", r.stdout).group(1))
+    assert got == int(np.argmax(want.golden.outputs[0]))

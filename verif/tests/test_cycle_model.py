@@ -40,23 +40,28 @@ def test_model_matches_rtl(sim: str, seed: int) -> None:
         _check_config(sim, seed, num_pe, fifo)
 
 
+def _rtl_and_model(sim: str, seed: int, hw: HwParams, net: int, tag: str) -> list[tuple]:
+    """Network `net` of `seed` (see _network) on the harness of `sim`, outputs checked against the
+    golden model: per layer (placed layer, its input, RTL cycles, model cycles)."""
+    target = harness.build(sim, {"NUM_PE": hw.num_pe, "FIFO_DEPTH": hw.fifo_depth, "MAX_LAYERS": 8})
+    layers, act = _network(seed, hw, net)
+    image = place_network(layers, hw)
+    outs = run_network(image, act)
+    folder = simlib.run_dir_for(sim, f"test_cycle_model_{tag}{hw.num_pe}pe_f{hw.fifo_depth}_{seed}_{net}")
+    folder.mkdir(parents=True, exist_ok=True)
+    harness.write_job(folder, image, act, max_layers=8)
+    got = harness.run(target, sim, folder, act_w=hw.act_width, max_cycles=1_000_000)
+    assert np.array_equal(np.asarray(got.raw), outs[-1]), f"seed {seed} network {net}: outputs differ from the model"
+    inputs = [np.asarray(act)] + [np.asarray(o) for o in outs[:-1]]
+    return [(pl, x, got.layer_cycles[li], rtl_layer_cycles(pl, x, hw).cycles)
+            for li, (pl, x) in enumerate(zip(image.layers, inputs, strict=True))]
+
+
 def _check_config(sim: str, seed: int, num_pe: int, fifo: int) -> None:
     hw = HwParams(num_pe=num_pe, fifo_depth=fifo)
-    target = harness.build(sim, {"NUM_PE": num_pe, "FIFO_DEPTH": fifo, "MAX_LAYERS": 8})
     worst = 0.0
     for net in range(NETWORKS + 1):
-        layers, act = _network(seed, hw, net)
-        image = place_network(layers, hw)
-        outs = run_network(image, act)
-        folder = simlib.run_dir_for(sim, f"test_cycle_model_{num_pe}pe_f{fifo}_{seed}_{net}")
-        folder.mkdir(parents=True, exist_ok=True)
-        harness.write_job(folder, image, act, max_layers=8)
-        got = harness.run(target, sim, folder, act_w=hw.act_width, max_cycles=1_000_000)
-        assert np.array_equal(np.asarray(got.raw), outs[-1]), f"network {net}: outputs differ from the golden model"
-        inputs = [np.asarray(act)] + [np.asarray(o) for o in outs[:-1]]
-        for li, (pl, x) in enumerate(zip(image.layers, inputs, strict=True)):
-            rtl = got.layer_cycles[li]
-            model = rtl_layer_cycles(pl, x, hw).cycles
+        for li, (pl, x, rtl, model) in enumerate(_rtl_and_model(sim, seed, hw, net, "")):
             err = (model - rtl) / rtl
             worst = max(worst, abs(err))
             assert abs(err) <= BOUND, (
@@ -77,20 +82,10 @@ def test_model_exact_on_scanner_stalls(sim: str) -> None:
     """Every layer of STALL_CASES' networks: model == RTL exactly (fixed seeds: a regression test)."""
     for seed, num_pe, fifo, net in STALL_CASES:
         hw = HwParams(num_pe=num_pe, fifo_depth=fifo)
-        target = harness.build(sim, {"NUM_PE": num_pe, "FIFO_DEPTH": fifo, "MAX_LAYERS": 8})
-        layers, act = _network(seed, hw, net)
-        image = place_network(layers, hw)
-        outs = run_network(image, act)
-        folder = simlib.run_dir_for(sim, f"test_cycle_model_stall_{num_pe}pe_f{fifo}_{seed}_{net}")
-        folder.mkdir(parents=True, exist_ok=True)
-        harness.write_job(folder, image, act, max_layers=8)
-        got = harness.run(target, sim, folder, act_w=hw.act_width, max_cycles=1_000_000)
-        assert np.array_equal(np.asarray(got.raw), outs[-1]), f"seed {seed} network {net}: outputs differ"
-        inputs = [np.asarray(act)] + [np.asarray(o) for o in outs[:-1]]
-        cycles = [(got.layer_cycles[li], rtl_layer_cycles(pl, x, hw).cycles)
-                  for li, (pl, x) in enumerate(zip(image.layers, inputs, strict=True))]
+        cycles = [(rtl, model) for _, _, rtl, model in _rtl_and_model(sim, seed, hw, net, "stall_")]
         assert all(r == m for r, m in cycles), (
             f"{sim}, seed {seed}, {num_pe} PEs, FIFO {fifo}, network {net}: (RTL, model) per layer {cycles}")
+
 
 
 def _network(seed: int, hw: HwParams, net: int) -> tuple[list[QuantLayer], np.ndarray]:

@@ -51,7 +51,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from models.compress import QuantLayer, _run_exact
+from models.compress import LayerDesc, QuantLayer, _run_exact
 from models.cycles import CycleParams, predict_layer_cycles, rtl_layer_cycles
 from models.encode import beat_counts, encode_layer, place_network
 from models.errors import CapacityError, EieInputError
@@ -276,7 +276,7 @@ def order_columns(work: np.ndarray, density: np.ndarray, *, idle_weight: float =
     it); ``density`` [cols]: expected broadcasts of each column (column_density). The queue model,
     one expected broadcast per cycle: PE p's backlog b_p (beats waiting, >= 0) becomes
     b_p + d_c * work[p, c] - d_c when column c is broadcast. Greedily, each step takes the column
-    (among ``candidates`` of the remaining, a seeded sample when more remain) minimising
+    (among ``candidates`` of the remaining, a sample seeded by ``seed`` when more remain) minimising
     sum_p max(b_p', 0)^2 (full activation queues stall the broadcast for every PE) +
     idle_weight * sum_p max(-b_p', 0) * crit_p (a PE with nothing to do loses a cycle; that costs
     only when its remaining work is within ``slack`` expected broadcasts of the remaining time:
@@ -322,7 +322,8 @@ def order_columns(work: np.ndarray, density: np.ndarray, *, idle_weight: float =
     return out
 
 
-def choose_columns(codes: np.ndarray, desc, samples: np.ndarray, density: np.ndarray, hw: HwParams) -> ColumnChoice:
+def choose_columns(codes: np.ndarray, desc: LayerDesc, samples: np.ndarray, density: np.ndarray,
+                   hw: HwParams) -> ColumnChoice:
     """The best of the input order and balanced orders (order_columns, one per ORDER_IDLE_WEIGHTS, each
     with the never-broadcast inputs in place and, when there are any, last)
     for layer 0's ``codes`` [rows, cols] (rows as run) with descriptor ``desc``, by the RTL's cycles

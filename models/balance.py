@@ -70,7 +70,7 @@ SWAP_CANDIDATES = 2048  # rows of the partner PEs tried in a swap (their heavies
 SAMPLE_INPUTS = 4  # calibration inputs the cycle model scores each candidate on
 DENSITY_INPUTS = 32  # calibration inputs that give the columns' broadcast density
 # Balanced columns (layer 0's input order), see order_columns:
-ORDER_MIN_LOSS = 0.02  # tried only when the exact cycle model puts layer 0 this far above its beat floor
+ORDER_MIN_LOSS = 0.02  # tried only when the exact cycle model puts layer 0 this far above its floor (choose_columns)
 ORDER_IDLE_WEIGHTS = (80.0, 300.0)  # candidate weights of an idle cycle of a PE without slack
 ORDER_SLACK = 50.0  # expected broadcasts of slack below which a PE's idle cycles count (fully at 0)
 ORDER_CANDIDATES = 1024  # columns scored per step (a seeded sample when more remain)
@@ -329,7 +329,8 @@ def choose_columns(codes: np.ndarray, desc: LayerDesc, samples: np.ndarray, dens
     for layer 0's ``codes`` [rows, cols] (rows as run) with descriptor ``desc``, by the RTL's cycles
     (models.cycles.rtl_layer_cycles, exact; mean over ``samples`` [K, in_len] quantized inputs, in
     input order); the input order wins ties. Tried only when the input order is more than
-    ORDER_MIN_LOSS above its beat floor (the busiest PE's beats: no order beats that)."""
+    ORDER_MIN_LOSS above its floor: the busiest PE's beats or the broadcast columns (one per cycle),
+    whichever is larger; no order goes below that."""
     in_len = desc.in_len
     ident = np.arange(in_len, dtype=np.int64)
     s = np.atleast_2d(np.asarray(samples))
@@ -337,13 +338,14 @@ def choose_columns(codes: np.ndarray, desc: LayerDesc, samples: np.ndarray, dens
     def cycles(perm: np.ndarray) -> tuple[float, int]:
         enc = encode_layer(permute_columns(codes, perm, desc.has_bias), hw.num_pe)
         reps = [rtl_layer_cycles(enc, a[perm], hw, has_bias=desc.has_bias, pad_skip=desc.skips_padding) for a in s]
-        return float(np.mean([r.cycles for r in reps])), max(r.beat_floor for r in reps)
+        # no order beats the busiest PE's beats, nor one broadcast per cycle
+        return float(np.mean([r.cycles for r in reps])), max(max(r.beat_floor, r.broadcast_cols) for r in reps)
 
     base, floor = cycles(ident)
     if hw.num_pe == 1:
         return ColumnChoice(ident, "input order (1 PE: nothing to balance)", base, base)
     if base <= (1 + ORDER_MIN_LOSS) * floor:
-        return ColumnChoice(ident, f"input order (within {100 * ORDER_MIN_LOSS:g}% of the beat floor)", base, base)
+        return ColumnChoice(ident, f"input order (within {100 * ORDER_MIN_LOSS:g}% of the floor)", base, base)
     work = beat_counts(encode_layer(codes, hw.num_pe), desc.skips_padding).beats[:, :in_len]
     best = ColumnChoice(ident, "input order", base, base)
     dead = bool((density[:in_len] <= 0).any())

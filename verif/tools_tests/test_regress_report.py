@@ -12,6 +12,8 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
+from verif.tools_tests.make_errors import check_make_error
+
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 import regress  # noqa: E402
@@ -145,15 +147,8 @@ def test_errors_name_the_make_variable_or_the_option(argv: list[str], via_make: 
          capsys: pytest.CaptureFixture) -> None:
     """Under --make (`make regress`) a bad value is named as the make variable the user typed;
     run directly, as the option. One line on stderr, exit 2, nothing run."""
-    for extra, prefix, expected in ((["--make"], "make regress: error: ", via_make),
-                                    ([], "regress.py: error: ", direct)):
-        try:
-            rc = regress.main([*extra, *argv])
-        except SystemExit as exc:
-            rc = exc.code
-        err = capsys.readouterr().err
-        assert rc == 2 and err.startswith(prefix + expected) and err.count("\n") == 1, err
-        assert (argv[0] if extra else regress.MAKE_VARIABLES[argv[0]] + "=") not in err
+    check_make_error(lambda extra: regress.main([*extra, *argv]), argv, via_make, direct, target="regress",
+                     script="regress.py", variables=regress.MAKE_VARIABLES, capsys=capsys)
 
 
 def test_make_regress_names_uvm_tests() -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from verif.tools_tests.make_errors import check_make_error
+
 REPO = Path(__file__).resolve().parents[2]
 SOAK = [sys.executable, "scripts/soak.py", "--sim", "icarus", "--configs", "3:3"]
 
@@ -131,12 +133,8 @@ def test_errors_name_the_make_variable_or_the_option(argv: list[str], via_make: 
     sys.path.insert(0, str(REPO / "scripts"))
     import soak
 
-    for extra, prefix, expected in ((["--make"], "make soak: error: ", via_make), ([], "soak.py: error: ", direct)):
-        with pytest.raises(SystemExit) as exc:
-            soak.parse_args([*argv, *extra])
-        err = capsys.readouterr().err
-        assert exc.value.code == 2 and err.startswith(prefix + expected) and err.count("\n") == 1, err
-        assert (argv[0] if extra else soak.MAKE_VARIABLES[argv[0]] + "=") not in err
+    check_make_error(lambda extra: soak.parse_args([*argv, *extra]), argv, via_make, direct, target="soak",
+                     script="soak.py", variables=soak.MAKE_VARIABLES, capsys=capsys)
 
 
 def test_make_soak_names_runs() -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from verif.tools import gtkw, render, savefiles, wavefile
 from verif.tools.waves import choose_window
+from verif.tools_tests.make_errors import check_make_error
 
 REPO = Path(__file__).resolve().parents[2]
 GTKW_ICARUS = REPO / "verif" / "waves" / "eie_top_icarus.gtkw"
@@ -259,13 +260,9 @@ def test_waves_errors_name_the_make_variable_or_the_option(argv: list[str], via_
     from verif.tools.cli import main
     from verif.tools.waves import MAKE_VARIABLES
 
-    for extra, prefix, expected in ((["--make"], "make waves: error: ", via_make),
-                                    ([], "eie_tools.py waves: error: ", direct)):
-        with pytest.raises(SystemExit) as exc:
-            main(["waves", *extra, "--test", "RandomNetworkTest", "--seed", "1", *argv])
-        err = capsys.readouterr().err
-        assert exc.value.code == 2 and err.startswith(prefix + expected) and err.count("\n") == 1, err
-        assert (argv[0] + " " if extra else MAKE_VARIABLES[argv[0]] + "=") not in err
+    check_make_error(lambda extra: main(["waves", *extra, "--test", "RandomNetworkTest", "--seed", "1", *argv]), argv,
+                     via_make, direct, target="waves", script="eie_tools.py waves", variables=MAKE_VARIABLES,
+                     capsys=capsys, option_shown=argv[0] + " ")
 
 
 def test_make_waves_names_test() -> None:

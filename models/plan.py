@@ -297,11 +297,7 @@ class PreparedRun:
     @property
     def input_acts(self) -> np.ndarray:
         """``acts`` back in input order (int64 [B, in_0]): the quantized network inputs as given."""
-        if self.plan.col_perm is None:
-            return self.acts
-        out = np.empty_like(self.acts)
-        out[..., self.plan.col_perm] = self.acts
-        return out
+        return self.acts if self.plan.col_perm is None else unpermute(self.acts, self.plan.col_perm)
 
     def layer_cycles(self) -> list[list]:
         """Per pass, per layer: `models.cycles.rtl_layer_cycles` (RtlCycleReport) of the first input
@@ -358,9 +354,10 @@ def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max
         balanced = balance_plan(plan, net.quantize_input(np.atleast_2d(calibration)[:DENSITY_INPUTS],
                                                          allow_saturation=True))
         if balanced.row_perms or balanced.col_perm is not None:
-            run = balanced.run_golden(balanced.feed(acts_arr))
+            fed = balanced.feed(acts_arr)
+            run = balanced.run_golden(fed)
             if np.array_equal(run.outputs, golden.outputs):
-                plan, golden, acts_arr = balanced, run, balanced.feed(acts_arr)
+                plan, golden, acts_arr = balanced, run, fed
             else:   # a saturating accumulator made the next layers' new input order matter
                 plan = replace(plan, balance=replace(balanced.balance, used=False, reason=(
                     "the balanced order changes a saturating accumulator's result"),

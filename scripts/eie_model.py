@@ -134,6 +134,12 @@ def _add_layer_args(p: argparse.ArgumentParser, folder_ok: bool) -> None:
                         + ("; overrides an encoded folder's flags" if folder_ok else ""))
 
 
+def _add_fifo_arg(p: argparse.ArgumentParser) -> None:
+    """encode's and golden's --fifo: one depth, the one the balancing chooses rows and inputs for."""
+    p.add_argument("--fifo", type=int, nargs=1, metavar="D",
+                   help="activation-queue depth the rows and inputs are balanced for (default 8; make run's FIFO)")
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -329,8 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "pe<k>/{spm,ptr_even,ptr_odd,act}.hex, image.npz, manifest.json and golden.npz.")
     _add_layer_args(p, folder_ok=False)
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--fifo", type=int, nargs=1, metavar="D",
-                   help="activation-queue depth the rows and inputs are balanced for (default 8; make run's FIFO)")
+    _add_fifo_arg(p)
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("golden", help="run the bit-exact golden model",
@@ -339,8 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_layer_args(p, folder_ok=True)
     p.add_argument("--out", help="write the inputs and the int and float outputs to this .npz (input and "
                    "row order of the network)")
-    p.add_argument("--fifo", type=int, nargs=1, metavar="D",
-                   help="activation-queue depth the rows and inputs are balanced for (default 8; make run's FIFO)")
+    _add_fifo_arg(p)
     p.set_defaults(func=cmd_golden)
 
     p = sub.add_parser("cycles", help="print the cycle models' figures",

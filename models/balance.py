@@ -512,7 +512,7 @@ def balance_plan(plan: ExecutionPlan, calibration_acts: np.ndarray,
     its ``balance`` report when neither predicts a gain or a permuted pass no longer fits its
     memories (padding entries can grow). ``calibration_acts`` int [K, in_0]."""
     # imported here: models.plan imports this module
-    from models.plan import ExecutionPlan, Pass, tile_layer
+    from models.plan import Pass, tile_layer
 
     layers = list(plan.network.layers)
     tiles: list[list[tuple[int, int]]] = [[] for _ in layers]
@@ -546,5 +546,5 @@ def balance_plan(plan: ExecutionPlan, calibration_acts: np.ndarray,
                                                  columns=replace(cols, perm=ident, cycles_after=cols.cycles_before)))
         passes.append(Pass(p.index, p.first_layer, run, p.rows, image))
     net = replace(plan.network, layers=tuple(permuted))
-    return ExecutionPlan(net, plan.hw, tuple(passes), plan.pes_needed, tuple(perms) if rep.used else (), rep,
-                         col_perm)
+    return replace(plan, network=net, passes=tuple(passes), row_perms=tuple(perms) if rep.used else (),
+                   balance=rep, col_perm=col_perm)

@@ -26,6 +26,7 @@ import numpy as np
 
 from models.balance import DENSITY_INPUTS, BalanceReport, balance_plan, unpermute
 from models.compress import QuantizedNetwork, QuantLayer, compress_network
+from models.dead import DeadRows, drop_dead_rows
 from models.encode import NetworkImage, extract_layer, place_network
 from models.errors import CapacityError, EieInputError
 from models.golden import run_encoded
@@ -73,7 +74,10 @@ class ExecutionPlan:
     """``passes`` in execution order; ``pes_needed``: for each layer that had to be tiled (network
     index), the smallest PE count N' >= hw.num_pe that holds it in one pass; ``row_perms`` and
     ``balance``: balanced rows (models.balance.balance_plan), whose outputs `outputs` un-permutes;
-    ``col_perm``: balanced columns, layer 0's input order as run (`feed` puts inputs in it)."""
+    ``col_perm``: balanced columns, layer 0's input order as run (`feed` puts inputs in it);
+    ``dead``: the dead rows removed before planning (models/dead.py; None: kept), so that `network`
+    (and the hidden layers' outputs) may have fewer rows than the compressed network:
+    `network_rows` maps them back."""
 
     network: QuantizedNetwork
     hw: HwParams
@@ -86,6 +90,20 @@ class ExecutionPlan:
     # balanced columns (models/balance.py, order_columns): input col_perm[j] is broadcast as layer 0's
     # column j (None: the input order)
     col_perm: np.ndarray | None = None
+    # dead rows removed (models/dead.py): layer l of `network`, before the row permutation, holds rows
+    # dead.kept[l] of the compressed layer (None: nothing removed, --keep-dead-rows)
+    dead: DeadRows | None = None
+
+    def network_rows(self, layer: int) -> np.ndarray:
+        """int64 [rows of `layer` as run]: row r of the layer as run is row network_rows(layer)[r] of
+        the compressed network's layer (dead rows removed and balanced rows composed; the identity
+        for the paper's interleave with every row kept). The last layer is always a permutation."""
+        rows = np.arange(self.network.layers[layer].desc.out_len, dtype=np.int64)
+        if self.row_perms:
+            rows = np.asarray(self.row_perms[layer], np.int64)
+        if self.dead is not None:
+            rows = self.dead.kept[layer][rows]
+        return rows
 
     def feed(self, acts: np.ndarray) -> np.ndarray:
         """Layer-0 activations [..., in_0] (input order) in the order the plan runs them: the host
@@ -284,8 +302,9 @@ class PreparedRun:
     quantized inputs in the order the RTL is fed (``plan.feed``: permuted with balanced columns),
     ``input_saturated`` how many input values were saturated to the activation
     range (reported, never silent), ``golden`` the bit-exact run. With balanced rows ``plan`` runs
-    the permuted layers (``plan.balance`` says which were chosen and why) while ``net`` keeps the
-    compressed order; ``golden.outputs`` is in the original order either way."""
+    the permuted layers (``plan.balance`` says which were chosen and why) and without the dead rows
+    (``plan.dead``) while ``net`` keeps every row in the compressed order (``plan.network_rows``
+    maps the rows as run to it); ``golden.outputs`` is in the original order either way."""
 
     network: Network
     net: QuantizedNetwork
@@ -325,7 +344,7 @@ class PreparedRun:
 
 def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max_layers: int = 8,
                 strict: bool = False, force_tile_rows: dict[int, int] | None = None, balance: bool = True,
-                pad_skip: bool = True, **compress_options) -> PreparedRun:
+                pad_skip: bool = True, drop_dead: bool = True, **compress_options) -> PreparedRun:
     """Compress ``network`` (formats from its `calibration` inputs, else its inputs; each layer's
     own ReLU unless ``relu`` overrides all: the returned `network` then carries the override), plan
     its passes for ``hw`` and run the golden model on every input. ``strict`` and
@@ -337,6 +356,9 @@ def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max
     every input. False: the paper's interleave. ``pad_skip``: every layer's FLAGS.PAD_SKIP
     (LayerDesc.pad_skip, set before planning and balancing: the balancer scores beats, the cycle
     models and the programmed descriptors follow it; False: one cycle per entry, as the paper).
+    ``drop_dead``: remove the hidden layers' dead rows before planning (models/dead.py: outputs no
+    weight of the next layer reads; exact, the network's outputs are unchanged; ``plan.dead`` says
+    which); False keeps them, as the paper.
     Raises EieInputError (bad input, nothing fits, strict bounds)."""
     network = network.with_relu(relu)
     flags = list(network.relu)
@@ -345,7 +367,10 @@ def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max
                            **compress_options)
     net = replace(net, layers=tuple(replace(ql, desc=replace(ql.desc, pad_skip=bool(pad_skip)))
                                     for ql in net.layers))
-    plan = plan_network(net, hw, max_layers, force_tile_rows=force_tile_rows)
+    live, dead = drop_dead_rows(net) if drop_dead else (net, None)
+    plan = plan_network(live, hw, max_layers, force_tile_rows=force_tile_rows)
+    if dead is not None:
+        plan = replace(plan, dead=dead)
     # the one input quantization (numerics.quantize), which also counts the saturated values
     acts_arr, saturated = quantize(network.inputs, net.layers[0].desc.fa, hw.act_width, what="network input",
                                    allow_saturation=True)

@@ -69,9 +69,12 @@ def _prepare(args: argparse.Namespace, hw: HwParams) -> PreparedRun:
     into passes and run by the golden model on every input."""
     network = load_network(args.layers)
     prep = prepare_run(network, hw, relu=args.relu, strict=args.strict, density=args.density,
-                       codebook=args.codebook, balance=not args.interleave, pad_skip=not args.no_pad_skip)
+                       codebook=args.codebook, balance=not args.interleave, pad_skip=not args.no_pad_skip,
+                       drop_dead=not args.keep_dead_rows)
     b = prep.plan.balance
     print(b.summary() if b is not None else "rows: interleave (paper; --interleave)")
+    if prep.plan.dead is not None and len(prep.net.layers) > 1:
+        print(prep.plan.dead.summary() + " (--keep-dead-rows keeps them)")
     return prep
 
 
@@ -91,8 +94,8 @@ def _load_network(args: argparse.Namespace, hw: HwParams) -> tuple[NetworkImage,
         notes = []
         if args.pes is not None and args.pes != image.hw.num_pe:
             notes.append(f"{image.hw.num_pe} PEs, not --pes {args.pes}")
-        if getattr(args, "interleave", False):
-            notes.append("its own row assignment (--interleave applies when encoding)")
+        if getattr(args, "interleave", False) or getattr(args, "keep_dead_rows", False):
+            notes.append("its own rows (--interleave and --keep-dead-rows apply when encoding)")
         if notes:
             print(f"{PROG}: note: {sources[0]} was encoded for " + "; ".join(notes), file=sys.stderr)
         return image, act, {}
@@ -100,7 +103,9 @@ def _load_network(args: argparse.Namespace, hw: HwParams) -> tuple[NetworkImage,
     if len(prep.plan.passes) > 1:
         raise EieInputError(f"{', '.join(args.layers)}: does not fit {hw.num_pe} PEs in one load ("
                             f"{len(prep.plan.passes)} passes; `make run` runs it in passes, docs/network-format.md)")
-    perms = {f"row_perm{i}": p for i, p in enumerate(prep.plan.row_perms)}
+    plan = prep.plan
+    perms = ({f"row_perm{i}": plan.network_rows(i) for i in range(len(plan.network.layers))}
+             if plan.row_perms or (plan.dead is not None and plan.dead.any) else {})
     if prep.plan.col_perm is not None:
         perms["col_perm"] = prep.plan.col_perm
     return prep.plan.passes[0].image, prep.acts[0], perms
@@ -128,6 +133,10 @@ def _add_layer_args(p: argparse.ArgumentParser, folder_ok: bool) -> None:
                         "where the RTL's cycle model predicts fewer cycles, models/balance.py; an encoded image and "
                         "its golden.npz then hold the permuted rows and inputs (act_in as fed), with the "
                         "permutations as row_perm<i> and col_perm: input col_perm[j] is fed as activation j)")
+    p.add_argument("--keep-dead-rows", action="store_true",
+                   help="keep the hidden layers' dead rows, as the paper (default: rows whose output no weight of "
+                        "the next layer reads are removed, models/dead.py; exact; row_perm<i> in golden.npz then "
+                        "lists the rows kept, in the order run)")
     p.add_argument("--no-pad-skip", action="store_true",
                    help="every layer's FLAGS.PAD_SKIP off: one cycle per entry, padding included, as in the paper "
                         "(default on: a padding entry shares its cycle with the next entry, docs/cycle-model.md)"
@@ -226,7 +235,7 @@ def cmd_golden(args: argparse.Namespace) -> int:
     print(net.summary())
     top = (1 << (hw.act_width - 1)) - 1
     if len(prep.plan.passes) == 1:
-        for i, (b, q) in enumerate(zip(golden.layer_outputs[0][0], net.layers, strict=True)):
+        for i, (b, q) in enumerate(zip(golden.layer_outputs[0][0], prep.plan.network.layers, strict=True)):
             at_limit = int(np.sum(np.abs(b.astype(np.int64)) >= top))
             print(f"layer {i}: {q.desc.out_len} outputs (FO={q.desc.fo}), input 0: {np.count_nonzero(b)} non-zero, "
                   f"{at_limit} at the saturation limit")

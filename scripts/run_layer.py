@@ -256,6 +256,9 @@ def main() -> int:
                         help="a cycle for every padding entry, as in the paper (default: FLAGS.PAD_SKIP on every "
                              "layer, a padding entry and the next entry of its word go to the arithmetic unit as "
                              "one, docs/pe-contract.md; make run PAD_SKIP=0)")
+    parser.add_argument("--keep-dead-rows", action="store_true",
+                        help="run the hidden layers' dead rows too, as the paper (default: rows whose output no "
+                             "weight of the next layer reads are removed, models/dead.py; exact; make run DEAD=0)")
     parser.add_argument("--tile-rows", action="append", default=[], metavar="LAYER=ROWS",
                         help="cut LAYER into row tiles of ROWS rows even when it fits (tests the passes)")
     parser.add_argument("--make", action="store_true", help=argparse.SUPPRESS)   # errors name make variables
@@ -277,7 +280,8 @@ def main() -> int:
             warnings.simplefilter("always", EieAccuracyWarning)
             prep = prepare_run(network, hw, relu=None if args.relu is None else bool(args.relu),
                                max_layers=MAX_LAYERS, strict=args.strict, force_tile_rows=tile_rows or None,
-                               balance=not args.interleave, pad_skip=not args.no_pad_skip)
+                               balance=not args.interleave, pad_skip=not args.no_pad_skip,
+                               drop_dead=not args.keep_dead_rows)
     except EieInputError as exc:
         return _fail(BadInput(f"{PROG}: error: {exc}"))
     except BadInput as exc:
@@ -286,12 +290,15 @@ def main() -> int:
     print(f"run: {network.name} ({', '.join(files)}) on {hw.num_pe} PEs, FIFO {hw.fifo_depth}, {args.sim}, "
           f"load {args.load}, {network.batch} input(s): "
           + "; ".join(f"layer {i} {q.desc.out_len}x{q.desc.cols}{' relu' if q.desc.relu else ''}"
-                      for i, q in enumerate(net.layers)), flush=True)
+                      + (f" ({r.desc.out_len}x{r.desc.cols} run)" if r.codes.shape != q.codes.shape else "")
+                      for i, (q, r) in enumerate(zip(net.layers, plan.network.layers, strict=True))), flush=True)
     print("run: compression (docs/numerics.md):\n" + "\n".join("  " + line for line in net.summary().splitlines()))
     for w in caught:
         if issubclass(w.category, EieAccuracyWarning):
             print(f"run: WARNING: {w.message}", flush=True)
     print(f"run: {_rows_text(plan)}", flush=True)
+    if len(net.layers) > 1:
+        print(f"run: {_dead_text(plan)}", flush=True)
     if len(plan.passes) > 1:
         why = "forced row tiles" if tile_rows else f"the network does not fit {hw.num_pe} PEs at once"
         print(f"run: {len(plan.passes)} passes (loads of the chip; {why}): "
@@ -316,7 +323,7 @@ def main() -> int:
     job = {"layers": [str(Path(p).resolve()) for p in files], "pes": hw.num_pe, "fifo": hw.fifo_depth,
            "relu": args.relu, "load": args.load, "batch": args.batch, "watchdog_cycles": args.watchdog,
            "progress_cycles": 1000, "tile_rows": {str(k): v for k, v in tile_rows.items()},
-           "balance": not args.interleave, "pad_skip": not args.no_pad_skip}
+           "balance": not args.interleave, "pad_skip": not args.no_pad_skip, "drop_dead": not args.keep_dead_rows}
     job_file = run_dir / "job.json"
     job_file.write_text(json.dumps(job, indent=1) + "\n")
     params = {"NUM_PE": hw.num_pe, "FIFO_DEPTH": hw.fifo_depth, "MAX_LAYERS": MAX_LAYERS}
@@ -373,6 +380,13 @@ def _rows_text(plan) -> str:
     return b.summary()
 
 
+def _dead_text(plan) -> str:
+    """The hidden layers' dead rows (models/dead.py): removed, how many, or kept."""
+    if plan.dead is None:
+        return "dead rows: kept (--keep-dead-rows / DEAD=0)"
+    return plan.dead.summary()
+
+
 def _rows_report(plan) -> dict:
     b = plan.balance
     if b is None:
@@ -401,6 +415,13 @@ def _columns_text(c: dict | None) -> str:
     if c["order"] == "balanced":
         return f"balanced, {c['cycles_input_order']:,.0f} -> {c['cycles_balanced']:,.0f} cycles (RTL model)"
     return c["method"]
+
+
+def _dead_cell(d) -> str:
+    if isinstance(d, str):
+        return d
+    parts = [f"layer {i}: {r} of {b}" for i, (r, b) in enumerate(zip(d["removed"], d["rows_before"], strict=True)) if r]
+    return ", ".join(parts) or "none"
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -517,6 +538,7 @@ def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str, 
             "pes_needed_for_one_pass": info["pes_needed"],
         },
         "balance": _rows_report(plan),
+        "dead_rows": plan.dead.to_dict() if plan.dead is not None else "kept (--keep-dead-rows / DEAD=0)",
         "input_values_saturated": int(info["input_saturated"]),
         "outputs_saturated_per_layer": saturated_outputs(prep),
         "compression": [asdict(r) for r in prep.net.report],
@@ -594,6 +616,7 @@ def print_report(rep: dict) -> None:
                 f", predicted {100 * rep['balance']['predicted_gain']:.1f}% fewer cycles"
                 if rep["balance"]["rows"] == "balanced" else f" ({rep['balance']['reason']})")),
             ("layer 0 input order", _columns_text(rep["balance"].get("columns"))),
+            ("dead rows removed", _dead_cell(rep["dead_rows"])),
             ("padding skip", "on (FLAGS.PAD_SKIP)" if rep["pad_skip"] else "off (--no-pad-skip / PAD_SKIP=0)"),
             ("passes (weight loads)", f"{rep['passes']['count']}: {rep['passes']['weight_load_words_total']:,} words")]
     if rep["passes"]["pes_needed_for_one_pass"]:

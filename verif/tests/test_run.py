@@ -118,6 +118,17 @@ def test_shared_cases_through_make_run(sim: str, case: str, tmp_path: Path) -> N
     if case == "mnist-network":
         assert int(np.argmax(np.load(out / "outputs.npz")["value"][0])) == 7
         assert len(rep["scoreboard"]["writebacks_checked_per_layer_input0"]) == 2
+        # fc1 has rows no weight of fc2 reads (docs/network-format.md, "Dead rows"): removed by
+        # default; run with them (DEAD=0), the RTL gives the same outputs bit for bit, in more cycles
+        assert rep["dead_rows"]["removed"][0] > 0 and rep["dead_rows"]["rows_before"] == [512, 10]
+        full = tmp_path / "keep-dead"
+        res = _run(sim, full, *[str(CASES / f) for f in CASE_RUNS[case]], "--keep-dead-rows")
+        assert res.returncode == 0, f"--keep-dead-rows:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+        rep_full = json.loads((full / "report.json").read_text())
+        assert rep_full["outputs_match_model"] and rep_full["scoreboard"]["errors"] == 0
+        assert rep_full["dead_rows"].startswith("kept")
+        assert np.array_equal(np.load(out / "outputs.npz")["raw"], np.load(full / "outputs.npz")["raw"])
+        assert rep["layer_cycles_input0"][1] < rep_full["layer_cycles_input0"][1]
 
 
 # --------------------------------------------------------------------------------- bad input, Ctrl-C

@@ -295,6 +295,17 @@ def plan_network(net: QuantizedNetwork, hw: HwParams | None = None, max_layers: 
 
 
 
+def _plan_layer_cycles(plan: ExecutionPlan, golden: GoldenRun) -> list[list]:
+    """Per pass, per layer: rtl_layer_cycles of the first input of `golden`."""
+    from models.cycles import rtl_layer_cycles
+
+    out = []
+    for p in plan.passes:
+        acts = [golden.inputs[p.index][0], *golden.layer_outputs[p.index][0][:-1]]
+        out.append([rtl_layer_cycles(pl, a, plan.hw) for pl, a in zip(p.image.layers, acts, strict=True)])
+    return out
+
+
 @dataclass(frozen=True)
 class PreparedRun:
     """Everything the model knows about a run of a network on a batch (what `make run` and its
@@ -312,6 +323,9 @@ class PreparedRun:
     acts: np.ndarray
     input_saturated: int
     golden: GoldenRun
+    # the paper's interleave in input order (dead rows as in `plan`) and its golden run on `input_acts`,
+    # kept when balancing changed the plan (None otherwise): what `interleave_layer_cycles` measures
+    interleave: tuple[ExecutionPlan, GoldenRun] | None = None
 
     @property
     def input_acts(self) -> np.ndarray:
@@ -321,14 +335,13 @@ class PreparedRun:
     def layer_cycles(self) -> list[list]:
         """Per pass, per layer: `models.cycles.rtl_layer_cycles` (RtlCycleReport) of the first input
         of the batch (the cycles the RTL takes for that input's non-zero pattern)."""
-        from models.cycles import rtl_layer_cycles
+        return _plan_layer_cycles(self.plan, self.golden)
 
-        hw = self.plan.hw
-        out = []
-        for p in self.plan.passes:
-            acts = [self.golden.inputs[p.index][0], *self.golden.layer_outputs[p.index][0][:-1]]
-            out.append([rtl_layer_cycles(pl, a, hw) for pl, a in zip(p.image.layers, acts, strict=True)])
-        return out
+    def interleave_layer_cycles(self) -> list[list] | None:
+        """`layer_cycles` of the paper's interleave in input order (the plan before balancing) on the
+        same first input, None when balancing left the plan unchanged: the exact model's measure of
+        what balancing gained (the balancer itself scores with its faster queue model)."""
+        return None if self.interleave is None else _plan_layer_cycles(*self.interleave)
 
     def predicted_run_cycles(self, layer_cycles: list[list] | None = None) -> int:
         """Cycles of the whole run as `make run` simulates it, predicted: per pass, every layer's
@@ -375,6 +388,7 @@ def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max
     acts_arr, saturated = quantize(network.inputs, net.layers[0].desc.fa, hw.act_width, what="network input",
                                    allow_saturation=True)
     golden = plan.run_golden(acts_arr)
+    interleave = None
     if balance:
         balanced = balance_plan(plan, net.quantize_input(np.atleast_2d(calibration)[:DENSITY_INPUTS],
                                                          allow_saturation=True))
@@ -382,6 +396,7 @@ def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max
             fed = balanced.feed(acts_arr)
             run = balanced.run_golden(fed)
             if np.array_equal(run.outputs, golden.outputs):
+                interleave = (plan, golden)
                 plan, golden, acts_arr = balanced, run, fed
             else:   # a saturating accumulator made the next layers' new input order matter
                 plan = replace(plan, balance=replace(balanced.balance, used=False, reason=(
@@ -389,4 +404,4 @@ def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max
                     cycles_balanced=balanced.balance.cycles_interleave, columns=None))
         else:
             plan = balanced
-    return PreparedRun(network, net, plan, acts_arr, saturated, golden)
+    return PreparedRun(network, net, plan, acts_arr, saturated, golden, interleave)

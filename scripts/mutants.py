@@ -256,7 +256,8 @@ def main() -> int:
     chosen = [m for m in MUTANTS if args.only in (None, m.name)]
     if args.list or not chosen:
         for m in MUTANTS:
-            print(f"{m.name:32s} hdl/{m.file}: {m.mutated}")
+            change = " ".join(m.mutated.split())          # a multi-line change on one line
+            print(f"{m.name:32s} hdl/{m.file}: {change if len(change) <= 110 else change[:107] + '...'}")
         return 0 if args.list else 2
     survivors = [m.name for m in chosen if not run_mutant(m, args.sim, args.jobs)]
     if survivors:

@@ -297,6 +297,11 @@ def main() -> int:
         if issubclass(w.category, EieAccuracyWarning):
             print(f"run: WARNING: {w.message}", flush=True)
     print(f"run: {_rows_text(plan)}", flush=True)
+    gain = _balance_gain(prep)
+    if gain is not None:
+        print(f"run: balancing, the RTL's cycle model on input 0: {gain['interleave']:,} cycles with the paper's "
+              f"interleave in input order -> {gain['as_run']:,} as run "
+              f"({100 * (1 - gain['as_run'] / gain['interleave']):.1f}% fewer)", flush=True)
     if len(net.layers) > 1:
         print(f"run: {_dead_text(plan)}", flush=True)
     if len(plan.passes) > 1:
@@ -380,6 +385,18 @@ def _rows_text(plan) -> str:
     return b.summary()
 
 
+def _balance_gain(prep: PreparedRun) -> dict | None:
+    """The exact cycle model's total on input 0 (every pass and layer) with the paper's interleave in
+    input order and as run, or None when balancing changed nothing."""
+    base = prep.interleave_layer_cycles()
+    if base is None:
+        return None
+    def total(reports: list[list]) -> int:
+        return sum(r.cycles for per_pass in reports for r in per_pass)
+
+    return {"interleave": total(base), "as_run": total(prep.layer_cycles())}
+
+
 def _dead_text(plan) -> str:
     """The hidden layers' dead rows (models/dead.py): removed, how many, or kept."""
     if plan.dead is None:
@@ -415,6 +432,16 @@ def _columns_text(c: dict | None) -> str:
     if c["order"] == "balanced":
         return f"balanced, {c['cycles_input_order']:,.0f} -> {c['cycles_balanced']:,.0f} cycles (RTL model)"
     return c["method"]
+
+
+def _rows_cell(b: dict) -> str:
+    """The rows line of the table: what was chosen and, when balancing changed the plan, the exact
+    cycle model's input-0 cycles with the paper's interleave and as run."""
+    text = b["rows"] + ("" if b["rows"] == "balanced" else f" ({b['reason']})")
+    g = b.get("rtl_model_cycles_input0")
+    if g:
+        text += f"; input 0: {g['interleave']:,} -> {g['as_run']:,} cycles (RTL model, rows and input order)"
+    return text
 
 
 def _dead_cell(d) -> str:
@@ -537,7 +564,7 @@ def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str, 
             "reload_words_per_input_if_batch_1": plan.load_words if len(plan.passes) > 1 else 0,
             "pes_needed_for_one_pass": info["pes_needed"],
         },
-        "balance": _rows_report(plan),
+        "balance": {**_rows_report(plan), "rtl_model_cycles_input0": _balance_gain(prep)},
         "dead_rows": plan.dead.to_dict() if plan.dead is not None else "kept (--keep-dead-rows / DEAD=0)",
         "input_values_saturated": int(info["input_saturated"]),
         "outputs_saturated_per_layer": saturated_outputs(prep),
@@ -612,9 +639,7 @@ def print_report(rep: dict) -> None:
             ("cycles per input min/median/max", f"{c['min']:,.0f} / {c['median']:,.0f} / {c['max']:,.0f}"),
             ("latency at 800 MHz, median", f"{lat['median']:.3f} us"),
             ("frames/s at 800 MHz", f"{rep['frames_per_s_at_800mhz']:,.0f}" if rep["frames_per_s_at_800mhz"] else "-"),
-            ("rows (load balance)", rep["balance"]["rows"] + (
-                f", predicted {100 * rep['balance']['predicted_gain']:.1f}% fewer cycles"
-                if rep["balance"]["rows"] == "balanced" else f" ({rep['balance']['reason']})")),
+            ("rows (load balance)", _rows_cell(rep["balance"])),
             ("layer 0 input order", _columns_text(rep["balance"].get("columns"))),
             ("dead rows removed", _dead_cell(rep["dead_rows"])),
             ("padding skip", "on (FLAGS.PAD_SKIP)" if rep["pad_skip"] else "off (--no-pad-skip / PAD_SKIP=0)"),

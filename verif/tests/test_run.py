@@ -129,6 +129,9 @@ def test_shared_cases_through_make_run(sim: str, case: str, tmp_path: Path) -> N
         assert rep_full["dead_rows"].startswith("kept")
         assert np.array_equal(np.load(out / "outputs.npz")["raw"], np.load(full / "outputs.npz")["raw"])
         assert rep["layer_cycles_input0"][1] < rep_full["layer_cycles_input0"][1]
+        # the report's exact gain of balancing: "as run" is what the RTL took on input 0
+        gain = rep["balance"]["rtl_model_cycles_input0"]
+        assert gain["as_run"] == sum(rep["layer_cycles_input0"]) and gain["interleave"] > 0
 
 
 # --------------------------------------------------------------------------------- bad input, Ctrl-C

@@ -27,3 +27,13 @@ def test_mutant_applies_once(mutant) -> None:
 def test_mutant_names_unique() -> None:
     names = [m.name for m in mutants.MUTANTS]
     assert len(names) == len(set(names))
+
+
+def test_list_is_one_line_per_mutant() -> None:
+    import subprocess
+
+    res = subprocess.run([sys.executable, str(REPO / "scripts" / "mutants.py"), "--list"], capture_output=True,
+                         text=True, cwd=REPO, timeout=60)
+    lines = res.stdout.splitlines()
+    assert res.returncode == 0 and len(lines) == len(mutants.MUTANTS)
+    assert [ln.split()[0] for ln in lines] == [m.name for m in mutants.MUTANTS]

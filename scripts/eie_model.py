@@ -213,8 +213,7 @@ def _golden_folder(args: argparse.Namespace) -> int:
         arg = int(np.argmax(y)) if rp is None else int(rp[int(np.argmax(y))])   # in the network's row order
         print(f"layer {i}: {d.out_len} outputs (FO={d.fo}), {np.count_nonzero(b)} non-zero, "
               f"{at_limit} at the saturation limit, arg-max {arg}"
-              + (" (row order of the network; the image runs balanced rows, golden.npz row_perm"
-                 f"{i})" if rp is not None else ""))
+              + (f" (the network's row number, golden.npz row_perm{i}; among the rows run)" if rp is not None else ""))
     if args.out:
         np.savez(args.out, act_in=act, **{f"out{i}": o for i, o in enumerate(outs)},
                  **{f"out{i}_float": y for i, y in enumerate(ys)})

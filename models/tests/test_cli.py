@@ -128,5 +128,35 @@ def test_balanced_folder_keeps_the_network_order(tmp_path: Path) -> None:
         assert np.array_equal(g["out"], want.golden.outputs)              # row order of the network
     r = run("golden", str(tmp_path / "img"))
     assert r.returncode == 0, r.stderr
-    got = int(re.search(r"arg-max (\d+) \(row order of the network", r.stdout).group(1))
+    got = int(re.search(r"arg-max (\d+) \(the network's row number", r.stdout).group(1))
     assert got == int(np.argmax(want.golden.outputs[0]))
+
+
+def test_folder_with_dead_rows_maps_rows_to_the_network(tmp_path: Path) -> None:
+    """The digits MLP on 8 PEs: `encode` removes the hidden layers' dead rows (models/dead.py), so
+    golden.npz's row_perm<l> of a hidden layer is shorter than the layer and lists the network rows
+    run; `golden` on the folder names each layer's arg-max by its network row; --keep-dead-rows
+    keeps every row and gives the same network outputs."""
+    from models.hwparams import HwParams
+    from models.network import load_network
+    from models.plan import prepare_run
+
+    net = ROOT / "models" / "networks" / "digits-mlp.npz"
+    want = prepare_run(load_network([str(net)]).limit(1), HwParams(num_pe=8, fifo_depth=8))
+    assert want.plan.dead.removed[0] > 0
+    r = run("encode", str(net), "--pes", "8", "--out", str(tmp_path / "img"))
+    assert r.returncode == 0, r.stderr
+    with np.load(tmp_path / "img" / "golden.npz") as g:
+        rows0 = g["row_perm0"]
+        assert rows0.size == 300 - want.plan.dead.removed[0] and np.array_equal(rows0, want.plan.network_rows(0))
+        assert sorted(g["row_perm2"].tolist()) == list(range(10))
+        out0 = g["out0"]
+    r = run("golden", str(tmp_path / "img"))
+    assert r.returncode == 0, r.stderr
+    got = int(re.search(r"layer 0: .* arg-max (\d+) \(the network's row number", r.stdout).group(1))
+    assert got == int(rows0[np.argmax(out0)])
+    r = run("encode", str(net), "--pes", "8", "--keep-dead-rows", "--interleave", "--out", str(tmp_path / "full"))
+    assert r.returncode == 0, r.stderr
+    with np.load(tmp_path / "full" / "golden.npz") as g:
+        assert "row_perm0" not in g.files and g["out0"].size == 300
+        assert np.array_equal(g["out2"], want.golden.layer_outputs[0][0][2][np.argsort(want.plan.network_rows(2))])

@@ -225,31 +225,57 @@ module eie_spm_read #(
   );
 
   // ---------------------------------------------------------------- word buffer + emitter
+  // Timing (FPGA): the SRAM's read data (no output register) reaches the emitter in the same cycle.
+  // Its decisions (segment done, pair, the buffer's next count and pointers, the next slot) take one
+  // bit of it, ent_zero ("the entry is a padding entry"), selected from per-slot zero flags of the
+  // SRAM word and of the buffer head's word; everything else they use (slot comparisons, the next
+  // count and pointers for either outcome) comes from registers only. The word buffer's write enable
+  // is s1_valid_q (a register), not "s1 joins the buffer" (which depends on the data): when s1 holds
+  // the head and finishes, the write lands in a free entry that nothing reads, and wb_wr_q does not
+  // move. Only the entry's fields (v, z, last) go through the byte selection, to the outputs.
+  // The same cycles as the direct form (docs/synthesis.md, "Fmax back").
   logic [WB_DW-1:0] wb_q [2];
   logic             wb_wr_q, wb_rd_q;
-  logic             wb_push, wb_pop;
   logic             head_in_wb;
-  logic [63:0]      hd_word;
+  logic [63:0]      wb_word, hd_word; // the buffer head's word, the head segment's word
+  logic [SEG_DW-1:0] wb_seg;
   logic [2:0]       hd_fslot, hd_lslot;
   logic             hd_cfirst, hd_clast;
   logic [ACT_W-1:0] hd_act;
   logic             mid_q;            // inside the head segment; slot_q is its next slot
-  logic [2:0]       slot_q, slot, slot_nx, slot_end;
+  logic [2:0]       slot_q, slot, slot_nx, slot_nx2;
   logic [7:0]       ent_byte, nxt_byte;
+  logic [7:0]       sp_zf, wb_zf;     // per slot: the word's entry there has v = 0
+  logic             ent_zero;         // the entry is a padding entry (v = 0)
+  logic             at_last, pre_last;  // slot is the segment's last slot / the one before it
   logic             pair;             // a padding entry and the next one go out as one beat
   logic             ent_fire, seg_end, seg_done;
+  logic [1:0]       cnt_go, cnt_done; // wb_cnt_d when the head segment goes on / is done
+  logic             wr_go, wr_done;   // wb_wr_q's next value, the same two cases
 
   assign head_in_wb = (wb_cnt_q != 2'd0);
-  assign {hd_word, hd_fslot, hd_lslot, hd_cfirst, hd_clast, hd_act} =
-      head_in_wb ? wb_q[wb_rd_q] : {spm_rdata, s1_seg_q};
+  assign {wb_word, wb_seg} = wb_q[wb_rd_q];
+  assign {hd_fslot, hd_lslot, hd_cfirst, hd_clast, hd_act} = head_in_wb ? wb_seg : s1_seg_q;
+
+  always_comb begin
+    for (int k = 0; k < 8; k++) begin
+      sp_zf[k] = (spm_rdata[8*k +: 4] == 4'd0);
+      wb_zf[k] = (wb_word[8*k +: 4] == 4'd0);
+    end
+  end
 
   assign slot        = mid_q ? slot_q : hd_fslot;
   assign slot_nx     = slot + 3'd1;
+  assign slot_nx2    = slot + 3'd2;
+  assign hd_word     = head_in_wb ? wb_word : spm_rdata;
   assign ent_byte    = hd_word[{slot, 3'b000} +: 8];
   assign nxt_byte    = hd_word[{slot_nx, 3'b000} +: 8];
-  assign pair        = pad_skip_i && (ent_byte[3:0] == 4'd0) && (slot != hd_lslot);
-  assign slot_end    = pair ? slot_nx : slot;
-  assign seg_end     = (slot_end == hd_lslot);
+  assign ent_zero    = head_in_wb ? wb_zf[slot] : sp_zf[slot];
+  assign at_last     = (slot == hd_lslot);
+  assign pre_last    = (slot_nx == hd_lslot);
+  assign pair        = pad_skip_i && ent_zero && !at_last;
+  // = (slot_end == hd_lslot) with slot_end = pair ? slot_nx : slot
+  assign seg_end     = at_last || (pad_skip_i && ent_zero && pre_last);
   assign ent_valid_o = head_in_wb || s1_valid_q;
   assign ent_v_o     = pair ? nxt_byte[3:0] : ent_byte[3:0];
   assign ent_z_o     = pair ? 5'(ent_byte[7:4]) + 5'(nxt_byte[7:4]) + 5'd1 : 5'(ent_byte[7:4]);
@@ -258,15 +284,14 @@ module eie_spm_read #(
   assign ent_act_o   = hd_act;
   assign ent_fire    = ent_valid_o && ent_ready_i;
   assign seg_done    = ent_fire && seg_end;
-  assign wb_pop      = seg_done && head_in_wb;
-  // s1 joins the buffer unless it was the head and finished this cycle.
-  assign wb_push     = s1_valid_q && !(seg_done && !head_in_wb);
 
-  always_comb begin
-    wb_cnt_d = wb_cnt_q;
-    if (wb_push && !wb_pop) wb_cnt_d = wb_cnt_q + 2'd1;
-    else if (!wb_push && wb_pop) wb_cnt_d = wb_cnt_q - 2'd1;
-  end
+  // The buffer's next count and pointers, for either value of seg_done. Going on: s1 joins the
+  // buffer. Done: the buffer's head leaves it and s1 joins; or s1 was the head and leaves.
+  assign cnt_go   = wb_cnt_q + 2'(s1_valid_q);
+  assign cnt_done = head_in_wb ? wb_cnt_q - 2'd1 + 2'(s1_valid_q) : wb_cnt_q;
+  assign wr_go    = wb_wr_q ^ s1_valid_q;
+  assign wr_done  = wb_wr_q ^ (s1_valid_q && head_in_wb);
+  assign wb_cnt_d = seg_done ? cnt_done : cnt_go;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -277,21 +302,23 @@ module eie_spm_read #(
       slot_q   <= 3'd0;
     end else begin
       wb_cnt_q <= wb_cnt_d;
-      if (wb_push) wb_wr_q <= !wb_wr_q;
-      if (wb_pop) wb_rd_q <= !wb_rd_q;
+      wb_wr_q  <= seg_done ? wr_done : wr_go;
+      wb_rd_q  <= wb_rd_q ^ (seg_done && head_in_wb);
       if (ent_fire) begin
         mid_q  <= !seg_end;
-        slot_q <= slot_end + 3'd1;
+        slot_q <= pair ? slot_nx2 : slot_nx;
       end
     end
   end
 
-  // Two words of flops, reset so the entry outputs are never X while idle.
+  // Two words of flops, reset so the entry outputs are never X while idle. Written whenever s1
+  // holds a segment (above): the buffer holds at most 1 segment then (credit), so entry wb_wr_q is
+  // free.
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       wb_q[0] <= '0;
       wb_q[1] <= '0;
-    end else if (wb_push) begin
+    end else if (s1_valid_q) begin
       wb_q[wb_wr_q] <= {spm_rdata, s1_seg_q};
     end
   end

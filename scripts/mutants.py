@@ -91,8 +91,8 @@ MUTANTS = [
            "verif/units/test_eie_pe_frontend.py"),
     # padding skip: a pair across the segment's end (into the next column or word), or z without the +1
     Mutant("spm_read_pair_crosses_segment", "eie_spm_read.sv",
-           "  assign pair        = pad_skip_i && (ent_byte[3:0] == 4'd0) && (slot != hd_lslot);",
-           "  assign pair        = pad_skip_i && (ent_byte[3:0] == 4'd0) && (slot != 3'd7);",
+           "  assign pair        = pad_skip_i && ent_zero && !at_last;",
+           "  assign pair        = pad_skip_i && ent_zero && (slot != 3'd7);",
            "verif/units/test_eie_spm_read.py"),
     Mutant("spm_read_pair_z_off_by_one", "eie_spm_read.sv",
            "  assign ent_z_o     = pair ? 5'(ent_byte[7:4]) + 5'(nxt_byte[7:4]) + 5'd1 : 5'(ent_byte[7:4]);",

@@ -47,7 +47,8 @@ class Network:
     ``layers``: FloatLayers in order; layer 0 carries ``inputs`` (float32 [B, in_0]); later layers
     carry an empty input batch [0, in_k]. ``relu`` is each layer's flag (the file's, else on).
     ``calibration``: float32 [C, in_0] or None. ``expected``: float64 [B', out_L] (B' <= B) or None,
-    the reference before the last layer's ReLU. ``labels``: int64 [B] or None.
+    the reference before the last layer's ReLU. ``labels``: int64 [B] or None. ``expected_note``:
+    why a file's `expected` was set aside (a ReLU override of its hidden layers), else "".
     """
 
     layers: tuple[FloatLayer, ...]
@@ -58,6 +59,7 @@ class Network:
     labels: np.ndarray | None = None
     name: str = "network"
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    expected_note: str = ""
 
     @property
     def batch(self) -> int:
@@ -76,10 +78,19 @@ class Network:
 
     def with_relu(self, relu: bool | None) -> Network:
         """The network with every layer's ReLU set to ``relu`` (None: unchanged), for a command-line
-        override; the float reference and `reference()` follow it."""
+        override; the float reference and `reference()` follow it. A file's `expected` was computed
+        with its own hidden layers' flags: when the override changes one, it no longer describes this
+        network and is set aside (``expected`` None, ``expected_note`` says why)."""
         if relu is None:
             return self
-        return replace(self, relu=tuple([bool(relu)] * len(self.layers)))
+        flags = tuple([bool(relu)] * len(self.layers))
+        if self.expected is not None and flags[:-1] != tuple(self.relu[:-1]):
+            changed = [i for i, (a, b) in enumerate(zip(flags[:-1], self.relu[:-1], strict=True)) if a != b]
+            return replace(self, relu=flags, expected=None, expected_note=(
+                f"the file's 'expected' was computed with its own ReLU flags on the hidden layers, and the "
+                f"override RELU={int(bool(relu))} changes layer{'s' if len(changed) > 1 else ''} "
+                f"{', '.join(map(str, changed))}: not compared"))
+        return replace(self, relu=flags)
 
     def reference(self) -> np.ndarray:
         """float64 [B', out_L]: `expected` after the last layer's ReLU (what the hardware outputs)."""

@@ -263,10 +263,14 @@ def plan_network(net: QuantizedNetwork, hw: HwParams | None = None, max_layers: 
 
     ``force_tile_rows`` {layer: rows} tiles those layers even when they fit (tests). Raises
     EieInputError when an input vector exceeds the activation memory (rows can be tiled, columns
-    cannot) or a single row does not fit."""
+    cannot), a single row does not fit, or a forced layer does not exist."""
     hw = hw or net.hw
     layers = list(net.layers)
     force = dict(force_tile_rows or {})
+    bad = sorted(k for k in force if not 0 <= k < len(layers))
+    if bad:
+        raise EieInputError(f"tile rows (--tile-rows): layer {bad[0]} does not exist (the network has "
+                            f"{len(layers)} layer{'s' if len(layers) > 1 else ''}, 0..{len(layers) - 1})")
     passes: list[Pass] = []
     needed: dict[int, int] = {}
     if not force and len(layers) <= max_layers:

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
+from models.balance import unpermute
 from models.compress import CODEBOOK_MODES, EXPECTED_REL_ERR_BOUND, QuantLayer, compress_layer
 from models.cycles import CycleParams, predict_layer_cycles, rtl_layer_cycles
 from models.encode import (
@@ -73,8 +74,9 @@ def _prepare(args: argparse.Namespace, hw: HwParams) -> PreparedRun:
                        drop_dead=not args.keep_dead_rows)
     b = prep.plan.balance
     print(b.summary() if b is not None else "rows: interleave (paper; --interleave)")
-    if prep.plan.dead is not None and len(prep.net.layers) > 1:
-        print(prep.plan.dead.summary() + " (--keep-dead-rows keeps them)")
+    if len(prep.net.layers) > 1:
+        print(prep.plan.dead.summary() + " (--keep-dead-rows keeps them)" if prep.plan.dead is not None
+              else "dead rows: kept (--keep-dead-rows)")
     return prep
 
 
@@ -210,13 +212,21 @@ def _golden_folder(args: argparse.Namespace) -> int:
         d = image.layers[i].desc
         at_limit = int(np.sum(np.abs(b.astype(np.int64)) >= top))
         rp = perms.get(f"row_perm{i}")
-        arg = int(np.argmax(y)) if rp is None else int(rp[int(np.argmax(y))])   # in the network's row order
+        # in the network's row order: among equal maxima, the lowest network row (as np.argmax would)
+        arg = int(np.argmax(y)) if rp is None else int(rp[y == y.max()].min())
         print(f"layer {i}: {d.out_len} outputs (FO={d.fo}), {np.count_nonzero(b)} non-zero, "
               f"{at_limit} at the saturation limit, arg-max {arg}"
               + (f" (the network's row number, golden.npz row_perm{i}; among the rows run)" if rp is not None else ""))
-    if args.out:
-        np.savez(args.out, act_in=act, **{f"out{i}": o for i, o in enumerate(outs)},
-                 **{f"out{i}_float": y for i, y in enumerate(ys)})
+    if args.out:   # in the network's input and row order (as `golden` on layer files writes them)
+        cp = perms.get("col_perm")
+        data = {"act_in": act if cp is None else unpermute(act, cp)}
+        for i, (o, y) in enumerate(zip(outs, ys, strict=True)):
+            rp = perms.get(f"row_perm{i}")
+            order = np.arange(o.size) if rp is None else np.argsort(rp)
+            data[f"out{i}"], data[f"out{i}_float"] = o[order], y[order]
+            if rp is not None and not np.array_equal(rp[order], np.arange(o.size)):
+                data[f"rows{i}"] = rp[order]          # dead rows removed: the network rows these are
+        np.savez(args.out, **data)
         print(f"wrote {args.out}")
     return 0
 
@@ -244,6 +254,8 @@ def cmd_golden(args: argparse.Namespace) -> int:
           f"{np.median([_rel(v, r) for v, r in zip(value, ref, strict=True)]):.3e}; arg-max input 0: "
           f"{int(np.argmax(value[0]))}")
     status = 0
+    if network.expected_note:
+        print(f"expected: {network.expected_note}")
     if network.expected is not None:
         exp = network.reference()
         errs = [_rel(v, e) for v, e in zip(value, exp, strict=False)]
@@ -351,7 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "with a layer file's 'groundtruth' or 'expected' key when present.")
     _add_layer_args(p, folder_ok=True)
     p.add_argument("--out", help="write the inputs and the int and float outputs to this .npz (input and "
-                   "row order of the network)")
+                   "row order of the network; from an encoded folder, a hidden layer whose dead rows were removed "
+                   "has only the rows run, their network rows in rows<i>)")
     _add_fifo_arg(p)
     p.set_defaults(func=cmd_golden)
 

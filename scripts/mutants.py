@@ -255,9 +255,12 @@ def main() -> int:
     args = parser.parse_args()
     chosen = [m for m in MUTANTS if args.only in (None, m.name)]
     if args.list or not chosen:
+        width = max(len(m.name) for m in MUTANTS)
         for m in MUTANTS:
             change = " ".join(m.mutated.split())          # a multi-line change on one line
-            print(f"{m.name:32s} hdl/{m.file}: {change if len(change) <= 110 else change[:107] + '...'}")
+            bench = Path(m.bench.split("::")[0]).name
+            change = change if len(change) <= 100 else change[:97] + "..."
+            print(f"{m.name:{width}s}  {bench:24s} hdl/{m.file}: {change}")
         return 0 if args.list else 2
     survivors = [m.name for m in chosen if not run_mutant(m, args.sim, args.jobs)]
     if survivors:

@@ -305,7 +305,14 @@ def main() -> int:
     if len(net.layers) > 1:
         print(f"run: {_dead_text(plan)}", flush=True)
     if len(plan.passes) > 1:
-        why = "forced row tiles" if tile_rows else f"the network does not fit {hw.num_pe} PEs at once"
+        if tile_rows:
+            why = "forced row tiles"
+        elif any(p.rows is not None for p in plan.passes):
+            why = f"a layer does not fit {hw.num_pe} PEs at once"
+        elif len(net.layers) > MAX_LAYERS:
+            why = f"{len(net.layers)} layers: at most {MAX_LAYERS} per load (MAX_LAYERS)"
+        else:
+            why = f"the network does not fit {hw.num_pe} PEs at once"
         print(f"run: {len(plan.passes)} passes (loads of the chip; {why}): "
               + "; ".join(p.describe() for p in plan.passes), flush=True)
 
@@ -444,9 +451,9 @@ def _rows_cell(b: dict) -> str:
     return text
 
 
-def _dead_cell(d) -> str:
-    if isinstance(d, str):
-        return d
+def _dead_cell(d: dict) -> str:
+    if d["kept"]:
+        return f"kept ({d['reason']})"
     parts = [f"layer {i}: {r} of {b}" for i, (r, b) in enumerate(zip(d["removed"], d["rows_before"], strict=True)) if r]
     return ", ".join(parts) or "none"
 
@@ -565,7 +572,8 @@ def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str, 
             "pes_needed_for_one_pass": info["pes_needed"],
         },
         "balance": {**_rows_report(plan), "rtl_model_cycles_input0": _balance_gain(prep)},
-        "dead_rows": plan.dead.to_dict() if plan.dead is not None else "kept (--keep-dead-rows / DEAD=0)",
+        "dead_rows": ({"kept": False, **plan.dead.to_dict()} if plan.dead is not None
+                      else {"kept": True, "reason": "--keep-dead-rows / DEAD=0"}),
         "input_values_saturated": int(info["input_saturated"]),
         "outputs_saturated_per_layer": saturated_outputs(prep),
         "compression": [asdict(r) for r in prep.net.report],
@@ -600,6 +608,9 @@ def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str, 
         if max(errs) > bound:
             failed.append(f"the result differs from the file's 'expected' by {max(errs):.3g} (relative L2) > the "
                           f"bound {bound:g}")
+    if network.expected_note:
+        rep["expected"] = {"not_compared": network.expected_note}
+        print(f"run: expected: {network.expected_note}", flush=True)
     gt = network.extra.get("groundtruth")
     if gt is not None and batch == 1 and np.shape(gt) == value.shape[1:]:
         rep["rel_err_vs_groundtruth"] = _rel(value[0], np.asarray(gt, np.float64))
@@ -650,7 +661,9 @@ def print_report(rep: dict) -> None:
     rows.append(("rel. error vs float, median", f"{rep['rel_err_vs_float']['median']:.3g}"))
     if "rel_err_vs_groundtruth" in rep:
         rows.append(("rel. error vs 'groundtruth'", f"{rep['rel_err_vs_groundtruth']:.3g}"))
-    if "expected" in rep:
+    if "expected" in rep and "not_compared" in rep["expected"]:
+        rows.append(("rel. error vs 'expected'", "not compared (RELU= overrides the hidden layers' flags)"))
+    elif "expected" in rep:
         e = rep["expected"]
         rows.append(("rel. error vs 'expected', max", f"{e['rel_err']['max']:.3g} (bound {e['bound']:g}, "
                      f"{e['inputs_compared']} input(s), arg-max agrees {e['argmax_agrees']})"))

@@ -151,10 +151,14 @@ def test_folder_with_dead_rows_maps_rows_to_the_network(tmp_path: Path) -> None:
         assert rows0.size == 300 - want.plan.dead.removed[0] and np.array_equal(rows0, want.plan.network_rows(0))
         assert sorted(g["row_perm2"].tolist()) == list(range(10))
         out0 = g["out0"]
-    r = run("golden", str(tmp_path / "img"))
+    r = run("golden", str(tmp_path / "img"), "--out", str(tmp_path / "g.npz"))
     assert r.returncode == 0, r.stderr
     got = int(re.search(r"layer 0: .* arg-max (\d+) \(the network's row number", r.stdout).group(1))
-    assert got == int(rows0[np.argmax(out0)])
+    assert got == int(rows0[out0 == out0.max()].min())
+    with np.load(tmp_path / "g.npz") as g:         # the network's input and row order
+        assert np.array_equal(g["act_in"], want.input_acts[0]) and np.array_equal(g["out2"], want.golden.outputs[0])
+        assert np.array_equal(g["rows0"], np.sort(rows0)) and "rows2" not in g.files
+        assert np.array_equal(g["out0"], out0[np.argsort(rows0)])
     r = run("encode", str(net), "--pes", "8", "--keep-dead-rows", "--interleave", "--out", str(tmp_path / "full"))
     assert r.returncode == 0, r.stderr
     with np.load(tmp_path / "full" / "golden.npz") as g:

@@ -9,7 +9,7 @@ import pytest
 
 from models.errors import EieInputError
 from models.layerfile import FloatLayer, save_layer
-from models.network import load_network, save_network
+from models.network import Network, load_network, save_network
 
 CASES = Path(__file__).resolve().parents[2].parent / "shared" / "cases"
 
@@ -99,3 +99,18 @@ def test_limit_keeps_the_calibration_and_a_scalar_label_scores_logits(tmp_path: 
     net = load_network([CASES / "mnist-fc1-rawpixels.npz", CASES / "mnist-fc2-logits.npz"])
     assert net.labels.tolist() == [7]                                # `label` of the logits file
     assert load_network([CASES / "mnist-fc1-rawpixels.npz"]).labels is None   # a hidden layer's class
+
+
+def test_a_relu_override_of_hidden_layers_sets_expected_aside() -> None:
+    """`expected` was computed with the file's hidden ReLU flags: an override that changes one sets
+    it aside with a note (no false failure); one that changes only the last layer keeps it (the
+    reference applies the last layer's flag itself)."""
+    x = np.ones((2, 3), np.float32)
+    w1, w2 = np.ones((4, 3), np.float32), np.ones((2, 4), np.float32)
+    net = Network((FloatLayer(w1, x, False), FloatLayer(w2, np.zeros((0, 4), np.float32), False)), x,
+                  (True, False), expected=np.zeros((2, 2)))
+    off = net.with_relu(False)
+    assert off.expected is None and "layer 0" in off.expected_note and off.relu == (False, False)
+    on = net.with_relu(True)
+    assert on.expected is not None and on.expected_note == "" and on.relu == (True, True)
+    assert net.with_relu(None) is net

@@ -134,3 +134,13 @@ def test_errors_name_the_network_layer_and_no_pass_for_leftover_rows() -> None:
     plan = plan_network(one, hw)
     assert len(plan.passes) >= 2 and plan.passes[-1].rows[1] == 45
     assert all(p.rows[1] - p.rows[0] > 1 for p in plan.passes)
+
+
+def test_forced_tiles_of_a_missing_layer_are_an_error() -> None:
+    rng = np.random.default_rng(2)
+    hw = HwParams(num_pe=2, fifo_depth=4)
+    layers, _ = random_network(rng, hw, num_layers=2, max_len=20)
+    from models.compress import QuantizedNetwork
+
+    with pytest.raises(EieInputError, match="layer 5 does not exist"):
+        plan_network(QuantizedNetwork(tuple(layers), hw), hw, force_tile_rows={5: 4})

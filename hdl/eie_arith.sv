@@ -72,6 +72,8 @@ module eie_arith #(
     parameter int GUARD     = 8,     // accumulator fraction bits below the output LSB, >= 0
     parameter int SHIFT_W   = 5,     // bits of the per-layer product shift s, 1..6
     parameter int ACT_DEPTH = 1024,  // accumulators (local output rows), >= 2
+    parameter int LANES     = 1,     // multiply-accumulate lanes: 1 (the paper's PE) or 2 (dual issue,
+                                     //   rows split by parity over two accumulator SRAMs)
     // derived, do not override
     parameter int ROW_W     = $clog2(ACT_DEPTH),      // local row address bits
     parameter int ROWS_W    = $clog2(ACT_DEPTH + 1)   // row count bits (0..ACT_DEPTH)
@@ -88,6 +90,9 @@ module eie_arith #(
     input  wire logic                  ent_last_i,    // last entry of its column
     input  wire logic                  ent_bias_i,    // the entry is the bias column's: held for the pass
     input  wire logic [ACT_W-1:0]      ent_act_i,     // the column's activation a_j
+    input  wire logic                  ent_dual_i,    // a second entry of the same column rides this beat
+    input  wire logic [3:0]            ent_v2_i,      // its codebook index
+    input  wire logic [5:0]            ent_dz_i,      // its row offset: z + z2 + 1 (rows differ in parity)
     output logic [ROW_W-1:0]           ent_row_o,     // local row of the entry at the input
                                                       // (observation only: eie_pe's hz_row_o)
     // per-layer configuration
@@ -132,6 +137,10 @@ module eie_arith #(
       $display("%m: SHIFT_W = %0d must be in 1..6", SHIFT_W);
       $fatal(1);
     end
+    if (LANES != 1 && LANES != 2) begin
+      $display("%m: LANES = %0d must be 1 or 2", LANES);
+      $fatal(1);
+    end
     if (ACT_DEPTH < 2) begin
       $display("%m: ACT_DEPTH = %0d must be >= 2", ACT_DEPTH);
       $fatal(1);
@@ -150,13 +159,11 @@ module eie_arith #(
   } state_e;
 
   localparam int OQ_DEPTH = 4;  // output queue: 3 rows in S2..S4 + 1, one row per cycle sustained
+  localparam int LSH      = LANES - 1;                             // lane address = row >> LSH
+  localparam int L_DEPTH  = (ACT_DEPTH + LANES - 1) / LANES;       // accumulators per lane
+  localparam int L_AW     = (L_DEPTH < 2) ? 1 : $clog2(L_DEPTH);   // lane address bits
 
   state_e state_q, state_d;
-
-  // accumulator SRAM ports
-  logic               acc_we, acc_re;
-  logic [ROW_W-1:0]   acc_waddr, acc_raddr;
-  logic [ACC_W-1:0]   acc_wdata, acc_rdata;
 
   // ------------------------------------------------------------------------------ S1
   logic [W_W-1:0] cb [16];
@@ -164,11 +171,11 @@ module eie_arith #(
     assign cb[k] = codebook_i[k*W_W +: W_W];
   end
 
-  logic             ent_take;      // a normal entry is accepted (ST_IDLE)
-  logic             ent_fire;      // the entry on the input is taken (normal, or by the pass)
-  logic [X_W-1:0]   x_q, x_d, x_next;
-  logic             x_in_range;
-  logic [ROW_W-1:0] x_row;
+  logic             ent_take;      // a normal beat is accepted (ST_IDLE)
+  logic             ent_fire;      // the beat on the input is taken (normal, or by the pass)
+  logic [X_W-1:0]   x_q, x_d, x_next, x_next2;
+  logic             x_in_range, x2_in_range, x2_ok;
+  logic [ROW_W-1:0] x_row, x_row2;
 
   // write-back pass
   logic [ROWS_W-1:0] wb_rows_q, wb_rows_d;     // rows of this pass
@@ -178,7 +185,6 @@ module eie_arith #(
   logic [ROWS_W-1:0] wb_rows_cur, wb_next_cur, wb_rows_clamped;
   logic              ps_last_cur, ps_all, ps_credit, ps_issue, ps_match, ps_take, ps_drop;
   logic [ROW_W-1:0]  ps_row;
-  logic              s2_fin_q, s3_fin_q, s4_fin_q;   // the stage holds a pass row
 
   assign wb_rows_clamped = (wb_rows_i > ROWS_W'(ACT_DEPTH)) ? ROWS_W'(ACT_DEPTH) : wb_rows_i;
   assign pass_go     = (state_q == ST_WB) || (state_q == ST_IDLE && wb_start_i);
@@ -190,18 +196,27 @@ module eie_arith #(
   assign ps_all      = (wb_next_cur == wb_rows_cur);
   assign ps_row      = wb_next_cur[ROW_W-1:0];
 
+  // Row addresses: base = first ? 0 : x + 1; the entry's row base + z, the second entry's base + dz.
+  // Two adders side by side (dz comes precomputed), so a dual beat is no deeper than a single one.
   assign x_next      = ent_first_i ? X_W'(ent_z_i) : x_q + X_W'(ent_z_i) + X_W'(1);
+  assign x_next2     = ent_first_i ? X_W'(ent_dz_i) : x_q + X_W'(ent_dz_i) + X_W'(1);
   assign x_in_range  = (x_next < X_W'(ACT_DEPTH));
+  assign x2_in_range = (x_next2 < X_W'(ACT_DEPTH));
   assign x_row       = x_next[ROW_W-1:0];
+  assign x_row2      = x_next2[ROW_W-1:0];
   assign ent_row_o   = x_row;
+  // the second entry is accumulated when it is in range and, with two lanes, in the other lane
+  // (its rows differ in parity: the sparse-matrix reader pairs only then); else it is an error
+  assign x2_ok       = ent_dual_i && x_in_range && x2_in_range && (LANES == 2) && (x_next2[0] != x_next[0]);
 
   // Row r is issued once the output has room for it and it is known whether the entry for row r is
   // on the input: an entry is there (for row r: taken with it; for a later row: row r alone), or
-  // none will come. Entries left after the last row are taken and dropped (error).
-  assign ps_match    = ent_valid_i && x_in_range && (x_next == X_W'(wb_next_cur));
+  // none will come. Entries left after the last row are taken and dropped (error). A dual beat in
+  // the pass (the bias column is never paired) is dropped with the error.
+  assign ps_match    = ent_valid_i && x_in_range && (x_next == X_W'(wb_next_cur)) && !ent_dual_i;
   assign ps_issue    = pass_go && !ps_all && ps_credit && (ent_valid_i || ps_last_cur);
   assign ps_take     = ps_issue && ps_match;
-  assign ps_drop     = pass_go && ps_all && ent_valid_i;
+  assign ps_drop     = (pass_go && ps_all && ent_valid_i) || (ps_issue && ent_valid_i && ent_dual_i);
   assign ent_take    = (state_q == ST_IDLE) && !wb_start_i && ent_valid_i && !ent_bias_i;
   assign ent_ready_o = ((state_q == ST_IDLE) && !wb_start_i && !ent_bias_i) || ps_take || ps_drop;
   assign ent_fire    = ent_take || ps_take || ps_drop;
@@ -209,134 +224,262 @@ module eie_arith #(
 
   always_comb begin
     x_d = x_q;
-    if (ent_fire) x_d = x_in_range ? x_next : X_W'(ACT_DEPTH);  // stays out of range
+    if (ent_fire) begin
+      if (!x_in_range) x_d = X_W'(ACT_DEPTH);                               // stays out of range
+      else if (ent_dual_i) x_d = x2_in_range ? x_next2 : X_W'(ACT_DEPTH);
+      else x_d = x_next;
+    end
   end
 
-  // S2 registers
-  logic                   s2_valid_q;
-  logic [ROW_W-1:0]       s2_x_q;
-  logic [W_W-1:0]         s2_w_q;
-  logic [ACT_W-1:0]       s2_a_q;
-  // S3 registers
-  logic                   s3_valid_q;
-  logic [ROW_W-1:0]       s3_x_q;
-  logic signed [P_W-1:0]  s3_p_q;
-  logic [ACC_W-1:0]       s3_op_q;
-  // S4 registers
-  logic                   s4_valid_q;
-  logic [ROW_W-1:0]       s4_x_q;
-  logic [ACC_W-1:0]       s4_sum_q;
-  logic [ACC_W-1:0]       s4_wval;       // what S4 writes: the sum, or 0 for a pass row
-  // last write (of the previous edge), for the same-edge collision case
-  logic                   wr_v_q;
-  logic [ROW_W-1:0]       wr_addr_q;
-  logic [ACC_W-1:0]       wr_data_q;
-
-  assign s4_wval = s4_fin_q ? '0 : s4_sum_q;
-
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      x_q        <= '0;
-      s2_valid_q <= 1'b0;
-      s2_fin_q   <= 1'b0;
-      s2_x_q     <= '0;
-      s2_w_q     <= '0;
-      s2_a_q     <= '0;
-    end else begin
-      x_q        <= x_d;
-      s2_valid_q <= (ent_take && x_in_range) || ps_issue;
-      s2_fin_q   <= ps_issue;
+    if (!rst_ni) x_q <= '0;
+    else x_q <= x_d;
+  end
+
+  // ------------------------------------------------------------------------------ lanes
+  // Lane l holds the rows r with r mod LANES = l (one lane: every row), at address r >> LSH of its
+  // own accumulator SRAM, with its own S2..S4 and bypass (rows of different lanes never collide).
+  // What each lane takes in S1: the pass row, the beat's entry or its second entry.
+  logic [LANES-1:0] l_go, l_fin;
+  logic [ROW_W-1:0] l_row [LANES];
+  logic [W_W-1:0]   l_w   [LANES];
+  logic [ACT_W-1:0] l_a   [LANES];
+
+  for (genvar l = 0; l < LANES; l++) begin : g_sel
+    logic             mine1, mine2, pmine, go, fin;
+    logic [ROW_W-1:0] row;
+    logic [W_W-1:0]   w;
+    logic [ACT_W-1:0] a;
+    assign mine1 = (LANES == 1) || (x_row[0] == 1'(l));
+    assign mine2 = (LANES == 2) && (x_row2[0] == 1'(l));
+    assign pmine = (LANES == 1) || (ps_row[0] == 1'(l));
+    always_comb begin
+      go  = 1'b0;
+      fin = 1'b0;
+      row = x_row;
+      w   = cb[ent_v_i];
+      a   = ent_act_i;
       if (ps_issue) begin
-        s2_x_q <= ps_row;
-        s2_w_q <= ps_take ? cb[ent_v_i] : '0;
-        s2_a_q <= ps_take ? ent_act_i : '0;
-      end else if (ent_take) begin
-        s2_x_q <= x_row;
-        s2_w_q <= cb[ent_v_i];
-        s2_a_q <= ent_act_i;
+        if (pmine) begin
+          go  = 1'b1;
+          fin = 1'b1;
+          row = ps_row;
+          w   = ps_take ? cb[ent_v_i] : '0;
+          a   = ps_take ? ent_act_i : '0;
+        end
+      end else if (ent_take && x_in_range && mine1) begin
+        go = 1'b1;
+      end else if (ent_take && x2_ok && mine2) begin
+        go  = 1'b1;
+        row = x_row2;
+        w   = cb[ent_v2_i];
       end
     end
+    assign l_go[l]  = go;
+    assign l_fin[l] = fin;
+    assign l_row[l] = row;
+    assign l_w[l]   = w;
+    assign l_a[l]   = a;
   end
 
-  // ------------------------------------------------------------------------------ S2
-  logic signed [P_W-1:0] s2_p;
-  logic [ACC_W-1:0]      s2_op;
+  logic [LANES-1:0]  l_s2_busy, l_s3_fin, l_s2_fin, l_s4_row, l_busy;
+  logic [ROW_W-1:0]  l_s4_x   [LANES];
+  logic [ACC_W-1:0]  l_s4_sum [LANES];
+  logic [ROW_W-1:0]  init_row_q, init_row_d;
 
-  assign s2_p = $signed(s2_w_q) * $signed(s2_a_q);
+  for (genvar l = 0; l < LANES; l++) begin : g_lane
+    // this lane's S1 inputs (local names: Icarus takes no constant selects inside always_* blocks)
+    logic             go, fin, init_mine;
+    logic [ROW_W-1:0] row;
+    logic [W_W-1:0]   w;
+    logic [ACT_W-1:0] a;
+    assign go        = l_go[l];
+    assign fin       = l_fin[l];
+    assign row       = l_row[l];
+    assign w         = l_w[l];
+    assign a         = l_a[l];
+    assign init_mine = (LANES == 1) || (init_row_q[0] == 1'(l));
+    // accumulator SRAM ports
+    logic             acc_we, acc_re;
+    logic [L_AW-1:0]  acc_waddr, acc_raddr;
+    logic [ACC_W-1:0] acc_wdata, acc_rdata;
+    // S2 registers
+    logic                   s2_valid_q, s2_fin_q;
+    logic [ROW_W-1:0]       s2_x_q;
+    logic [W_W-1:0]         s2_w_q;
+    logic [ACT_W-1:0]       s2_a_q;
+    // S3 registers
+    logic                   s3_valid_q, s3_fin_q;
+    logic [ROW_W-1:0]       s3_x_q;
+    logic signed [P_W-1:0]  s3_p_q;
+    logic [ACC_W-1:0]       s3_op_q;
+    // S4 registers
+    logic                   s4_valid_q, s4_fin_q;
+    logic [ROW_W-1:0]       s4_x_q;
+    logic [ACC_W-1:0]       s4_sum_q;
+    logic [ACC_W-1:0]       s4_wval;       // what S4 writes: the sum, or 0 for a pass row
+    // last write (of the previous edge), for the same-edge collision case
+    logic                   wr_v_q;
+    logic [L_AW-1:0]        wr_addr_q;
+    logic [ACC_W-1:0]       wr_data_q;
 
-  always_comb begin
-    s2_op = acc_rdata;                                                   // written at edge <= t-1
-    if (wr_v_q && wr_addr_q == s2_x_q) s2_op = wr_data_q;                // written at edge t
-    if (s4_valid_q && s4_x_q == s2_x_q) s2_op = s4_wval;                 // written at edge t+1
-  end
+    assign s4_wval = s4_fin_q ? '0 : s4_sum_q;
 
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      s3_valid_q <= 1'b0;
-      s3_fin_q   <= 1'b0;
-      s3_x_q     <= '0;
-      s3_p_q     <= '0;
-      s3_op_q    <= '0;
-    end else begin
-      s3_valid_q <= s2_valid_q;
-      s3_fin_q   <= s2_fin_q;
-      if (s2_valid_q) begin
-        s3_x_q  <= s2_x_q;
-        s3_p_q  <= s2_p;
-        s3_op_q <= s2_op;
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        s2_valid_q <= 1'b0;
+        s2_fin_q   <= 1'b0;
+        s2_x_q     <= '0;
+        s2_w_q     <= '0;
+        s2_a_q     <= '0;
+      end else begin
+        s2_valid_q <= go;
+        s2_fin_q   <= fin;
+        if (go) begin
+          s2_x_q <= row;
+          s2_w_q <= w;
+          s2_a_q <= a;
+        end
       end
     end
-  end
 
-  // ------------------------------------------------------------------------------ S3
-  logic [ACC_W-1:0]       s3_op;
-  logic signed [R_W-1:0]  s3_rnd, s3_pr, s3_q;
-  logic signed [S_W-1:0]  s3_sum;
-  logic [ACC_W-1:0]       s3_sat;
+    // ---------------------------------------------------------------------------- S2
+    logic signed [P_W-1:0] s2_p;
+    logic [ACC_W-1:0]      s2_op;
 
-  always_comb begin
-    s3_op = s3_op_q;
-    if (s4_valid_q && s4_x_q == s3_x_q) s3_op = s4_wval;                 // written at edge t+2
-  end
+    assign s2_p = $signed(s2_w_q) * $signed(s2_a_q);
 
-  assign s3_rnd = $signed((R_W'(1) << shift_i) >> 1);                   // 2^(s-1), 0 when s = 0
-  assign s3_pr  = $signed({{(R_W - P_W){s3_p_q[P_W-1]}}, s3_p_q}) + s3_rnd;
-  assign s3_q   = s3_pr >>> shift_i;
-  assign s3_sum = $signed({{(S_W - ACC_W){s3_op[ACC_W-1]}}, s3_op})
-                + $signed({{(S_W - R_W){s3_q[R_W-1]}}, s3_q});
+    always_comb begin
+      s2_op = acc_rdata;                                                   // written at edge <= t-1
+      if (wr_v_q && wr_addr_q == L_AW'(s2_x_q >> LSH)) s2_op = wr_data_q;  // written at edge t
+      if (s4_valid_q && s4_x_q == s2_x_q) s2_op = s4_wval;                 // written at edge t+1
+    end
 
-  // saturate S_W -> ACC_W: overflow when the bits above the ACC_W-bit sign are not all copies of it
-  logic s3_ovf;
-  assign s3_ovf = (s3_sum[S_W-1:ACC_W-1] != {(S_W - ACC_W + 1){s3_sum[S_W-1]}});
-  assign s3_sat = !s3_ovf ? s3_sum[ACC_W-1:0]
-                : s3_sum[S_W-1] ? {1'b1, {(ACC_W - 1){1'b0}}} : {1'b0, {(ACC_W - 1){1'b1}}};
-
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      s4_valid_q <= 1'b0;
-      s4_fin_q   <= 1'b0;
-      s4_x_q     <= '0;
-      s4_sum_q   <= '0;
-    end else begin
-      s4_valid_q <= s3_valid_q;
-      s4_fin_q   <= s3_fin_q;
-      if (s3_valid_q) begin
-        s4_x_q   <= s3_x_q;
-        s4_sum_q <= s3_sat;
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        s3_valid_q <= 1'b0;
+        s3_fin_q   <= 1'b0;
+        s3_x_q     <= '0;
+        s3_p_q     <= '0;
+        s3_op_q    <= '0;
+      end else begin
+        s3_valid_q <= s2_valid_q;
+        s3_fin_q   <= s2_fin_q;
+        if (s2_valid_q) begin
+          s3_x_q  <= s2_x_q;
+          s3_p_q  <= s2_p;
+          s3_op_q <= s2_op;
+        end
       end
     end
+
+    // ---------------------------------------------------------------------------- S3
+    logic [ACC_W-1:0]       s3_op;
+    logic signed [R_W-1:0]  s3_rnd, s3_pr, s3_q;
+    logic signed [S_W-1:0]  s3_sum;
+    logic [ACC_W-1:0]       s3_sat;
+
+    always_comb begin
+      s3_op = s3_op_q;
+      if (s4_valid_q && s4_x_q == s3_x_q) s3_op = s4_wval;                 // written at edge t+2
+    end
+
+    assign s3_rnd = $signed((R_W'(1) << shift_i) >> 1);                   // 2^(s-1), 0 when s = 0
+    assign s3_pr  = $signed({{(R_W - P_W){s3_p_q[P_W-1]}}, s3_p_q}) + s3_rnd;
+    assign s3_q   = s3_pr >>> shift_i;
+    assign s3_sum = $signed({{(S_W - ACC_W){s3_op[ACC_W-1]}}, s3_op})
+                  + $signed({{(S_W - R_W){s3_q[R_W-1]}}, s3_q});
+
+    // saturate S_W -> ACC_W: overflow when the bits above the ACC_W-bit sign are not all copies of it
+    logic s3_ovf;
+    assign s3_ovf = (s3_sum[S_W-1:ACC_W-1] != {(S_W - ACC_W + 1){s3_sum[S_W-1]}});
+    assign s3_sat = !s3_ovf ? s3_sum[ACC_W-1:0]
+                  : s3_sum[S_W-1] ? {1'b1, {(ACC_W - 1){1'b0}}} : {1'b0, {(ACC_W - 1){1'b1}}};
+
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        s4_valid_q <= 1'b0;
+        s4_fin_q   <= 1'b0;
+        s4_x_q     <= '0;
+        s4_sum_q   <= '0;
+      end else begin
+        s4_valid_q <= s3_valid_q;
+        s4_fin_q   <= s3_fin_q;
+        if (s3_valid_q) begin
+          s4_x_q   <= s3_x_q;
+          s4_sum_q <= s3_sat;
+        end
+      end
+    end
+
+    // entries only: the write-back pass's rows are not entry work (eie_pe's busy counter)
+    assign l_busy[l]   = (s2_valid_q && !s2_fin_q) || (s3_valid_q && !s3_fin_q) || (s4_valid_q && !s4_fin_q);
+    assign l_s2_fin[l] = s2_fin_q;
+    assign l_s3_fin[l] = s3_fin_q;
+    assign l_s2_busy[l] = s2_valid_q;
+    assign l_s4_row[l] = s4_valid_q && s4_fin_q;
+    assign l_s4_x[l]   = s4_x_q;
+    assign l_s4_sum[l] = s4_sum_q;
+
+    // -------------------------------------------------------------------------- accumulators
+    always_comb begin
+      acc_re    = go;
+      acc_raddr = L_AW'(row >> LSH);
+      acc_we    = s4_valid_q;
+      acc_waddr = L_AW'(s4_x_q >> LSH);
+      acc_wdata = s4_wval;
+      if (state_q == ST_INIT) begin
+        acc_we    = init_mine;
+        acc_waddr = L_AW'(init_row_q >> LSH);
+        acc_wdata = '0;
+      end
+    end
+
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        wr_v_q    <= 1'b0;
+        wr_addr_q <= '0;
+        wr_data_q <= '0;
+      end else begin
+        wr_v_q    <= acc_we;
+        wr_addr_q <= acc_waddr;
+        wr_data_q <= acc_wdata;
+      end
+    end
+
+    eie_sram_dp #(
+        .DEPTH(L_DEPTH < 2 ? 2 : L_DEPTH),
+        .WIDTH(ACC_W)
+    ) u_acc (
+        .clk_i  (clk_i),
+        .rst_ni (rst_ni),
+        .we_i   (acc_we),
+        .waddr_i(acc_waddr),
+        .wdata_i(acc_wdata),
+        .re_i   (acc_re),
+        .raddr_i(acc_raddr),
+        .rdata_o(acc_rdata)
+    );
   end
 
-  // entries only: the write-back pass's rows are not entry work (eie_pe's busy counter)
-  assign busy_o = (s2_valid_q && !s2_fin_q) || (s3_valid_q && !s3_fin_q) || (s4_valid_q && !s4_fin_q);
+  assign busy_o = |l_busy;
 
   // ------------------------------------------------------------------------------ S4: write-back out
+  // The pass issues one row per cycle, so at most one lane has a pass row in S4.
+  logic              s4_row, s4_hi;
+  logic [ROW_W-1:0]  s4_x;
+  logic [ACC_W-1:0]  s4_sum;
+  assign s4_row = |l_s4_row;
+  assign s4_hi  = (LANES == 2) && l_s4_row[LANES-1];
+  assign s4_x   = s4_hi ? l_s4_x[LANES-1] : l_s4_x[0];
+  assign s4_sum = s4_hi ? l_s4_sum[LANES-1] : l_s4_sum[0];
+
   // b = sat_ACT_W((acc + 2^(G-1)) >>> G), then ReLU, of a pass row's final value
   logic signed [B_W-1:0]  wb_t;
   logic [ACT_W-1:0]       wb_b;
   logic                   wb_ovf;
   logic [ACT_W-1:0]       wb_sat;
-  assign wb_t   = ($signed({s4_sum_q[ACC_W-1], s4_sum_q}) + $signed((B_W'(1) << GUARD) >> 1))
+  assign wb_t   = ($signed({s4_sum[ACC_W-1], s4_sum}) + $signed((B_W'(1) << GUARD) >> 1))
                   >>> GUARD;
   assign wb_ovf = (wb_t[B_W-1:ACT_W-1] != {(B_W - ACT_W + 1){wb_t[B_W-1]}});
   assign wb_sat = !wb_ovf ? wb_t[ACT_W-1:0]
@@ -344,20 +487,20 @@ module eie_arith #(
   assign wb_b   = (relu_i && wb_sat[ACT_W-1]) ? '0 : wb_sat;
 
   // output queue: S4's row leaves directly when the queue is empty, else it queues behind
-  logic              oq_push, oq_pop_valid, oq_empty, s4_row, s4_direct;
+  logic              oq_push, oq_pop_valid, oq_empty, s4_direct;
   logic [ROW_W-1:0]  oq_row;
   logic [ACT_W-1:0]  oq_data;
   logic [$clog2(OQ_DEPTH + 1)-1:0] oq_level;
   logic [2:0]        ps_infl;                  // pass rows in S2..S4
   logic              unused_oq_ready, unused_oq_full;
 
-  assign s4_row      = s4_valid_q && s4_fin_q;
   assign s4_direct   = s4_row && oq_empty;
   assign oq_push     = s4_row && !(s4_direct && wbo_ready_i);
   assign wbo_valid_o = oq_pop_valid || s4_direct;
-  assign wbo_row_o   = oq_pop_valid ? oq_row : s4_x_q;
+  assign wbo_row_o   = oq_pop_valid ? oq_row : s4_x;
   assign wbo_data_o  = oq_pop_valid ? oq_data : wb_b;
-  assign ps_infl     = 3'(s2_fin_q) + 3'(s3_fin_q) + 3'(s4_fin_q);
+  assign ps_infl     = 3'(s4_row) + 3'(l_s2_fin[0]) + 3'(l_s3_fin[0])
+                     + ((LANES == 2) ? 3'(l_s2_fin[LANES-1]) + 3'(l_s3_fin[LANES-1]) : 3'd0);
   assign ps_credit   = (32'(oq_level) + 32'(ps_infl) <= OQ_DEPTH - 1);
 
   eie_act_queue #(
@@ -369,7 +512,7 @@ module eie_arith #(
       .rst_ni      (rst_ni),
       .push_valid_i(oq_push),
       .push_ready_o(unused_oq_ready),  // always 1 when pushed (credit count)
-      .push_idx_i  (s4_x_q),
+      .push_idx_i  (s4_x),
       .push_act_i  (wb_b),
       .pop_valid_o (oq_pop_valid),
       .pop_ready_i (wbo_ready_i),
@@ -383,11 +526,10 @@ module eie_arith #(
   // The pass ends at the edge where its last row leaves (rows not out: the queue's and S4's).
   logic [3:0] ps_rem;
   assign ps_rem    = 4'(oq_level) + 4'(s4_row);
-  assign wb_done_o = (state_q == ST_WB) && ps_all && ps_last_q && !ent_valid_i && !s2_fin_q &&
-                     !s3_fin_q && (ps_rem == 4'd0 || (ps_rem == 4'd1 && wbo_ready_i));
+  assign wb_done_o = (state_q == ST_WB) && ps_all && ps_last_q && !ent_valid_i && !(|l_s2_fin) &&
+                     !(|l_s3_fin) && (ps_rem == 4'd0 || (ps_rem == 4'd1 && wbo_ready_i));
 
   // ------------------------------------------------------------------------------ control
-  logic [ROW_W-1:0]  init_row_q, init_row_d;
   logic              err_q, err_d;
 
   always_comb begin
@@ -398,7 +540,7 @@ module eie_arith #(
     init_row_d = init_row_q;
     err_d      = err_q;
     if (clear_i) err_d = 1'b0;
-    if ((ent_take && !x_in_range) || ps_drop) err_d = 1'b1;
+    if ((ent_take && (!x_in_range || (ent_dual_i && !x2_ok))) || ps_drop) err_d = 1'b1;
     case (state_q)
       ST_INIT: begin
         init_row_d = init_row_q + ROW_W'(1);
@@ -442,48 +584,8 @@ module eie_arith #(
 
   assign err_row_o = err_q;
 
-  // ------------------------------------------------------------------------------ accumulators
-  always_comb begin
-    acc_re    = (ent_take && x_in_range) || ps_issue;
-    acc_raddr = ps_issue ? ps_row : x_row;
-    acc_we    = s4_valid_q;
-    acc_waddr = s4_x_q;
-    acc_wdata = s4_wval;
-    if (state_q == ST_INIT) begin
-      acc_we    = 1'b1;
-      acc_waddr = init_row_q;
-      acc_wdata = '0;
-    end
-  end
-
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      wr_v_q    <= 1'b0;
-      wr_addr_q <= '0;
-      wr_data_q <= '0;
-    end else begin
-      wr_v_q    <= acc_we;
-      wr_addr_q <= acc_waddr;
-      wr_data_q <= acc_wdata;
-    end
-  end
-
-  eie_sram_dp #(
-      .DEPTH(ACT_DEPTH),
-      .WIDTH(ACC_W)
-  ) u_acc (
-      .clk_i  (clk_i),
-      .rst_ni (rst_ni),
-      .we_i   (acc_we),
-      .waddr_i(acc_waddr),
-      .wdata_i(acc_wdata),
-      .re_i   (acc_re),
-      .raddr_i(acc_raddr),
-      .rdata_o(acc_rdata)
-  );
-
   logic unused;
-  assign unused = ^{unused_oq_ready, unused_oq_full};
+  assign unused = ^{unused_oq_ready, unused_oq_full, l_s2_busy};
 
 endmodule
 

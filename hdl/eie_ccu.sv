@@ -80,6 +80,7 @@ module eie_ccu #(
     output logic [SHIFT_W-1:0]             cfg_shift_o,
     output logic                           cfg_relu_o,
     output logic                           cfg_pad_skip_o,  // FLAGS.PAD_SKIP of the layer
+    output logic                           cfg_dual_o,      // FLAGS.DUAL of the layer
     output logic [IDX_W-1:0]               cfg_in_len_o,
     output logic [IDX_W-1:0]               cfg_out_len_o,
     output logic                           layer_start_o,
@@ -129,6 +130,7 @@ module eie_ccu #(
   logic [IDX_W-1:0]   d_out_len_q  [MAX_LAYERS];
   logic               d_relu_q     [MAX_LAYERS];
   logic               d_skip_q     [MAX_LAYERS];
+  logic               d_dual_q     [MAX_LAYERS];
   logic               d_bias_q     [MAX_LAYERS];
   logic [ACT_W-1:0]   d_bias_act_q [MAX_LAYERS];
   logic [IDX_W-1:0]   d_ptr_base_q [MAX_LAYERS];
@@ -277,6 +279,7 @@ module eie_ccu #(
         d_out_len_q[l]  <= '0;
         d_relu_q[l]     <= 1'b0;
         d_skip_q[l]     <= 1'b0;
+        d_dual_q[l]     <= 1'b0;
         d_bias_q[l]     <= 1'b0;
         d_bias_act_q[l] <= '0;
         d_ptr_base_q[l] <= '0;
@@ -295,6 +298,7 @@ module eie_ccu #(
           eie_reg_pkg::DescFlags: begin
             d_relu_q[wr_l] <= reg_wdata_i[eie_reg_pkg::DescFlagsReluLsb];
             d_skip_q[wr_l] <= reg_wdata_i[eie_reg_pkg::DescFlagsPadSkipLsb];
+            d_dual_q[wr_l] <= reg_wdata_i[eie_reg_pkg::DescFlagsDualLsb];
             d_bias_q[wr_l] <= reg_wdata_i[eie_reg_pkg::DescFlagsHasBiasLsb];
           end
           eie_reg_pkg::DescBiasAct: d_bias_act_q[wr_l] <= ACT_W'(reg_wdata_i);
@@ -330,7 +334,8 @@ module eie_ccu #(
         eie_reg_pkg::DescOutLen:  reg_rdata_o = 32'(d_out_len_q[rd_l]);
         eie_reg_pkg::DescFlags:   reg_rdata_o = (32'(d_relu_q[rd_l]) << eie_reg_pkg::DescFlagsReluLsb) |
                                                 (32'(d_bias_q[rd_l]) << eie_reg_pkg::DescFlagsHasBiasLsb) |
-                                                (32'(d_skip_q[rd_l]) << eie_reg_pkg::DescFlagsPadSkipLsb);
+                                                (32'(d_skip_q[rd_l]) << eie_reg_pkg::DescFlagsPadSkipLsb) |
+                                                (32'(d_dual_q[rd_l]) << eie_reg_pkg::DescFlagsDualLsb);
         eie_reg_pkg::DescBiasAct: reg_rdata_o = 32'(d_bias_act_q[rd_l]);
         eie_reg_pkg::DescPtrBase: reg_rdata_o = 32'(d_ptr_base_q[rd_l]);
         eie_reg_pkg::DescShift:   reg_rdata_o = 32'(d_shift_q[rd_l]);
@@ -620,6 +625,7 @@ module eie_ccu #(
       cfg_shift_o    <= '0;
       cfg_relu_o     <= 1'b0;
       cfg_pad_skip_o <= 1'b0;
+      cfg_dual_o     <= 1'b0;
       cfg_in_len_o   <= '0;
       cfg_out_len_o  <= '0;
     end else if (state_q == StCfg) begin
@@ -628,6 +634,7 @@ module eie_ccu #(
       cfg_shift_o    <= d_shift_q[layer_q][SHIFT_W-1:0];
       cfg_relu_o     <= d_relu_q[layer_q];
       cfg_pad_skip_o <= d_skip_q[layer_q];
+      cfg_dual_o     <= d_dual_q[layer_q];
       cfg_in_len_o   <= d_in_len_q[layer_q];
       cfg_out_len_o  <= d_out_len_q[layer_q];
     end

@@ -43,6 +43,8 @@ module eie_pe #(
     parameter int PTR_DEPTH  = 32768,  // pointers (two banks of PTR_DEPTH/2)
     parameter int SPM_WORDS  = 16384,  // 64-bit sparse-matrix words
     parameter int ACT_DEPTH  = 1024,   // local activations per buffer (and accumulators)
+    parameter int LANES      = 2,      // multiply-accumulate lanes: 2 (dual issue under FLAGS.DUAL), or 1
+                                       //   (the paper's PE: one MAC; FLAGS.DUAL then has no effect)
     parameter int IO_AW      = 20,     // bits of io_addr_i (>= every memory's address width)
     // derived, do not override
     parameter int BANK_AW    = $clog2(PTR_DEPTH / 2),
@@ -61,6 +63,7 @@ module eie_pe #(
     input  wire logic [SHIFT_W-1:0]   cfg_shift_i,
     input  wire logic                 cfg_relu_i,
     input  wire logic                 cfg_pad_skip_i,  // FLAGS.PAD_SKIP (used while codebook[0] == 0)
+    input  wire logic                 cfg_dual_i,      // FLAGS.DUAL (used with LANES = 2)
     input  wire logic [IDX_W-1:0]     cfg_in_len_i,
     input  wire logic [IDX_W-1:0]     cfg_out_len_i,
     // layer control
@@ -118,6 +121,10 @@ module eie_pe #(
 );
 
   initial begin
+    if (LANES != 1 && LANES != 2) begin
+      $display("%m: LANES = %0d must be 1 or 2", LANES);
+      $fatal(1);
+    end
     if (NUM_PE < 1 || NUM_PE > 65536) begin
       $display("%m: NUM_PE = %0d must be in 1..65536", NUM_PE);
       $fatal(1);
@@ -167,20 +174,24 @@ module eie_pe #(
   // the front end carries the bias-column mark as an extra activation bit (MSB); plain wires for the
   // port connections (Yosys 0.70 fails, "modules_.count(module->name) == 0", on a concatenation at an instance port)
   logic [ACT_W:0]    fe_col_act, fe_ent_act;
-  logic              fe_pad_skip;
+  logic              fe_pad_skip, fe_dual;
   assign fe_col_act  = {q_pop_idx == cfg_in_len_i, q_pop_act};
   // the entry stream passes a register slice between the sparse-matrix read unit and the arithmetic
   // unit: the SRAM word's byte selection (and the padding-skip pairing) and the arithmetic unit's row
   // address, codebook and pass decisions fall in different cycles (docs/synthesis.md), for one cycle
   // of latency per column stream and no loss of throughput
   logic              fe_ent_valid, fe_ent_ready, fe_ent_first, fe_ent_last, unused_slice_empty;
-  logic [3:0]        fe_ent_v;
+  logic [3:0]        fe_ent_v, fe_ent_v2, ent_v2;
   logic [4:0]        fe_ent_z;
-  logic [ACT_W+11:0] fe_ent_beat, ent_beat;      // {v, z, first, last, bias mark, activation}
-  assign fe_ent_beat = {fe_ent_v, fe_ent_z, fe_ent_first, fe_ent_last, fe_ent_act};
-  assign {ent_v, ent_z, ent_first, ent_last, ent_bias, ent_act} = ent_beat;
+  logic [5:0]        fe_ent_dz, ent_dz;
+  logic              fe_ent_dual, ent_dual;
+  // {v, z, first, last, dual, v2, dz, bias mark, activation}
+  logic [ACT_W+22:0] fe_ent_beat, ent_beat;
+  assign fe_ent_beat = {fe_ent_v, fe_ent_z, fe_ent_first, fe_ent_last, fe_ent_dual, fe_ent_v2, fe_ent_dz,
+                        fe_ent_act};
+  assign {ent_v, ent_z, ent_first, ent_last, ent_dual, ent_v2, ent_dz, ent_bias, ent_act} = ent_beat;
   eie_reg_slice #(
-    .WIDTH (4 + 5 + 2 + ACT_W + 1)
+    .WIDTH (4 + 5 + 2 + 11 + ACT_W + 1)
   ) u_ent_slice (
     .clk_i,
     .rst_ni,
@@ -193,6 +204,7 @@ module eie_pe #(
     .empty_o (unused_slice_empty)
   );
   assign fe_pad_skip = cfg_pad_skip_i && (cfg_codebook_i[W_W-1:0] == '0);
+  assign fe_dual     = cfg_dual_i && (LANES == 2);
   logic              fe_busy, fe_err, empty_col;
   logic              ar_ready, ar_busy, ar_err;
   logic              wb_start, wb_done;
@@ -329,7 +341,8 @@ module eie_pe #(
     .ACT_W     (ACT_W + 1),   // the activation and the bias-column mark (MSB)
     .PTR_W     (PTR_W),
     .PTR_DEPTH (PTR_DEPTH),
-    .SPM_WORDS (SPM_WORDS)
+    .SPM_WORDS (SPM_WORDS),
+    .SINGLE_MSB(1)            // the bias column (its mark) is never dual-issued
   ) u_frontend (
     .clk_i,
     .rst_ni,
@@ -339,6 +352,7 @@ module eie_pe #(
     .col_act_i     (fe_col_act),
     .ptr_base_i    (cfg_ptr_base_i),
     .pad_skip_i    (fe_pad_skip),
+    .dual_i        (fe_dual),
     .ent_valid_o   (fe_ent_valid),
     .ent_ready_i   (fe_ent_ready),
     .ent_v_o       (fe_ent_v),
@@ -346,6 +360,9 @@ module eie_pe #(
     .ent_first_o   (fe_ent_first),
     .ent_last_o    (fe_ent_last),
     .ent_act_o     (fe_ent_act),
+    .ent_dual_o    (fe_ent_dual),
+    .ent_v2_o      (fe_ent_v2),
+    .ent_dz_o      (fe_ent_dz),
     .empty_col_o   (empty_col),
     .busy_o        (fe_busy),
     .clear_i       (err_clear_i),
@@ -368,7 +385,8 @@ module eie_pe #(
     .ACC_W     (ACC_W),
     .GUARD     (GUARD),
     .SHIFT_W   (SHIFT_W),
-    .ACT_DEPTH (ACT_DEPTH)
+    .ACT_DEPTH (ACT_DEPTH),
+    .LANES     (LANES)
   ) u_arith (
     .clk_i,
     .rst_ni,
@@ -380,9 +398,9 @@ module eie_pe #(
     .ent_last_i  (ent_last),
     .ent_act_i   (ent_act),
     .ent_bias_i  (ent_bias),
-    .ent_dual_i  (1'b0),       // dual issue: not produced yet (the sparse-matrix reader pairs nothing)
-    .ent_v2_i    (4'd0),
-    .ent_dz_i    (6'd0),
+    .ent_dual_i  (ent_dual),
+    .ent_v2_i    (ent_v2),
+    .ent_dz_i    (ent_dz),
     .ent_row_o   (ent_row),
     .codebook_i  (cfg_codebook_i),
     .shift_i     (cfg_shift_i),

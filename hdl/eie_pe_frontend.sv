@@ -15,6 +15,8 @@ module eie_pe_frontend #(
     parameter int PTR_W     = 18,     // bits of a pointer (absolute entry address)
     parameter int PTR_DEPTH = 32768,  // pointers per PE (two banks of PTR_DEPTH/2)
     parameter int SPM_WORDS = 16384,  // 64-bit words of the sparse-matrix memory
+    parameter int SINGLE_MSB = 0,     // 1: a column whose activation MSB is set is never dual-issued
+                                      //   (eie_pe marks the bias column so)
     // derived, do not override
     parameter int BANK_AW   = $clog2(PTR_DEPTH / 2),
     parameter int SPM_AW    = $clog2(SPM_WORDS)
@@ -28,6 +30,7 @@ module eie_pe_frontend #(
     input  wire logic [ACT_W-1:0]   col_act_i,
     input  wire logic [IDX_W-1:0]   ptr_base_i,
     input  wire logic               pad_skip_i,   // padding skip (eie_spm_read), stable while busy
+    input  wire logic               dual_i,       // dual issue (eie_spm_read), stable while busy
     // entry stream
     output logic                    ent_valid_o,
     input  wire logic               ent_ready_i,
@@ -36,6 +39,9 @@ module eie_pe_frontend #(
     output logic                    ent_first_o,
     output logic                    ent_last_o,
     output logic [ACT_W-1:0]        ent_act_o,
+    output logic                    ent_dual_o,
+    output logic [3:0]              ent_v2_o,
+    output logic [5:0]              ent_dz_o,
     // status
     output logic                    empty_col_o,
     output logic                    busy_o,
@@ -104,7 +110,9 @@ module eie_pe_frontend #(
       .rng_start_i(rng_start),
       .rng_end_i  (rng_end),
       .rng_act_i  (rng_act),
+      .rng_single_i((SINGLE_MSB != 0) && rng_act[ACT_W-1]),
       .pad_skip_i (pad_skip_i),
+      .dual_i     (dual_i),
       .ent_valid_o(ent_valid_o),
       .ent_ready_i(ent_ready_i),
       .ent_v_o    (ent_v_o),
@@ -112,6 +120,9 @@ module eie_pe_frontend #(
       .ent_first_o(ent_first_o),
       .ent_last_o (ent_last_o),
       .ent_act_o  (ent_act_o),
+      .ent_dual_o (ent_dual_o),
+      .ent_v2_o   (ent_v2_o),
+      .ent_dz_o   (ent_dz_o),
       .busy_o     (spm_busy),
       .ld_en_i    (spm_ld_en_i),
       .ld_addr_i  (spm_ld_addr_i),

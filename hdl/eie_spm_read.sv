@@ -41,6 +41,14 @@
 //   (x + z1 + 1 + z2 + 1) and skips only the product 0 * a. Pairs never cross a word or a column, so a
 //   segment still costs >= 1 beat and the generator's timing is unchanged. With pad_skip_i low every
 //   entry is one beat (z < 16). Must be stable while busy_o.
+// Dual issue (dual_i, the layer's FLAGS.DUAL; beyond the paper, for a two-lane eie_arith): when the
+//   emitter's entry is a real entry (v != 0) and the next entry of the same column in the same word is
+//   a real entry with an EVEN z (so their rows differ in parity: one per accumulator lane), both go out
+//   as ONE beat: ent_v_o / ent_z_o the first, ent_dual_o high, ent_v2_o the second's v and
+//   ent_dz_o = z1 + z2 + 1 (its row offset from the first entry's base), and the walk continues two slots
+//   on. Padding pairs and dual pairs form one greedy walk (whichever pair starts at the current slot).
+//   Never for a range with rng_single_i (eie_pe: the bias column, which the write-back pass takes one
+//   entry per row). Must be stable while busy_o.
 // Back-pressure (ent_ready_i low) stops the emitter; no entry is lost or repeated.
 // Load port (I/O mode): ld_en_i writes ld_data_i at word ld_addr_i; it takes the SRAM port (no read
 //   that cycle) and forgets the word held on the SRAM output. Load only while idle (busy_o low).
@@ -62,7 +70,9 @@ module eie_spm_read #(
     input  wire logic [PTR_W-1:0]  rng_start_i,
     input  wire logic [PTR_W-1:0]  rng_end_i,
     input  wire logic [ACT_W-1:0]  rng_act_i,
+    input  wire logic              rng_single_i,  // never dual-issue this range's entries
     input  wire logic              pad_skip_i,    // padding skip (above), stable while busy_o
+    input  wire logic              dual_i,        // dual issue (above), stable while busy_o
     // entry stream (to the arithmetic unit)
     output logic                   ent_valid_o,
     input  wire logic              ent_ready_i,
@@ -71,6 +81,9 @@ module eie_spm_read #(
     output logic                   ent_first_o,
     output logic                   ent_last_o,
     output logic [ACT_W-1:0]       ent_act_o,
+    output logic                   ent_dual_o,    // a second entry of the column rides this beat
+    output logic [3:0]             ent_v2_o,      // its v
+    output logic [5:0]             ent_dz_o,      // z + z2 + 1
     // status
     output logic                   busy_o,
     // load port (I/O mode)
@@ -80,10 +93,10 @@ module eie_spm_read #(
 );
 
   localparam int WORD_W = PTR_W - 3;           // bits of a word address taken from an entry address
-  localparam int RQ_DW  = 2 * PTR_W + ACT_W;   // range queue entry
+  localparam int RQ_DW  = 2 * PTR_W + ACT_W + 1;  // range queue entry (with the single mark)
   localparam int RQ_AW  = $clog2(RQ_DEPTH);     // range queue pointer bits
   localparam int RQ_CW  = RQ_AW + 1;            // range queue count bits (0..RQ_DEPTH)
-  localparam int SEG_DW = 3 + 3 + 1 + 1 + ACT_W;  // segment info: fslot, lslot, cfirst, clast, act
+  localparam int SEG_DW = 3 + 3 + 1 + 1 + 1 + ACT_W;  // segment info: fslot, lslot, cfirst, clast, single, act
   localparam int WB_DW  = 64 + SEG_DW;          // word buffer entry
 
   initial begin
@@ -120,12 +133,13 @@ module eie_spm_read #(
   logic             rq_push, rq_pop;
   logic [PTR_W-1:0] h_start, h_end;
   logic [ACT_W-1:0] h_act;
+  logic             h_single;
   logic             h_valid;
 
   assign rng_ready_o = (rq_cnt_q != RQ_CW'(RQ_DEPTH));
   assign rq_push     = rng_valid_i && rng_ready_o;
   assign h_valid     = (rq_cnt_q != '0);
-  assign {h_start, h_end, h_act} = h_valid ? rq_q[rq_rd_q] : '0;
+  assign {h_start, h_end, h_single, h_act} = h_valid ? rq_q[rq_rd_q] : '0;
 
   always_comb begin
     rq_cnt_d = rq_cnt_q;
@@ -147,7 +161,7 @@ module eie_spm_read #(
 
   // Storage without reset: only the written entry changes.
   always_ff @(posedge clk_i) begin
-    if (rq_push) rq_q[rq_wr_q] <= {rng_start_i, rng_end_i, rng_act_i};
+    if (rq_push) rq_q[rq_wr_q] <= {rng_start_i, rng_end_i, rng_single_i, rng_act_i};
   end
 
   // ---------------------------------------------------------------- segment generator
@@ -198,7 +212,7 @@ module eie_spm_read #(
       end
       s1_valid_q <= gen;
       if (gen) begin
-        s1_seg_q <= {addr[2:0], last_seg ? last_addr[2:0] : 3'd7, !started_q, last_seg, h_act};
+        s1_seg_q <= {addr[2:0], last_seg ? last_addr[2:0] : 3'd7, !started_q, last_seg, h_single, h_act};
       end
     end
   end
@@ -240,13 +254,17 @@ module eie_spm_read #(
   logic [63:0]      wb_word, hd_word; // the buffer head's word, the head segment's word
   logic [SEG_DW-1:0] wb_seg;
   logic [2:0]       hd_fslot, hd_lslot;
-  logic             hd_cfirst, hd_clast;
+  logic             hd_cfirst, hd_clast, hd_single;
   logic [ACT_W-1:0] hd_act;
   logic             mid_q;            // inside the head segment; slot_q is its next slot
   logic [2:0]       slot_q, slot, slot_nx, slot_nx2;
   logic [7:0]       ent_byte, nxt_byte;
   logic [7:0]       sp_zf, wb_zf;     // per slot: the word's entry there has v = 0
+  logic [7:0]       sp_df, wb_df;     // per slot: a real entry followed by a real entry with even z
   logic             ent_zero;         // the entry is a padding entry (v = 0)
+  logic             ent_dl;           // the entry can be dual-issued with the next one (data)
+  logic             link;             // the entry goes out with the next one (either kind)
+  logic             dual_ok;          // dual issue allowed for the head segment (registers)
   logic             at_last, pre_last;  // slot is the segment's last slot / the one before it
   logic             pair;             // a padding entry and the next one go out as one beat
   logic             ent_fire, seg_end, seg_done;
@@ -255,13 +273,19 @@ module eie_spm_read #(
 
   assign head_in_wb = (wb_cnt_q != 2'd0);
   assign {wb_word, wb_seg} = wb_q[wb_rd_q];
-  assign {hd_fslot, hd_lslot, hd_cfirst, hd_clast, hd_act} = head_in_wb ? wb_seg : s1_seg_q;
+  assign {hd_fslot, hd_lslot, hd_cfirst, hd_clast, hd_single, hd_act} = head_in_wb ? wb_seg : s1_seg_q;
 
   always_comb begin
     for (int k = 0; k < 8; k++) begin
       sp_zf[k] = (spm_rdata[8*k +: 4] == 4'd0);
       wb_zf[k] = (wb_word[8*k +: 4] == 4'd0);
     end
+    for (int k = 0; k < 7; k++) begin
+      sp_df[k] = (spm_rdata[8*k +: 4] != 4'd0) && (spm_rdata[8*k+8 +: 4] != 4'd0) && !spm_rdata[8*k+12];
+      wb_df[k] = (wb_word[8*k +: 4] != 4'd0) && (wb_word[8*k+8 +: 4] != 4'd0) && !wb_word[8*k+12];
+    end
+    sp_df[7] = 1'b0;
+    wb_df[7] = 1'b0;
   end
 
   assign slot        = mid_q ? slot_q : hd_fslot;
@@ -273,12 +297,18 @@ module eie_spm_read #(
   assign ent_zero    = head_in_wb ? wb_zf[slot] : sp_zf[slot];
   assign at_last     = (slot == hd_lslot);
   assign pre_last    = (slot_nx == hd_lslot);
+  assign ent_dl      = head_in_wb ? wb_df[slot] : sp_df[slot];
+  assign dual_ok     = dual_i && !hd_single;
+  assign link        = (pad_skip_i && ent_zero) || (dual_ok && ent_dl);
   assign pair        = pad_skip_i && ent_zero && !at_last;
-  // = (slot_end == hd_lslot) with slot_end = pair ? slot_nx : slot
-  assign seg_end     = at_last || (pad_skip_i && ent_zero && pre_last);
+  // = (slot_end == hd_lslot) with slot_end = (link && !at_last) ? slot_nx : slot
+  assign seg_end     = at_last || (link && pre_last);
   assign ent_valid_o = head_in_wb || s1_valid_q;
   assign ent_v_o     = pair ? nxt_byte[3:0] : ent_byte[3:0];
   assign ent_z_o     = pair ? 5'(ent_byte[7:4]) + 5'(nxt_byte[7:4]) + 5'd1 : 5'(ent_byte[7:4]);
+  assign ent_dual_o  = dual_ok && ent_dl && !at_last;
+  assign ent_v2_o    = nxt_byte[3:0];
+  assign ent_dz_o    = 6'(ent_byte[7:4]) + 6'(nxt_byte[7:4]) + 6'd1;
   assign ent_first_o = hd_cfirst && !mid_q;
   assign ent_last_o  = hd_clast && seg_end;
   assign ent_act_o   = hd_act;
@@ -306,7 +336,7 @@ module eie_spm_read #(
       wb_rd_q  <= wb_rd_q ^ (seg_done && head_in_wb);
       if (ent_fire) begin
         mid_q  <= !seg_end;
-        slot_q <= pair ? slot_nx2 : slot_nx;
+        slot_q <= (link && !at_last) ? slot_nx2 : slot_nx;
       end
     end
   end

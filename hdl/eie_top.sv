@@ -23,6 +23,7 @@ module eie_top #(
     parameter int PTR_DEPTH  = 32768,  // pointers per PE (two banks)
     parameter int SPM_WORDS  = 16384,  // 64-bit sparse-matrix words per PE (128 KB)
     parameter int ACT_DEPTH  = 1024,   // activations per PE per buffer (and accumulators)
+    parameter int LANES      = 2,      // MAC lanes per PE: 2 (dual issue under FLAGS.DUAL) or 1 (the paper's PE)
     parameter int IO_AW      = 20,     // load-stream address bits
     parameter int PE_W       = 16,     // load-stream PE-number bits
     parameter int AXIL_AW    = 12      // register byte-address bits
@@ -151,7 +152,7 @@ module eie_top #(
   logic [IDX_W-1:0]            cfg_ptr_base, cfg_in_len, cfg_out_len;
   logic [16*W_W-1:0]           cfg_codebook;
   logic [SHIFT_W-1:0]          cfg_shift;
-  logic                        cfg_relu, cfg_pad_skip, layer_start, bcast_end, bc_valid, io_we, err_clear, cnt_clear;
+  logic                        cfg_relu, cfg_pad_skip, cfg_dual, layer_start, bcast_end, bc_valid, io_we, err_clear, cnt_clear;
   logic [IDX_W-1:0]            bc_idx;
   logic [ACT_W-1:0]            bc_act;
   logic [NUM_PE-1:0]           io_en;
@@ -221,6 +222,7 @@ module eie_top #(
     .cfg_shift_o    (cfg_shift),
     .cfg_relu_o     (cfg_relu),
     .cfg_pad_skip_o (cfg_pad_skip),
+    .cfg_dual_o     (cfg_dual),
     .cfg_in_len_o   (cfg_in_len),
     .cfg_out_len_o  (cfg_out_len),
     .layer_start_o  (layer_start),
@@ -299,6 +301,7 @@ module eie_top #(
       .PTR_DEPTH  (PTR_DEPTH),
       .SPM_WORDS  (SPM_WORDS),
       .ACT_DEPTH  (ACT_DEPTH),
+      .LANES      (LANES),
       .IO_AW      (IO_AW)
     ) u_pe (
       .clk_i,
@@ -309,6 +312,7 @@ module eie_top #(
       .cfg_shift_i    (cfg_shift),
       .cfg_relu_i     (cfg_relu),
       .cfg_pad_skip_i (cfg_pad_skip),
+      .cfg_dual_i     (cfg_dual),
       .cfg_in_len_i   (cfg_in_len),
       .cfg_out_len_i  (cfg_out_len),
       .layer_start_i  (layer_start),

@@ -53,7 +53,7 @@ from threadpoolctl import threadpool_limits
 
 from models.compress import LayerDesc, QuantLayer, _run_exact
 from models.cycles import CycleParams, predict_layer_cycles, rtl_layer_cycles
-from models.encode import beat_counts, encode_layer, place_network
+from models.encode import encode_layer, layer_beats, place_network
 from models.errors import CapacityError, EieInputError
 from models.hwparams import HwParams
 
@@ -334,10 +334,12 @@ def choose_columns(codes: np.ndarray, desc: LayerDesc, samples: np.ndarray, dens
     in_len = desc.in_len
     ident = np.arange(in_len, dtype=np.int64)
     s = np.atleast_2d(np.asarray(samples))
+    dual = desc.dual and hw.mac_lanes == 2
 
     def cycles(perm: np.ndarray) -> tuple[float, int]:
         enc = encode_layer(permute_columns(codes, perm, desc.has_bias), hw.num_pe)
-        reps = [rtl_layer_cycles(enc, a[perm], hw, has_bias=desc.has_bias, pad_skip=desc.skips_padding) for a in s]
+        reps = [rtl_layer_cycles(enc, a[perm], hw, has_bias=desc.has_bias, pad_skip=desc.skips_padding, dual=dual)
+                for a in s]
         # no order beats the busiest PE's beats, nor one broadcast per cycle
         return float(np.mean([r.cycles for r in reps])), max(max(r.beat_floor, r.broadcast_cols) for r in reps)
 
@@ -346,7 +348,7 @@ def choose_columns(codes: np.ndarray, desc: LayerDesc, samples: np.ndarray, dens
         return ColumnChoice(ident, "input order (1 PE: nothing to balance)", base, base)
     if base <= (1 + ORDER_MIN_LOSS) * floor:
         return ColumnChoice(ident, f"input order (within {100 * ORDER_MIN_LOSS:g}% of the floor)", base, base)
-    work = beat_counts(encode_layer(codes, hw.num_pe), desc.skips_padding).beats[:, :in_len]
+    work = layer_beats(encode_layer(codes, hw.num_pe), desc.skips_padding, dual, desc.has_bias).beats[:, :in_len]
     best = ColumnChoice(ident, "input order", base, base)
     dead = bool((density[:in_len] <= 0).any())
     for weight in ORDER_IDLE_WEIGHTS:
@@ -360,16 +362,17 @@ def choose_columns(codes: np.ndarray, desc: LayerDesc, samples: np.ndarray, dens
 
 
 def predicted_cycles(codes: np.ndarray, has_bias: bool, samples: np.ndarray, hw: HwParams,
-                     params: CycleParams | None = None, *, pad_skip: bool = True) -> float:
+                     params: CycleParams | None = None, *, pad_skip: bool = True, dual: bool = False) -> float:
     """Mean predicted cycles of ``codes`` (interleaved as given) over the input vectors ``samples``
     [K, in_len] (models.cycles at hw.fifo_depth, padding included; ``pad_skip``: the layer's padding
-    skip, see models.cycles.column_work). Without skip only the columns some sample broadcasts are
+    skip, ``dual``: its dual issue, see models.cycles.column_work). Without either only the columns some
+    sample broadcasts are
     encoded (a column's entries depend on that column alone); with skip the whole layer is (beats
     depend on where a column's entries fall in the 64-bit words, so on every column before it)."""
     s = np.atleast_2d(np.asarray(samples)) != 0
-    if pad_skip:
+    if pad_skip or dual:
         enc = encode_layer(codes, hw.num_pe)
-        beats = beat_counts(enc).beats                  # once for every sample input
+        beats = layer_beats(enc, pad_skip, dual, has_bias).beats      # once for every sample input
         return float(np.mean([predict_layer_cycles(enc, row, hw, params, has_bias=has_bias, beats=beats).cycles
                               for row in s]))
     used = np.flatnonzero(s.any(axis=0))
@@ -383,14 +386,14 @@ def predicted_cycles(codes: np.ndarray, has_bias: bool, samples: np.ndarray, hw:
 
 def choose_rows(codes: np.ndarray, has_bias: bool, density: np.ndarray, samples: np.ndarray, hw: HwParams,
                 rows: tuple[int, int] = (0, 0), params: CycleParams | None = None, *,
-                pad_skip: bool = True) -> RowChoice:
+                pad_skip: bool = True, dual: bool = False) -> RowChoice:
     """The best of the interleave and one balanced permutation per block size (BLOCK_FACTORS x FIFO
-    depth) for ``codes`` [rows, cols], by predicted cycles on ``samples`` (``pad_skip``: the layer's
-    padding skip); the interleave wins ties."""
+    depth) for ``codes`` [rows, cols], by predicted cycles on ``samples`` (``pad_skip``, ``dual``: the
+    layer's padding skip and dual issue); the interleave wins ties."""
     n = codes.shape[0]
     rows = rows if rows != (0, 0) else (0, n)
     ident = np.arange(n, dtype=np.int64)
-    base = predicted_cycles(codes, has_bias, samples, hw, params, pad_skip=pad_skip)
+    base = predicted_cycles(codes, has_bias, samples, hw, params, pad_skip=pad_skip, dual=dual)
     best = RowChoice(rows, ident, "interleave", base, base)
     if hw.num_pe == 1 or n <= 1:
         return best
@@ -401,7 +404,7 @@ def choose_rows(codes: np.ndarray, has_bias: bool, density: np.ndarray, samples:
             m = f // BLOCK_FACTORS[0]
             v = np.add.reduceat(fine, np.arange(0, fine.shape[1], m), axis=1) if m > 1 else fine
             perm = order_rows(assign_rows(v, hw.num_pe), v.sum(axis=1), hw.num_pe)
-            c = predicted_cycles(codes[perm], has_bias, samples, hw, params, pad_skip=pad_skip)
+            c = predicted_cycles(codes[perm], has_bias, samples, hw, params, pad_skip=pad_skip, dual=dual)
             if c < best.cycles_balanced:
                 best = RowChoice(rows, perm, f"balanced (block {f * hw.fifo_depth:g})", base, c)
     return best
@@ -474,7 +477,7 @@ def balance_network(layers: Sequence[QuantLayer], calibration_acts: np.ndarray, 
     orig_acts = acts                      # the paper's network: original rows and columns
     for li, ql in enumerate(layers):
         desc = ql.desc
-        skip = desc.skips_padding
+        skip, dual = desc.skips_padding, desc.dual and hw.mac_lanes == 2
         codes = ql.codes if prev is None else permute_columns(ql.codes, prev, desc.has_bias)
         density = column_density(acts, desc.has_bias)
         ranges = list(tiles[li]) if tiles is not None and tiles[li] else [(0, desc.out_len)]
@@ -482,13 +485,13 @@ def balance_network(layers: Sequence[QuantLayer], calibration_acts: np.ndarray, 
         got = []
         for r0, r1 in ranges:
             ch = choose_rows(codes[r0:r1], desc.has_bias, density, acts[:SAMPLE_INPUTS], hw, (r0, r1), params,
-                             pad_skip=skip)
+                             pad_skip=skip, dual=dual)
             perm[r0:r1] = r0 + ch.perm
             got.append(ch)
             total_b += ch.cycles_balanced
             # layer 0's columns are the original ones: its interleave is the paper's
             total_i += ch.cycles_interleave if li == 0 else predicted_cycles(
-                ql.codes[r0:r1], desc.has_bias, orig_acts[:SAMPLE_INPUTS], hw, params, pad_skip=skip)
+                ql.codes[r0:r1], desc.has_bias, orig_acts[:SAMPLE_INPUTS], hw, params, pad_skip=skip, dual=dual)
         perms.append(perm)
         choices.append(tuple(got))
         if li + 1 < len(layers):

@@ -102,7 +102,10 @@ class LayerDesc:
     entry of its column in the same 64-bit word go to the arithmetic unit as one beat, one cycle
     (docs/cycle-model.md, "Padding skip"). Numerics are unchanged (a padding entry adds
     codebook[0] * a = 0); only the cycles drop. The RTL skips only while codebook entry 0 is 0,
-    which check() enforces.
+    which check() enforces. ``dual``: the FLAGS.DUAL bit: with a two-lane PE (HwParams.mac_lanes = 2)
+    a real entry and the next real entry of its column in the same word, the second with an even z
+    (rows of different parity), go to the arithmetic unit as one beat (docs/cycle-model.md, "Dual
+    issue"); numerics unchanged, the bias column never paired.
     """
 
     in_len: int
@@ -116,6 +119,7 @@ class LayerDesc:
     codebook_q: tuple[int, ...]  # 16 signed weight_width-bit values, entry 0 = 0
     codebook: tuple[float, ...] = ()  # float codebook, for information only
     pad_skip: bool = True  # FLAGS.PAD_SKIP: a padding entry shares a cycle with the next entry
+    dual: bool = True  # FLAGS.DUAL: two entries of a column per beat where their rows differ in parity
 
     @property
     def skips_padding(self) -> bool:

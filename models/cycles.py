@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from models.encode import EncodedLayer, PlacedLayer, beat_counts
+from models.encode import EncodedLayer, PlacedLayer, layer_beats
 from models.errors import EieInputError
 from models.hwparams import HwParams
 
@@ -137,36 +137,38 @@ def broadcast_columns(enc: EncodedLayer, nonzero: np.ndarray, has_bias: bool) ->
 
 def column_work(
     enc: EncodedLayer, nonzero: np.ndarray, has_bias: bool, pad_skip: bool = True,
-    beats: np.ndarray | None = None,
+    beats: np.ndarray | None = None, dual: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(broadcast column indices, beats [num_pe, n_broadcast]) for an input pattern: the cycles every
     PE's arithmetic unit spends on every broadcast column. With ``pad_skip`` (the layer's
     FLAGS.PAD_SKIP, codebook entry 0 = 0) a padding entry shares its beat with the next entry of its
-    column in the same word (models.encode.beat_counts); without, one beat per entry. ``beats``: the
-    layer's beat_counts(enc, pad_skip).beats [num_pe, cols] when already computed (scoring several
-    inputs on one encoding); it must be that table."""
+    column in the same word (models.encode.beat_counts); ``dual`` (FLAGS.DUAL on a two-lane PE) pairs
+    two real entries whose rows differ in parity, the bias column excepted; without either, one beat
+    per entry. ``beats``: the layer's layer_beats(enc, pad_skip, dual, has_bias).beats [num_pe, cols]
+    when already computed (scoring several inputs on one encoding); it must be that table."""
     cols = broadcast_columns(enc, nonzero, has_bias)
     if beats is None:
-        beats = beat_counts(enc, pad_skip).beats if pad_skip else np.diff(enc.ptr, axis=1)
+        beats = layer_beats(enc, pad_skip, dual, has_bias).beats
     elif beats.shape != (enc.num_pe, enc.cols):
         raise EieInputError(f"column_work: beats of shape {beats.shape}, the layer has {(enc.num_pe, enc.cols)}")
     return cols, beats[:, cols]
 
 
-def _layer_args(layer, hw: HwParams, has_bias: bool | None, pad_skip: bool, who: str):
-    """(EncodedLayer, has_bias, out_len, skip on) of a PlacedLayer (skip: its desc.pad_skip and
-    codebook entry 0 = 0) or an EncodedLayer (+ has_bias, pad_skip); raises EieInputError when
-    has_bias is missing for an EncodedLayer or the PE counts differ."""
+def _layer_args(layer, hw: HwParams, has_bias: bool | None, pad_skip: bool, who: str, dual: bool = False):
+    """(EncodedLayer, has_bias, out_len, skip on, dual on) of a PlacedLayer (skip: its desc.pad_skip
+    and codebook entry 0 = 0; dual: its desc.dual on a two-lane PE) or an EncodedLayer (+ has_bias,
+    pad_skip, dual); raises EieInputError when has_bias is missing for an EncodedLayer or the PE
+    counts differ."""
     if isinstance(layer, PlacedLayer):
         enc, bias, out_len = layer.enc, layer.desc.has_bias, layer.desc.out_len
-        skip = layer.desc.skips_padding
+        skip, dual = layer.desc.skips_padding, layer.desc.dual
     elif has_bias is None:
         raise EieInputError(f"{who}: give has_bias for an EncodedLayer")
     else:
         enc, bias, out_len, skip = layer, has_bias, layer.out_len, bool(pad_skip)
     if enc.num_pe != hw.num_pe:
         raise EieInputError(f"layer encoded for {enc.num_pe} PEs but hw.num_pe = {hw.num_pe}")
-    return enc, bias, out_len, skip
+    return enc, bias, out_len, skip, bool(dual) and hw.mac_lanes == 2
 
 
 def predict_layer_cycles(
@@ -178,17 +180,19 @@ def predict_layer_cycles(
     has_bias: bool | None = None,
     pad_skip: bool = True,
     beats: np.ndarray | None = None,
+    dual: bool = False,
 ) -> CycleReport:
     """Predict one layer's cycles for the input's non-zero pattern (activations or bools).
 
     ``has_bias`` and the padding skip are taken from a PlacedLayer's descriptor (skip on when
-    desc.pad_skip and codebook entry 0 = 0); give ``has_bias`` and ``pad_skip`` for an EncodedLayer
-    (ignored for a PlacedLayer). A PE works one beat per cycle (column_work; ``beats``: the layer's
-    beat table when already computed, see there).
+    desc.pad_skip and codebook entry 0 = 0) and the dual issue (desc.dual, hw.mac_lanes = 2); give
+    ``has_bias``, ``pad_skip`` and ``dual`` for an EncodedLayer (ignored for a PlacedLayer). A PE
+    works one beat per cycle (column_work; ``beats``: the layer's beat table when already computed,
+    see there).
     """
     params = params or CycleParams()
-    enc, bias, out_len, skip = _layer_args(layer, hw, has_bias, pad_skip, "predict_layer_cycles")
-    cols, work = column_work(enc, nonzero, bias, skip, beats)
+    enc, bias, out_len, skip, dual = _layer_args(layer, hw, has_bias, pad_skip, "predict_layer_cycles", dual)
+    cols, work = column_work(enc, nonzero, bias, skip, beats, dual)
     n, n_cols = work.shape
     p = params
     t = np.where(work > 0, work + p.col_switch_cycles, p.empty_col_cycles).astype(np.int64)
@@ -379,6 +383,7 @@ def rtl_layer_cycles(
     *,
     has_bias: bool | None = None,
     pad_skip: bool = True,
+    dual: bool = False,
 ) -> RtlCycleReport:
     """The RTL's cycles for one layer and input pattern ``nonzero`` [in_len] (activations or bools),
     from the protocol of eie_ccu / eie_lnzd_* / eie_act_queue / eie_ptr_read / eie_spm_read /
@@ -399,9 +404,9 @@ def rtl_layer_cycles(
     desc.pad_skip and codebook entry 0 = 0), given for an EncodedLayer (``pad_skip`` ignored for a
     PlacedLayer). Raises EieInputError on a bad shape.
     """
-    enc, bias, out_len, skip = _layer_args(layer, hw, has_bias, pad_skip, "rtl_layer_cycles")
+    enc, bias, out_len, skip, dual = _layer_args(layer, hw, has_bias, pad_skip, "rtl_layer_cycles", dual)
     cols = broadcast_columns(enc, nonzero, bias)
-    bc = beat_counts(enc, skip)
+    bc = layer_beats(enc, skip, dual, bias)
     b_all, b_first, b_last, b_pen = (x[:, cols].T for x in (bc.beats, bc.first, bc.last, bc.penult))  # [n, N]
     work = np.diff(enc.ptr, axis=1)[:, cols]
     n_pe, depth = hw.num_pe, hw.fifo_depth

@@ -229,6 +229,13 @@ def beat_counts(enc: EncodedLayer, pad_skip: bool = True, dual: bool = False,
                       between(pen_start, pen_end))
 
 
+def layer_beats(enc: EncodedLayer, pad_skip: bool, dual: bool, has_bias: bool) -> BeatCounts:
+    """beat_counts of a layer as its descriptor runs it: the padding skip (FLAGS.PAD_SKIP, codebook
+    entry 0 = 0) and the dual issue (FLAGS.DUAL on a two-lane PE), never dual-pairing the bias column
+    (the last one, when ``has_bias``)."""
+    return beat_counts(enc, pad_skip, dual, enc.cols - 1 if has_bias and dual else None)
+
+
 def decode_entries(enc: EncodedLayer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Kept (non-padding) entries as (global row, column, v), columns ascending per PE.
 
@@ -492,6 +499,7 @@ def manifest_dict(image: NetworkImage, act_in: np.ndarray | None = None) -> dict
                 "bias_act": d.bias_act,
                 "relu": d.relu,
                 "pad_skip": d.pad_skip,
+                "dual": d.dual,
                 "shift": d.shift,
                 "FA": d.fa,
                 "FW": d.fw,
@@ -594,6 +602,7 @@ def load_images(
             fa=m["FA"], fw=m["FW"], fo=m["FO"], shift=m["shift"],
             codebook_q=tuple(m["codebook"]), codebook=tuple(m["codebook_float"]),
             pad_skip=bool(m.get("pad_skip", True)),   # absent in a manifest older than the flag
+            dual=bool(m.get("dual", False)),          # absent before dual issue: off, as those were run
         )
         desc.check(hw, f"{folder / MANIFEST} layer {m['index']}")
         layers.append((desc, m["ptr_base"], m["spm_base"]))

@@ -27,6 +27,7 @@ class HwParams:
     ptr_width: int = 18
     ptr_depth: int = 32768
     act_depth: int = 1024
+    mac_lanes: int = 2  # eie_top LANES: 2 = dual issue possible (FLAGS.DUAL), 1 = the paper's one MAC per PE
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -59,6 +60,7 @@ class HwParams:
                 "ptr_depth must be even and >= 2 (two banks)",
             ),
             (self.act_depth >= 1, "act_depth must be >= 1"),
+            (self.mac_lanes in (1, 2), "mac_lanes must be 1 or 2"),
         ]
         for ok, message in checks:
             if not ok:

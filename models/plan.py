@@ -361,7 +361,7 @@ class PreparedRun:
 
 def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max_layers: int = 8,
                 strict: bool = False, force_tile_rows: dict[int, int] | None = None, balance: bool = True,
-                pad_skip: bool = True, drop_dead: bool = True, **compress_options) -> PreparedRun:
+                pad_skip: bool = True, drop_dead: bool = True, dual: bool = True, **compress_options) -> PreparedRun:
     """Compress ``network`` (formats from its `calibration` inputs, else its inputs; each layer's
     own ReLU unless ``relu`` overrides all: the returned `network` then carries the override), plan
     its passes for ``hw`` and run the golden model on every input. ``strict`` and
@@ -373,6 +373,8 @@ def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max
     every input. False: the paper's interleave. ``pad_skip``: every layer's FLAGS.PAD_SKIP
     (LayerDesc.pad_skip, set before planning and balancing: the balancer scores beats, the cycle
     models and the programmed descriptors follow it; False: one cycle per entry, as the paper).
+    ``dual``: every layer's FLAGS.DUAL (LayerDesc.dual: two entries of a column per cycle where their
+    rows differ in parity, on a PE with two MAC lanes, hw.mac_lanes = 2; False: one entry per cycle).
     ``drop_dead``: remove the hidden layers' dead rows before planning (models/dead.py: outputs no
     weight of the next layer reads; exact, the network's outputs are unchanged; ``plan.dead`` says
     which); False keeps them, as the paper.
@@ -382,7 +384,7 @@ def prepare_run(network: Network, hw: HwParams, *, relu: bool | None = None, max
     calibration = network.calibration if network.calibration is not None else network.inputs
     net = compress_network(list(network.layers), calibration=calibration, relu=flags, hw=hw, strict=strict,
                            **compress_options)
-    net = replace(net, layers=tuple(replace(ql, desc=replace(ql.desc, pad_skip=bool(pad_skip)))
+    net = replace(net, layers=tuple(replace(ql, desc=replace(ql.desc, pad_skip=bool(pad_skip), dual=bool(dual)))
                                     for ql in net.layers))
     live, dead = drop_dead_rows(net) if drop_dead else (net, None)
     plan = plan_network(live, hw, max_layers, force_tile_rows=force_tile_rows)

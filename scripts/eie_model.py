@@ -71,7 +71,7 @@ def _prepare(args: argparse.Namespace, hw: HwParams) -> PreparedRun:
     network = load_network(args.layers)
     prep = prepare_run(network, hw, relu=args.relu, strict=args.strict, density=args.density,
                        codebook=args.codebook, balance=not args.interleave, pad_skip=not args.no_pad_skip,
-                       drop_dead=not args.keep_dead_rows)
+                       drop_dead=not args.keep_dead_rows, dual=not args.no_dual)
     b = prep.plan.balance
     print(b.summary() if b is not None else "rows: interleave (paper; --interleave)")
     if len(prep.net.layers) > 1:
@@ -135,6 +135,9 @@ def _add_layer_args(p: argparse.ArgumentParser, folder_ok: bool) -> None:
                         "where the RTL's cycle model predicts fewer cycles, models/balance.py; an encoded image and "
                         "its golden.npz then hold the permuted rows and inputs (act_in as fed), with the "
                         "permutations as row_perm<i> and col_perm: input col_perm[j] is fed as activation j)")
+    p.add_argument("--no-dual", action="store_true",
+                   help="every layer's FLAGS.DUAL off: one entry per cycle, as in the paper (default on: two entries "
+                        "of a column per cycle where their rows differ in parity, docs/cycle-model.md)")
     p.add_argument("--keep-dead-rows", action="store_true",
                    help="keep the hidden layers' dead rows, as the paper (default: rows whose output no weight of "
                         "the next layer reads are removed, models/dead.py; exact; row_perm<i> in golden.npz then "

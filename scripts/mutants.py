@@ -37,7 +37,7 @@ LNZD_NODE = "verif/units/test_eie_lnzd_node.py"
 TOP = "verif/tests/test_uvm.py"     # the pyuvm smoke set: every DUT configuration (N=1..17)
 BYPASS_S2 = "    if (s4_valid_q && s4_x_q == s2_x_q) s2_op = s4_wval;                 // written at edge t+1"
 BYPASS_S3 = "    if (s4_valid_q && s4_x_q == s3_x_q) s3_op = s4_wval;                 // written at edge t+2"
-BYPASS_COLLISION = "    if (wr_v_q && wr_addr_q == s2_x_q) s2_op = wr_data_q;                // written at edge t"
+BYPASS_COLLISION = "      if (wr_v_q && wr_addr_q == L_AW'(s2_x_q >> LSH)) s2_op = wr_data_q;  // written at edge t"
 
 MUTANTS = [
     Mutant("act_queue_no_full_check", "eie_act_queue.sv",
@@ -90,6 +90,19 @@ MUTANTS = [
            "assign busy_o = ptr_busy || spm_busy;", "assign busy_o = ptr_busy;",
            "verif/units/test_eie_pe_frontend.py"),
     # padding skip: a pair across the segment's end (into the next column or word), or z without the +1
+    # dual issue: two entries of a column per beat only when the second's z is even (rows of different
+    # parity, one per accumulator lane); the second entry's weight and row
+    Mutant("spm_read_dual_odd_z", "eie_spm_read.sv",
+           "      sp_df[k] = (spm_rdata[8*k +: 4] != 4'd0) && (spm_rdata[8*k+8 +: 4] != 4'd0) && !spm_rdata[8*k+12];",
+           "      sp_df[k] = (spm_rdata[8*k +: 4] != 4'd0) && (spm_rdata[8*k+8 +: 4] != 4'd0);",
+           "verif/units/test_eie_spm_read.py"),
+    Mutant("spm_read_dual_ignores_single", "eie_spm_read.sv",
+           "  assign dual_ok     = dual_i && !hd_single;", "  assign dual_ok     = dual_i;", PE),
+    Mutant("arith_dual_second_weight", "eie_arith.sv",
+           "        w   = cb[ent_v2_i];", "        w   = cb[ent_v_i];", ARITH),
+    Mutant("arith_dual_row_off_by_one", "eie_arith.sv",
+           "  assign x_next2     = ent_first_i ? X_W'(ent_dz_i) : x_q + X_W'(ent_dz_i) + X_W'(1);",
+           "  assign x_next2     = ent_first_i ? X_W'(ent_dz_i) : x_q + X_W'(ent_dz_i);", ARITH),
     Mutant("spm_read_pair_crosses_segment", "eie_spm_read.sv",
            "  assign pair        = pad_skip_i && ent_zero && !at_last;",
            "  assign pair        = pad_skip_i && ent_zero && (slot != 3'd7);",
@@ -103,7 +116,7 @@ MUTANTS = [
     Mutant("arith_no_bypass_s2_s4", "eie_arith.sv",
            BYPASS_S2, "    if (1'b0) s2_op = s4_wval;", ARITH),
     Mutant("arith_no_bypass_collision", "eie_arith.sv",
-           "    if (wr_v_q && wr_addr_q == s2_x_q) s2_op = wr_data_q;                // written at edge t",
+           BYPASS_COLLISION,
            "    if (1'b0) s2_op = wr_data_q;", ARITH),
     Mutant("arith_row_off_by_one", "eie_arith.sv",
            "  assign x_next      = ent_first_i ? X_W'(ent_z_i) : x_q + X_W'(ent_z_i) + X_W'(1);",
@@ -167,7 +180,7 @@ MUTANTS = [
     # The same bypass faults seen from the whole PE: its bench must fail on the same-row cases.
     Mutant("pe_no_bypass_s2_s4", "eie_arith.sv", BYPASS_S2, "    if (1'b0) s2_op = s4_wval;", PE),
     Mutant("pe_no_bypass_s3", "eie_arith.sv", BYPASS_S3, "    if (1'b0) s3_op = s4_wval;", PE),
-    Mutant("pe_no_bypass_collision", "eie_arith.sv", BYPASS_COLLISION, "    if (1'b0) s2_op = wr_data_q;", PE),
+    Mutant("pe_no_bypass_collision", "eie_arith.sv", BYPASS_COLLISION, "      if (1'b0) s2_op = wr_data_q;", PE),
     # LNZD tree and node
     Mutant("lnzd_tree_ignores_last_pe_done", "eie_lnzd_tree.sv",
            "assign s_done[NUM_PE-1:0]           = leaf_done_i;",

@@ -154,7 +154,7 @@ def layer_work(path: Path, pes: int, fifo: int) -> dict:
     from models.plan import prepare_run
 
     hw = HwParams(num_pe=pes, fifo_depth=fifo)
-    prep = prepare_run(load_network([str(path)]), hw, balance=False, pad_skip=False)
+    prep = prepare_run(load_network([str(path)]), hw, balance=False, pad_skip=False, dual=False)
     if len(prep.plan.passes) != 1:
         raise EieInputError(f"{path.name}: needs {len(prep.plan.passes)} passes on {pes} PEs")
     rep = rtl_layer_cycles(prep.plan.passes[0].image.layers[0], prep.acts[0], hw)
@@ -201,6 +201,7 @@ def paper_row(name: str, report: dict, cpu: dict | None, work: dict | None = Non
             "rows": (balanced.get("balance") or {}).get("rows", "?"),
             "columns": ((balanced.get("balance") or {}).get("columns") or {}).get("order", "input"),
             "pad_skip": bool(balanced.get("pad_skip", True)),
+            "dual": bool(balanced.get("dual", True)),
             "rtl_cycles": b_rtl, "floor_cycles": b_floor, "model_cycles": int(balanced["model_cycles"]),
             "beat_floor_cycles": int(balanced.get("beat_floor", b_floor)),
             "rtl_over_floor": b_rtl / b_floor if b_floor else None,
@@ -349,7 +350,7 @@ def run_rtl(path: Path, out: Path, *, pes: int, fifo: int, sim: str, interleave:
     out.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, str(REPO / "scripts" / "run_layer.py"), str(path), "--pes", str(pes),
            "--fifo", str(fifo), "--sim", sim, "--out", str(out)] + (["--interleave"] if interleave else [])
-    cmd += [] if pad_skip else ["--no-pad-skip"]
+    cmd += [] if pad_skip else ["--no-pad-skip", "--no-dual"]
     log = out / "run.log"
     with log.open("w") as fh:
         rc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=REPO,

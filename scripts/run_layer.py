@@ -256,6 +256,10 @@ def main() -> int:
                         help="a cycle for every padding entry, as in the paper (default: FLAGS.PAD_SKIP on every "
                              "layer, a padding entry and the next entry of its word go to the arithmetic unit as "
                              "one, docs/pe-contract.md; make run PAD_SKIP=0)")
+    parser.add_argument("--no-dual", action="store_true",
+                        help="one entry per cycle, as in the paper (default: FLAGS.DUAL on every layer, two entries "
+                             "of a column per cycle where their rows differ in parity, on the PE's two MAC lanes, "
+                             "docs/pe-contract.md; make run DUAL=0)")
     parser.add_argument("--keep-dead-rows", action="store_true",
                         help="run the hidden layers' dead rows too, as the paper (default: rows whose output no "
                              "weight of the next layer reads are removed, models/dead.py; exact; make run DEAD=0)")
@@ -281,7 +285,7 @@ def main() -> int:
             prep = prepare_run(network, hw, relu=None if args.relu is None else bool(args.relu),
                                max_layers=MAX_LAYERS, strict=args.strict, force_tile_rows=tile_rows or None,
                                balance=not args.interleave, pad_skip=not args.no_pad_skip,
-                               drop_dead=not args.keep_dead_rows)
+                               drop_dead=not args.keep_dead_rows, dual=not args.no_dual)
     except EieInputError as exc:
         return _fail(BadInput(f"{PROG}: error: {exc}"))
     except BadInput as exc:
@@ -335,7 +339,8 @@ def main() -> int:
     job = {"layers": [str(Path(p).resolve()) for p in files], "pes": hw.num_pe, "fifo": hw.fifo_depth,
            "relu": args.relu, "load": args.load, "batch": args.batch, "watchdog_cycles": args.watchdog,
            "progress_cycles": 1000, "tile_rows": {str(k): v for k, v in tile_rows.items()},
-           "balance": not args.interleave, "pad_skip": not args.no_pad_skip, "drop_dead": not args.keep_dead_rows}
+           "balance": not args.interleave, "pad_skip": not args.no_pad_skip, "drop_dead": not args.keep_dead_rows,
+           "dual": not args.no_dual}
     job_file = run_dir / "job.json"
     job_file.write_text(json.dumps(job, indent=1) + "\n")
     params = {"NUM_PE": hw.num_pe, "FIFO_DEPTH": hw.fifo_depth, "MAX_LAYERS": MAX_LAYERS}
@@ -555,6 +560,7 @@ def report(args, run_dir: Path, prep: PreparedRun, wall: float, sim_error: str, 
         "ideal_cycles": int(sum(ideal_cycles)),
         "beat_floor": int(sum(beat_floor)),
         "pad_skip": not args.no_pad_skip,
+        "dual": not args.no_dual,
         "cycles_per_input": _stat(compute),
         "latency_us_at_800mhz": _stat(compute / CLOCK_HZ * 1e6),
         "frames_per_s_at_800mhz": float(batch * CLOCK_HZ / compute.sum()) if compute.sum() else None,
@@ -646,7 +652,7 @@ def print_report(rep: dict) -> None:
     rows = [("outputs match the model", str(rep["outputs_match_model"])),
             ("inputs (batch)", str(rep["batch"])),
             ("cycles, input 0 (model, floor)", f"{rep['cycles']:,} ({rep['model_cycles']:,}, {rep['ideal_cycles']:,} "
-             f"entries" + (f", {rep['beat_floor']:,} beats with padding skip)" if rep["pad_skip"] else ")")),
+             f"entries" + (f", {rep['beat_floor']:,} beats)" if rep["pad_skip"] or rep["dual"] else ")")),
             ("cycles per input min/median/max", f"{c['min']:,.0f} / {c['median']:,.0f} / {c['max']:,.0f}"),
             ("latency at 800 MHz, median", f"{lat['median']:.3f} us"),
             ("frames/s at 800 MHz", f"{rep['frames_per_s_at_800mhz']:,.0f}" if rep["frames_per_s_at_800mhz"] else "-"),
@@ -654,6 +660,7 @@ def print_report(rep: dict) -> None:
             ("layer 0 input order", _columns_text(rep["balance"].get("columns"))),
             ("dead rows removed", _dead_cell(rep["dead_rows"])),
             ("padding skip", "on (FLAGS.PAD_SKIP)" if rep["pad_skip"] else "off (--no-pad-skip / PAD_SKIP=0)"),
+            ("dual issue", "on (FLAGS.DUAL, two MAC lanes)" if rep["dual"] else "off (--no-dual / DUAL=0)"),
             ("passes (weight loads)", f"{rep['passes']['count']}: {rep['passes']['weight_load_words_total']:,} words")]
     if rep["passes"]["pes_needed_for_one_pass"]:
         rows.append(("PEs to hold it in one pass", ", ".join(f"layer {k}: {v}" for k, v in

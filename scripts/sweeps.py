@@ -98,7 +98,7 @@ class Layer:
         the broadcast columns)."""
         enc = encode_layer(self.codes, pes)
         rep = rtl_layer_cycles(enc, self.acts, HwParams(num_pe=pes, fifo_depth=fifo), has_bias=self.has_bias,
-                               pad_skip=False)
+                               pad_skip=False, dual=False)
         total = int(enc.entries.sum())
         return {"layer": self.name, "scale": self.scale, "pes": pes, "fifo": fifo, "model_cycles": int(rep.cycles),
                 "floor": int(rep.floor), "entries_total": total, "padding": total - self.nnz,
@@ -115,10 +115,11 @@ class Layer:
 
 def prepare(layer: Layer, pes: int, fifo: int, balance: bool) -> PreparedRun:
     """`layer` prepared as `make run` does on (pes, fifo): `balance` False = the paper's design (its row
-    interleave, one cycle per entry: `make run BALANCE=0 PAD_SKIP=0`), True = make run's default (rows
-    balanced where the model predicts a gain, padding skip). Raises EieInputError when the layer needs
+    interleave, one cycle per entry: `make run BALANCE=0 PAD_SKIP=0 DUAL=0`), True = make run's default
+    (rows balanced where the model predicts a gain, padding skip, dual issue). Raises EieInputError when the layer needs
     more than one pass at this PE count."""
-    prep = prepare_run(layer.network, HwParams(num_pe=pes, fifo_depth=fifo), balance=balance, pad_skip=balance)
+    prep = prepare_run(layer.network, HwParams(num_pe=pes, fifo_depth=fifo), balance=balance, pad_skip=balance,
+                       dual=balance)
     if len(prep.plan.passes) != 1:
         raise EieInputError(f"{layer.name} (scale {layer.scale}) needs {len(prep.plan.passes)} passes on {pes} PEs")
     return prep

@@ -69,7 +69,7 @@ def descriptor_writes(image: NetworkImage, max_layers: int) -> list[tuple[int, i
         writes += [
             (base + D_IN_LEN, d.in_len),
             (base + D_OUT_LEN, d.out_len),
-            (base + D_FLAGS, int(d.relu) | (int(d.has_bias) << 1) | (int(d.pad_skip) << 2)),
+            (base + D_FLAGS, int(d.relu) | (int(d.has_bias) << 1) | (int(d.pad_skip) << 2) | (int(d.dual) << 3)),
             (base + D_BIAS_ACT, d.bias_act & ((1 << image.hw.act_width) - 1)),
             (base + D_PTR_BASE, pl.ptr_base),
             (base + D_SHIFT, d.shift),

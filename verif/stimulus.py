@@ -60,7 +60,8 @@ def random_network(rng: np.random.Generator, hw: HwParams, num_layers: int, max_
                    density_choices: tuple[float, ...] = (0.05, 0.2, 0.5, 1.0)) -> tuple[list[QuantLayer], np.ndarray]:
     """A chain of `num_layers` random layers (formats chained: FO of a layer = FA of the next)
     that fits `hw`, and a random input vector for it. A quarter of the layers run with the padding
-    skip off (FLAGS.PAD_SKIP = 0, the paper's one cycle per entry), the rest with it on."""
+    skip off (FLAGS.PAD_SKIP = 0, the paper's one cycle per entry), the rest with it on; a quarter
+    with the dual issue off (FLAGS.DUAL = 0), drawn independently."""
     sizes = [int(rng.integers(1, max_len + 1)) for _ in range(num_layers + 1)]
     layers: list[QuantLayer] = []
     fa = int(rng.integers(0, hw.act_width - 1))
@@ -79,7 +80,8 @@ def random_network(rng: np.random.Generator, hw: HwParams, num_layers: int, max_
         while not fits(codes, hw):
             density /= 2
             codes = random_codes(rng, desc.out_len, desc.cols, density)
-        layers.append(QuantLayer(codes, replace(desc, pad_skip=bool(rng.random() >= 0.25))))
+        layers.append(QuantLayer(codes, replace(desc, pad_skip=bool(rng.random() >= 0.25),
+                                                dual=bool(rng.random() >= 0.25))))
         fa = fo
     act = random_input(rng, sizes[0], float(rng.choice([0.0, 0.3, 0.7, 1.0])), hw.act_width,
                        extreme=bool(rng.random() < 0.1))

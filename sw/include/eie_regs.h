@@ -183,6 +183,10 @@ extern "C" {
 #define DESC_RF__FLAGS__PAD_SKIP_bp 2
 #define DESC_RF__FLAGS__PAD_SKIP_bw 1
 #define DESC_RF__FLAGS__PAD_SKIP_reset 0x0
+#define DESC_RF__FLAGS__DUAL_bm 0x8
+#define DESC_RF__FLAGS__DUAL_bp 3
+#define DESC_RF__FLAGS__DUAL_bw 1
+#define DESC_RF__FLAGS__DUAL_reset 0x0
 
 // reg - desc_rf::BIAS_ACT
 #define DESC_RF__BIAS_ACT__VALUE_bm 0xffff

@@ -13,6 +13,9 @@ BINS: dict[str, list[str]] = {
     # padding skip (FLAGS.PAD_SKIP): a broadcast column where a padding entry went out paired with the
     # next entry; a layer with padding run with the skip off (the paper's one cycle per entry)
     "top.layer.pad_skip": ["paired", "off"],
+    # dual issue (FLAGS.DUAL, two MAC lanes): a broadcast column where two entries went out as one beat;
+    # a layer with columns of 2+ entries run with it off (the paper's one entry per cycle)
+    "top.layer.dual": ["paired", "off"],
     # the bias column, added by the write-back pass: one entry for every local row of some PE, or a
     # PE whose bias column has gaps (rows without an entry, or padding)
     "top.layer.bias_pass": ["dense", "gaps"],

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from models.encode import PAD_V, NetworkImage, beat_counts, decode_entries
+from models.encode import PAD_V, NetworkImage, decode_entries, layer_beats
 from models.golden import accumulate, broadcast_columns
 from models.numerics import int_range, round_shift
 from verif.env.bins import PAPER_REGFILE_DEPTH, act_density_bin, done_spread_bin, layers_bin, weight_density_bin
@@ -54,10 +54,16 @@ def layer_bins(image: NetworkImage, li: int, act_in: np.ndarray) -> dict[str, se
     # What the PEs actually process: the broadcast columns (non-zero inputs, then the bias).
     bj, _ = broadcast_columns(act, desc)
     skip = desc.skips_padding
-    beats = beat_counts(enc, skip).beats
+    beats = layer_beats(enc, skip, False, desc.has_bias).beats
     entries = np.diff(enc.ptr, axis=1)
     if skip and bj.size and (beats[:, bj] < entries[:, bj]).any():
         hit("top.layer.pad_skip", "paired")
+    if desc.dual and hw.mac_lanes == 2:
+        dual_beats = layer_beats(enc, skip, True, desc.has_bias).beats
+        if bj.size and (dual_beats[:, bj] < beats[:, bj]).any():
+            hit("top.layer.dual", "paired")
+    elif bj.size and (entries[:, bj] > 1).any():
+        hit("top.layer.dual", "off")
     if desc.has_bias:
         rows_pe = np.array([len(range(k, desc.out_len, n)) for k in range(n)])
         bias_e = entries[:, desc.in_len]

@@ -282,11 +282,13 @@ class desc_rf__FLAGS(uvm_reg):
         self.RELU = uvm_reg_field("RELU")
         self.HAS_BIAS = uvm_reg_field("HAS_BIAS")
         self.PAD_SKIP = uvm_reg_field("PAD_SKIP")
+        self.DUAL = uvm_reg_field("DUAL")
 
     def build(self) -> None:
         self.RELU.configure(self, 1, 0, "RW", False, 0x0, True, True, False)
         self.HAS_BIAS.configure(self, 1, 1, "RW", False, 0x0, True, True, False)
         self.PAD_SKIP.configure(self, 1, 2, "RW", False, 0x0, True, True, False)
+        self.DUAL.configure(self, 1, 3, "RW", False, 0x0, True, True, False)
 
 
 # Reg - desc_rf::BIAS_ACT

@@ -33,6 +33,7 @@ class LayerConfig:
     in_len: int
     out_len: int
     pad_skip: bool = True  # FLAGS.PAD_SKIP: a padding entry and the next go out as one (eie_spm_read)
+    dual: bool = True      # FLAGS.DUAL: two entries of a column per beat, rows of different parity
 
 
 @dataclass
@@ -109,7 +110,7 @@ class PeBfm:
         for name in ("layer_start_i", "bcast_end_i", "bc_valid_i", "bc_idx_i", "bc_act_i",
                      "nz_ready_i", "io_en_i", "io_we_i", "io_mem_i", "io_addr_i", "io_wdata_i",
                      "err_clear_i", "cnt_clear_i", "cfg_ptr_base_i", "cfg_codebook_i", "cfg_shift_i",
-                     "cfg_relu_i", "cfg_pad_skip_i", "cfg_in_len_i", "cfg_out_len_i"):
+                     "cfg_relu_i", "cfg_pad_skip_i", "cfg_dual_i", "cfg_in_len_i", "cfg_out_len_i"):
             getattr(d, name).value = 0
         for name in ("bd_mem_i", "bd_words_i", "bd_id_i"):   # back door: no request
             getattr(d, name).value = 0
@@ -196,6 +197,7 @@ class PeBfm:
         d.cfg_shift_i.value = cfg.shift
         d.cfg_relu_i.value = int(cfg.relu)
         d.cfg_pad_skip_i.value = int(cfg.pad_skip)
+        d.cfg_dual_i.value = int(cfg.dual)
         d.cfg_in_len_i.value = cfg.in_len
         d.cfg_out_len_i.value = cfg.out_len
 

@@ -172,7 +172,8 @@ class FileNetworkTest(EieBaseTest):
     "stream"), `watchdog_cycles`, `progress_cycles`, optional `tile_rows` ({layer: rows}: force
     row tiles, for tests), optional `balance` (false: the paper's row interleave instead of balanced
     rows, models/balance.py), optional `pad_skip` (false: FLAGS.PAD_SKIP off on every layer, the paper's
-    one cycle per entry), optional `drop_dead` (false: run the hidden layers' dead rows too,
+    one cycle per entry), optional `dual` (false: FLAGS.DUAL off, one entry per cycle), optional
+    `drop_dead` (false: run the hidden layers' dead rows too,
     models/dead.py). It writes `run_info.json` (the runs' pass and input, the passes, the
     model's cycles) and `progress.jsonl` to the run folder; the scoreboard writes scoreboard.json
     and scoreboard_outputs.npz. No stalls, no hazard probe, no coverage collector."""
@@ -209,7 +210,8 @@ class FileNetworkTest(EieBaseTest):
         warnings.simplefilter("ignore", EieAccuracyWarning)    # the host script reports them
         run = prepare_run(network, hw, relu=relu, max_layers=self.max_layers,
                           force_tile_rows=tile_rows or None, balance=bool(job.get("balance", True)),
-                          pad_skip=bool(job.get("pad_skip", True)), drop_dead=bool(job.get("drop_dead", True)))
+                          pad_skip=bool(job.get("pad_skip", True)), drop_dead=bool(job.get("drop_dead", True)),
+                          dual=bool(job.get("dual", True)))
         plan, golden = run.plan, run.golden
         backdoor = job.get("load", "backdoor") == "backdoor"
         items, runs, passes = [], [], []

@@ -100,11 +100,14 @@ class SpmImage:
                 return start
         raise AssertionError(f"no room for {n} entries at slot {slot}")
 
-    def entries(self, ranges: Sequence[Range], pad_skip: bool = False) -> list[Entry]:
+    def entries(self, ranges: Sequence[Range], pad_skip: bool = False, dual: bool = False) -> list[Entry]:
         """The entry beats of `ranges`, in order. ``pad_skip`` (eie_spm_read's padding skip): a
         padding entry (v = 0) followed by another entry of its column in the same 64-bit word goes
         out with it as one beat (v of the second, z = z1 + 1 + z2), walking each word's part of a
-        column from its first slot."""
+        column from its first slot. ``dual`` (dual issue): a real entry followed in the same word and
+        column by a real entry with an even z goes out with it as one beat (dual 1, v2 its v, dz =
+        z1 + z2 + 1), except in a range marked ``single``. Beats carry ``dual`` (0 or 1); v2 and dz
+        only when dual."""
         out = []
         for r in ranges:
             a = r["start"]
@@ -112,12 +115,18 @@ class SpmImage:
                 byte = int(self.bytes[a])
                 v, z, first = byte & 15, byte >> 4, int(a == r["start"])
                 seg_last = min(r["end"] - 1, (a | 7))   # the column's last entry in this word
+                beat = {"dual": 0}
                 if pad_skip and v == 0 and a < seg_last:
                     a += 1
                     nxt = int(self.bytes[a])
                     v, z = nxt & 15, z + 1 + (nxt >> 4)
+                elif dual and not r.get("single", 0) and v != 0 and a < seg_last:
+                    nxt = int(self.bytes[a + 1])
+                    if nxt & 15 and (nxt >> 4) % 2 == 0:
+                        a += 1
+                        beat = {"dual": 1, "v2": nxt & 15, "dz": z + (nxt >> 4) + 1}
                 out.append({"v": v, "z": z, "first": first, "last": int(a == r["end"] - 1),
-                            "act": r["act"]})
+                            "act": r["act"], **beat})
                 a += 1
         return out
 

@@ -81,6 +81,7 @@ class Desc:
     relu: int = 0
     bias: int = 0
     pad_skip: int = 0
+    dual: int = 0
     bias_act: int = 0
     ptr_base: int = 0
     shift: int = 0
@@ -146,7 +147,8 @@ def desc_writes(li: int, d: Desc, w_w: int) -> list[tuple[int, int]]:
     wm = (1 << w_w) - 1
     cb = [c & wm for c in d.codebook]
     return [(base + D_IN_LEN, d.in_len), (base + D_OUT_LEN, d.out_len),
-            (base + D_FLAGS, d.relu | (d.bias << 1) | (d.pad_skip << 2)), (base + D_BIAS_ACT, d.bias_act),
+            (base + D_FLAGS, d.relu | (d.bias << 1) | (d.pad_skip << 2) | (d.dual << 3)),
+            (base + D_BIAS_ACT, d.bias_act),
             (base + D_PTR_BASE, d.ptr_base), (base + D_SHIFT, d.shift)] + [
         (base + D_CODEBOOK + 4 * i, cb[2 * i] | (cb[2 * i + 1] << 16)) for i in range(8)]
 
@@ -245,13 +247,13 @@ class CcuEnv:
         d = self.dut
         return tuple(read_uint(getattr(d, s), s) for s in (
             "cfg_ptr_base_o", "cfg_codebook_o", "cfg_shift_o", "cfg_relu_o", "cfg_pad_skip_o",
-            "cfg_in_len_o", "cfg_out_len_o"))
+            "cfg_dual_o", "cfg_in_len_o", "cfg_out_len_o"))
 
     def _cfg_expected(self, dsc: Desc) -> tuple:
         w_w = self.p["W_W"]
         cb = sum((c & ((1 << w_w) - 1)) << (w_w * e) for e, c in enumerate(dsc.codebook))
         return (dsc.ptr_base, cb, dsc.shift & ((1 << self.p["SHIFT_W"]) - 1), dsc.relu,
-                dsc.pad_skip, dsc.in_len, dsc.out_len)
+                dsc.pad_skip, dsc.dual, dsc.in_len, dsc.out_len)
 
     async def _run(self) -> None:
         dut, n, rng = self.dut, self.n, self.rng
@@ -425,7 +427,7 @@ def random_chain(p: dict, rng: np.random.Generator, layers: int, edge: bool = Fa
         ptr_base = top if edge else 2 * int(rng.integers(0, top // 2 + 1))
         descs.append(Desc(
             in_len=in_len, out_len=lens[li + 1], relu=int(rng.integers(0, 2)), bias=bias,
-            pad_skip=int(rng.integers(0, 2)),
+            pad_skip=int(rng.integers(0, 2)), dual=int(rng.integers(0, 2)),
             bias_act=int(rng.integers(0, 1 << p["ACT_W"])), ptr_base=ptr_base,
             shift=int(rng.integers(0, 1 << p["SHIFT_W"])),
             codebook=[int(v) for v in rng.integers(0, 1 << p["W_W"], size=16)]))
@@ -526,7 +528,7 @@ def readback_mask(p: dict, off: int) -> int:
     if off in (D_IN_LEN, D_OUT_LEN, D_PTR_BASE):
         return (1 << p["IDX_W"]) - 1
     if off == D_FLAGS:
-        return 7   # RELU, HAS_BIAS, PAD_SKIP
+        return 15  # RELU, HAS_BIAS, PAD_SKIP, DUAL
     if off == D_BIAS_ACT:
         return (1 << p["ACT_W"]) - 1
     if off == D_SHIFT:

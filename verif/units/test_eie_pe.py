@@ -54,7 +54,7 @@ async def run_network_on_pe(dut, bfm: PeBfm, hw: HwParams, layers: list[QuantLay
         d = pl.desc
         bj, ba = broadcast_columns(a, d)
         cfg = LayerConfig(ptr_base=pl.ptr_base, codebook=d.codebook_q, shift=d.shift, relu=d.relu,
-                          in_len=d.in_len, out_len=d.out_len)
+                          in_len=d.in_len, out_len=d.out_len, dual=d.dual and bool(rng.random() < 0.75))
         if stalls:
             kind = rng.integers(0, 3)
             bc_pause = [never, random_pause(rng, 0.3), bursty_pause(rng, 6)][kind]

@@ -33,8 +33,8 @@ LATENCY = 4  # column beat to first entry beat: 2 in ptr_read + 2 in spm_read
 
 
 async def reset_dut(dut) -> None:
-    for name in ("col_valid_i", "col_idx_i", "col_act_i", "ptr_base_i", "pad_skip_i", "ent_ready_i", "clear_i",
-                 "ptr_ld_en_i", "ptr_ld_bank_i", "ptr_ld_addr_i", "ptr_ld_data_i", "spm_ld_en_i",
+    for name in ("col_valid_i", "col_idx_i", "col_act_i", "ptr_base_i", "pad_skip_i", "dual_i", "ent_ready_i",
+                 "clear_i", "ptr_ld_en_i", "ptr_ld_bank_i", "ptr_ld_addr_i", "ptr_ld_data_i", "spm_ld_en_i",
                  "spm_ld_addr_i", "spm_ld_data_i"):
         getattr(dut, name).value = 0
     await start_clock_and_reset(dut)
@@ -65,9 +65,11 @@ def pause_of(rng: np.random.Generator, kind) -> Pause:
 
 
 async def run_layer(dut, rng: np.random.Generator, lengths: Sequence[int], cols_kept,
-                    in_kind, out_kind, pad_skip: bool = False) -> tuple[StreamMonitor, StreamMonitor, list, int]:
+                    in_kind, out_kind, pad_skip: bool = False,
+                    dual: bool = False) -> tuple[StreamMonitor, StreamMonitor, list, int]:
     """Load a layer with these column lengths, broadcast the kept columns, check the entries
-    (``pad_skip``: eie_spm_read's padding skip on, a third of the entries padding)."""
+    (``pad_skip``: eie_spm_read's padding skip on, a third of the entries padding; ``dual``: its
+    dual issue on, beats of two entries checked with their v2 and dz)."""
     p = bench_params()
     await reset_dut(dut)
     img = SpmImage(rng, p, pad_fraction=0.35 if pad_skip else 0.0)
@@ -76,13 +78,15 @@ async def run_layer(dut, rng: np.random.Generator, lengths: Sequence[int], cols_
     cols = [{"idx": int(j), "act": random_act(rng, p)} for j in cols_kept]
     ranges, empties, bad = ptr_read_ref(ptrs, base, cols, p)
     assert not bad
-    expected = img.entries(ranges, pad_skip)
+    expected = img.entries(ranges, pad_skip, dual)
     await load(dut, ptrs, img)
     dut.ptr_base_i.value = base
     dut.pad_skip_i.value = int(pad_skip)
+    dut.dual_i.value = int(dual)
     col_fields = {"idx": dut.col_idx_i, "act": dut.col_act_i}
     ent_fields = {"v": dut.ent_v_o, "z": dut.ent_z_o, "first": dut.ent_first_o,
-                  "last": dut.ent_last_o, "act": dut.ent_act_o}
+                  "last": dut.ent_last_o, "act": dut.ent_act_o, "dual": dut.ent_dual_o, "v2": dut.ent_v2_o,
+                  "dz": dut.ent_dz_o}
     source = StreamSource(dut.clk_i, dut.col_valid_i, dut.col_ready_o, col_fields,
                           pause_of(rng, in_kind))
     sink = StreamSink(dut.clk_i, dut.ent_valid_o, dut.ent_ready_i, ent_fields,
@@ -103,8 +107,8 @@ async def run_layer(dut, rng: np.random.Generator, lengths: Sequence[int], cols_
     await ClockCycles(dut.clk_i, 6)
     await ReadOnly()
     assert len(source.sent) == len(cols), "columns never accepted"
-    assert sink.received == expected, (
-        f"entry stream differs: {len(sink.received)} entries, expected {len(expected)}")
+    got = [b if b["dual"] else {k: x for k, x in b.items() if k not in ("v2", "dz")} for b in sink.received]
+    assert got == expected, f"entry stream differs: {len(got)} entries, expected {len(expected)}"
     assert len(mon_out.pulse_cycles["empty"]) == len(empties)
     assert not mon_out.pulse_cycles["err"]
     assert read_uint(dut.busy_o) == 0 and read_uint(dut.ent_valid_o) == 0
@@ -122,18 +126,18 @@ PATTERNS = {
 
 
 @cocotb.test()
-@cocotb.parametrize(pattern=list(PATTERNS), pad_skip=[False, True])
-async def random_layer(dut, pattern: str, pad_skip: bool) -> None:
+@cocotb.parametrize(pattern=list(PATTERNS), pad_skip=[False, True], dual=[False, True])
+async def random_layer(dut, pattern: str, pad_skip: bool, dual: bool) -> None:
     """A random layer, a random increasing subset of its columns (first and last included); padding
-    skip off and on."""
+    skip and dual issue off and on."""
     p = bench_params()
-    rng = make_rng(f"random_layer/{pattern}/{pad_skip}")
+    rng = make_rng(f"random_layer/{pattern}/{pad_skip}/{dual}")
     n = p["cols"]
     lengths = random_lengths(rng, n, 0.4)
     keep = rng.random(n) < 0.7
     keep[0] = keep[-1] = True
     _, mon_out, ranges, empties = await run_layer(dut, rng, lengths, np.flatnonzero(keep),
-                                                  *PATTERNS[pattern], pad_skip)
+                                                  *PATTERNS[pattern], pad_skip, dual)
     cocotb.log.info("%s: %d columns, %d ranges, %d empty, %d entries", pattern,
                     int(keep.sum()), len(ranges), empties, len(mon_out.beats))
 

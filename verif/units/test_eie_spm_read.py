@@ -42,8 +42,8 @@ LATENCY = 2  # cycles from a range beat (unit idle) to its first entry beat (RTL
 
 
 async def reset_dut(dut) -> None:
-    for name in ("rng_valid_i", "rng_start_i", "rng_end_i", "rng_act_i", "pad_skip_i", "ent_ready_i",
-                 "ld_en_i", "ld_addr_i", "ld_data_i"):
+    for name in ("rng_valid_i", "rng_start_i", "rng_end_i", "rng_act_i", "rng_single_i", "pad_skip_i", "dual_i",
+                 "ent_ready_i", "ld_en_i", "ld_addr_i", "ld_data_i"):
         getattr(dut, name).value = 0
     await start_clock_and_reset(dut)
 
@@ -65,9 +65,11 @@ class Harness:
 
     def __init__(self, dut, in_pause=never, out_pause=never) -> None:
         self.dut = dut
-        rng_fields = {"start": dut.rng_start_i, "end": dut.rng_end_i, "act": dut.rng_act_i}
+        rng_fields = {"start": dut.rng_start_i, "end": dut.rng_end_i, "act": dut.rng_act_i,
+                      "single": dut.rng_single_i}
         ent_fields = {"v": dut.ent_v_o, "z": dut.ent_z_o, "first": dut.ent_first_o,
-                      "last": dut.ent_last_o, "act": dut.ent_act_o}
+                      "last": dut.ent_last_o, "act": dut.ent_act_o, "dual": dut.ent_dual_o,
+                      "v2": dut.ent_v2_o, "dz": dut.ent_dz_o}
         self.source = StreamSource(dut.clk_i, dut.rng_valid_i, dut.rng_ready_o, rng_fields,
                                    in_pause)
         self.sink = StreamSink(dut.clk_i, dut.ent_valid_o, dut.ent_ready_i, ent_fields, out_pause)
@@ -80,12 +82,19 @@ class Harness:
             cocotb.start_soon(part.run())
 
     @property
+    def seen(self) -> list[Entry]:
+        """The beats received, v2 and dz kept only on dual beats (don't-care otherwise)."""
+        return beats_seen(self.sink.received)
+
+    @property
     def reads(self) -> int:
         return len(self.mon_out.pulse_cycles["read"])
 
     async def run(self, ranges: Sequence[Range], expected_out: int, limit: int) -> None:
-        """Send `ranges`, wait until `expected_out` more entries came out and all is idle."""
-        await send_and_drain(self.dut.clk_i, self.source, self.sink, list(ranges), expected_out, limit,
+        """Send `ranges` (rng_single_i 0 unless a range says), wait until `expected_out` more entries
+        came out and all is idle."""
+        ranges = [{"single": 0, **r} for r in ranges]
+        await send_and_drain(self.dut.clk_i, self.source, self.sink, ranges, expected_out, limit,
                              "ranges", "entries")
         assert read_uint(self.dut.busy_o) == 0, "busy_o high after the stream drained"
         assert read_uint(self.dut.ent_valid_o) == 0
@@ -105,13 +114,19 @@ def first_mismatch(got: Sequence[Entry], want: Sequence[Entry]) -> str:
     return f"lengths differ: got {len(got)}, expected {len(want)}"
 
 
+def beats_seen(received: Sequence[Entry]) -> list[Entry]:
+    """The sink's beats with v2 and dz kept only on dual beats (don't-care otherwise)."""
+    return [b if b["dual"] else {k: x for k, x in b.items() if k not in ("v2", "dz")} for b in received]
+
+
 async def check_stream(dut, img: SpmImage, ranges: Sequence[Range], in_kind, out_kind,
-                       rng: np.random.Generator, what: str, pad_skip: bool = False) -> Harness:
+                       rng: np.random.Generator, what: str, pad_skip: bool = False, dual: bool = False) -> Harness:
     dut.pad_skip_i.value = int(pad_skip)
-    expected = img.entries(ranges, pad_skip)
+    dut.dual_i.value = int(dual)
+    expected = img.entries(ranges, pad_skip, dual)
     h = Harness(dut, pause_of(rng, in_kind), pause_of(rng, out_kind))
     await h.run(ranges, len(expected), 12 * len(expected) + 20 * len(ranges) + 100)
-    assert h.sink.received == expected, first_mismatch(h.sink.received, expected)
+    assert h.seen == expected, first_mismatch(h.seen, expected)
     assert h.reads == sram_reads(ranges), f"{h.reads} SRAM reads, expected {sram_reads(ranges)}"
     cocotb.log.info("%s (pad_skip %d): %d ranges, %d entries, %d beats, %d SRAM reads, %d cycles", what,
                     pad_skip, len(ranges), sum(r["end"] - r["start"] for r in ranges), len(expected),
@@ -125,7 +140,7 @@ async def reset_state(dut) -> None:
     await reset_dut(dut)
     await ReadOnly()
     for name in ("rng_ready_o", "ent_valid_o", "ent_v_o", "ent_z_o", "ent_first_o", "ent_last_o",
-                 "ent_act_o", "busy_o"):
+                 "ent_act_o", "ent_dual_o", "ent_v2_o", "ent_dz_o", "busy_o"):
         read_uint(getattr(dut, name), name)
     assert read_uint(dut.rng_ready_o) == 1 and read_uint(dut.ent_valid_o) == 0
     assert read_uint(dut.busy_o) == 0
@@ -209,6 +224,26 @@ async def random_traffic(dut, pattern: str, pad_skip: bool) -> None:
     await check_stream(dut, img, ranges, *PATTERNS[pattern], rng, pattern, pad_skip)
 
 
+@cocotb.test()
+@cocotb.parametrize(pattern=list(PATTERNS), pad_skip=[False, True])
+async def dual_issue(dut, pattern: str, pad_skip: bool) -> None:
+    """Dual issue on (dual_i): two real entries of a column in one word, the second with an even z,
+    go out as one beat (v2, dz = z1 + z2 + 1), mixed with the padding skip when on; ranges marked
+    rng_single_i (the bias column) never pair; directed lengths at every slot, then random traffic,
+    under a stall pattern."""
+    p = bench_params()
+    rng = make_rng(f"dual_issue/{pattern}/{pad_skip}")
+    await reset_dut(dut)
+    img = SpmImage(rng, p, pad_fraction=0.35 if pad_skip else 0.1)
+    await load_words(dut, img)
+    ranges = directed_ranges(rng, img, p) + random_ranges(rng, img, p, p["entries"] // 2)
+    for r in ranges:
+        r["single"] = int(rng.random() < 0.2)
+    h = await check_stream(dut, img, ranges, *PATTERNS[pattern], rng, f"{pattern} dual", pad_skip, dual=True)
+    duals = sum(b["dual"] for b in h.sink.received)
+    assert duals > 20, f"only {duals} dual beats"
+
+
 # shape -> (lengths of back-to-back columns, stored contiguously?, start slot or None)
 SHAPES = {
     "len1_contiguous": ([1] * 64, True, None),
@@ -279,7 +314,7 @@ async def backpressure_hold(dut) -> None:
     stop = {"on": True}
     h = Harness(dut, never, lambda: stop["on"])
     for r in ranges:
-        h.source.send(r)
+        h.source.send({"single": 0, **r})
     await ClockCycles(dut.clk_i, 30)
     await ReadOnly()
     taken = len(h.source.sent)
@@ -289,11 +324,11 @@ async def backpressure_hold(dut) -> None:
     assert read_uint(dut.rng_ready_o) == 0 and read_uint(dut.busy_o) == 1
     assert read_uint(dut.ent_valid_o) == 1 and not h.sink.received
     first = {n: read_uint(getattr(dut, f"ent_{n}_o")) for n in ("v", "z", "first", "last", "act")}
-    assert first == expected[0], "held entry is not the first one"
+    assert {**first, "dual": 0} == expected[0], "held entry is not the first one"
     await RisingEdge(dut.clk_i)
     stop["on"] = False
     await h.run([], len(expected), 200)
-    assert h.sink.received == expected, first_mismatch(h.sink.received, expected)
+    assert h.seen == expected, first_mismatch(h.seen, expected)
     cocotb.log.info("%d of %d ranges taken while stopped", taken, len(ranges))
 
 
@@ -350,7 +385,7 @@ async def range_queue_fill(dut, shape: str) -> None:
     watcher = cocotb.start_soon(watch_range_queue(dut, log))
     h = Harness(dut, never, lambda: stop["on"])
     for r in ranges:
-        h.source.send(r)
+        h.source.send({"single": 0, **r})
     await ClockCycles(dut.clk_i, 3 * depth + 20)
     await ReadOnly()
     watcher.cancel()
@@ -365,7 +400,7 @@ async def range_queue_fill(dut, shape: str) -> None:
     await RisingEdge(dut.clk_i)
     stop["on"] = False
     await h.run([], len(expected), 20 * len(expected) + 100)
-    assert h.sink.received == expected, first_mismatch(h.sink.received, expected)
+    assert h.seen == expected, first_mismatch(h.seen, expected)
     cocotb.log.info("range queue %d (%s ranges): %d taken while stopped", depth, shape, capacity)
 
 
@@ -391,7 +426,7 @@ async def range_queue_wrap(dut) -> None:
         new = long_ranges(rng, img, p, int(rng.integers(1, depth + 4)))
         ranges += new
         for r in new:
-            h.source.send(r)
+            h.source.send({"single": 0, **r})
         await ClockCycles(dut.clk_i, depth + 6)
         await ReadOnly()
         if h.source.queue:
@@ -403,7 +438,7 @@ async def range_queue_wrap(dut) -> None:
     stop["on"] = False
     expected = img.entries(ranges)
     await h.run([], len(expected) - len(h.sink.received), 20 * len(expected) + 100)
-    assert h.sink.received == expected, first_mismatch(h.sink.received, expected)
+    assert h.seen == expected, first_mismatch(h.seen, expected)
     cocotb.log.info("range queue %d: %d ranges, %d entries in %d rounds (%d of them filled it)", depth,
                     len(ranges), len(expected), 4 * depth + 4, full_rounds)
     assert full_rounds >= 2, f"only {full_rounds} rounds filled the queue"
@@ -432,7 +467,7 @@ async def reload_words(dut) -> None:
     again = [last, *ranges]
     expected += img.entries(again)
     await h.run(again, len(img.entries(again)), 300)
-    assert h.sink.received == expected, first_mismatch(h.sink.received, expected)
+    assert h.seen == expected, first_mismatch(h.seen, expected)
 
 
 # ----------------------------------------------------------------------------- pytest side

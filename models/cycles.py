@@ -39,6 +39,8 @@ class CycleParams:
     layer_overhead: fixed cycles per layer (descriptor load, start/done handshakes).
     bias_in_pass: the bias column's entries are added by the write-back pass in its rows' cycles
         (eie_arith), so they cost no cycle of their own (False: one per entry, as in the paper).
+    dual_issue: the PE may retire two entries per cycle where the layer's FLAGS.DUAL pairs them
+        (False: one entry per cycle whatever the flag, as the paper's one-MAC PE).
     """
 
     lnzd_latency: int | None = None
@@ -53,11 +55,12 @@ class CycleParams:
     writeback_cycles_per_row: int = 1
     layer_overhead: int = 0
     bias_in_pass: bool = True
+    dual_issue: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("hold_until_done", "bias_in_pass"):
+            if f.name in ("hold_until_done", "bias_in_pass", "dual_issue"):
                 if not isinstance(value, bool):
                     raise EieInputError(f"CycleParams.{f.name} must be a bool, got {value!r}")
                 continue
@@ -74,7 +77,7 @@ class CycleParams:
     @classmethod
     def ideal(cls) -> CycleParams:
         """Every overhead 0: only queueing and load imbalance remain (the paper's view)."""
-        return cls(0, 0, 0, 0, 0, 0, 0, False, 0, 0, 0, False)
+        return cls(0, 0, 0, 0, 0, 0, 0, False, 0, 0, 0, False, False)
 
     @classmethod
     def paper(cls) -> CycleParams:
@@ -84,6 +87,7 @@ class CycleParams:
             lnzd_latency=3, broadcast_latency=1, credit_latency=1, fetch_latency=0,
             empty_col_cycles=1, col_switch_cycles=0, queue_slack=0, hold_until_done=True,
             pipeline_depth=4, writeback_cycles_per_row=0, layer_overhead=0, bias_in_pass=False,
+            dual_issue=False,
         )
 
     def to_dict(self) -> dict[str, int | None]:
@@ -192,6 +196,8 @@ def predict_layer_cycles(
     """
     params = params or CycleParams()
     enc, bias, out_len, skip, dual = _layer_args(layer, hw, has_bias, pad_skip, "predict_layer_cycles", dual)
+    if not params.dual_issue and dual:
+        dual, beats = False, None            # a one-MAC PE: the given beat table assumed two lanes
     cols, work = column_work(enc, nonzero, bias, skip, beats, dual)
     n, n_cols = work.shape
     p = params

@@ -9,7 +9,7 @@ synthetic layers with the paper's shapes and densities, NT layers with signed in
 2. runs it on the RTL through `make run`'s path (scripts/run_layer.py: FileNetworkTest of the pyuvm
    environment on Verilator, 64 PEs, FIFO 8 by default), whose scoreboard checks every write-back and
    output beat against the golden model, twice: as the paper's design (its row interleave, one cycle
-   per entry, padding included) and as `make run`'s default (balanced rows, padding skip); the
+   per entry, padding included) and as `make run`'s default (balanced rows, padding skip, dual issue); the
    command fails (exit 1) when a layer is not bit-exact (`outputs_match_model` false) or a run fails;
 3. times the same layer on this machine's CPU, batch 1, in the same run: dense matrix-vector
    (numpy float32, BLAS) and sparse (scipy.sparse CSR float32), median of many repetitions.
@@ -167,7 +167,7 @@ def paper_row(name: str, report: dict, cpu: dict | None, work: dict | None = Non
     """One row of paper.json from run_layer.py reports (cycles, model_cycles, ideal_cycles, beat_floor,
     outputs_match_model): `report` the paper's design (its row interleave, one cycle per entry:
     --interleave --no-pad-skip), `balanced` (optional) `make run`'s default (rows balanced where the
-    cycle model predicts a gain, models/balance.py, and the padding skip);
+    cycle model predicts a gain, models/balance.py, the padding skip and the dual issue);
     cpu_matvec_us's and layer_work's results (None: not measured). EIE's time against the CPU is the
     default run's (`balanced` when given)."""
     spec = get_spec(name)
@@ -293,13 +293,15 @@ def table_doc(result: dict) -> str:
              f"{result['sim']}, commit {result['git']}, wall time {result['wall_s']:.0f} s.", ""]
     lines.append(format_table(rows, markdown=True))
     lines += ["", "The first columns are the paper's design on our RTL: its row interleave (row i on PE i mod N) "
-              "and one cycle per entry, padding included (`make run BALANCE=0 PAD_SKIP=0`). floor = the busiest "
+              "and one entry per cycle, padding included (`make run BALANCE=0 PAD_SKIP=0 DUAL=0`). floor = the busiest "
               "PE's entries (padding included) in the broadcast columns, the paper's unit of work; load eff. = "
               "floor / RTL cycles; model = models.cycles.rtl_layer_cycles (the RTL's cycle model). def. = "
               "`make run`'s default: rows balanced over the PEs where the cycle model predicts a gain "
               "(models/balance.py; `rows` says which was used; `+ cols`: the inputs fed in a balanced order where "
               "the RTL's cycle model predicts a gain, docs/network-format.md) and the padding skip (a padding "
-              "entry and the next entry of its 64-bit word go to the arithmetic unit as one, docs/pe-contract.md), "
+              "entry and the next entry of its 64-bit word go to the arithmetic unit as one, docs/pe-contract.md) "
+              "and the dual issue (two real entries of a column per cycle where their rows differ in parity, on "
+              "the PE's two MAC lanes: two multipliers per PE where the paper has one, docs/cycle-model.md), "
               "so its RTL / floor can be below 1; def. beats = the busiest PE's arithmetic-unit beats, its lower "
               "bound. Both runs add the bias column inside the write-back pass. theor. us = the average PE's "
               "entries at one entry per cycle (interleave), the paper's definition of its theoretical time; "

@@ -290,7 +290,7 @@ def test_balancing_never_predicts_more_cycles(name: str, pad_skip: bool) -> None
     # with it: beats depend on word alignment)
     rows = bal.plan.row_perms[0] if bal.plan.row_perms else np.arange(layer.weight.shape[0])
     codes = bal.net.layers[0].codes[rows]
-    assert predicted_cycles(codes, True, ref.acts[:1], hw, pad_skip=pad_skip) == rep.cycles_balanced
+    assert predicted_cycles(codes, True, ref.acts[:1], hw, pad_skip=pad_skip, dual=True) == rep.cycles_balanced
     assert predict_layer_cycles(ref.plan.passes[0].image.layers[0], ref.acts[0], hw).cycles == rep.cycles_interleave
     # the column order's scores are the RTL model's, on the layer with these rows, before and as run
     cols = rep.columns
@@ -363,7 +363,7 @@ def test_balanced_columns_even_out_a_skewed_layer() -> None:
     acts = np.ones((1, n), np.int64)
     ch = choose_columns(codes, desc, acts, column_density(acts, True), hw)
     assert ch.used and "balanced" in ch.method
-    floor = rtl_layer_cycles(encode_layer(codes, 2), acts[0], hw, has_bias=True).beat_floor
+    floor = rtl_layer_cycles(encode_layer(codes, 2), acts[0], hw, has_bias=True, dual=desc.dual).beat_floor
     assert ch.cycles_before > 1.8 * floor and ch.cycles_after <= floor + 20, (ch, floor)   # ~16: start, pass
     first = ch.perm[:16]
     assert 4 <= np.count_nonzero(first < n // 2) <= 12, first     # both halves early on

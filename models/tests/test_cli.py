@@ -56,10 +56,11 @@ def test_compress_encode_golden_cycles(tmp_path: Path, layer_file: Path) -> None
     r = run("cycles", str(tmp_path / "img"), "--fifo", "2", "8")
     assert r.returncode == 0 and r.stdout.count("cycles, parametric") == 2
     assert all(pl.desc.pad_skip for pl in image.layers)
-    # one PE holds all 50 rows of the 10%-dense layer: gaps of 16+ zeros, padding the skip pairs
+    # one PE holds all 50 rows of the 10%-dense layer: gaps of 16+ zeros, padding the skip pairs (dual
+    # issue off: the padding skip alone)
     floors = []
     for flag in ([], ["--no-pad-skip"]):
-        r = run("cycles", str(tmp_path / "c.npz"), "--pes", "1", "--interleave", *flag)
+        r = run("cycles", str(tmp_path / "c.npz"), "--pes", "1", "--interleave", "--no-dual", *flag)
         assert r.returncode == 0, r.stderr
         floors += [tuple(map(int, f)) for f in re.findall(r"floor (\d+) entries, (\d+) beats", r.stdout)]
     (entries, beats), (entries_off, beats_off) = floors

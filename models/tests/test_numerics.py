@@ -24,7 +24,7 @@ def test_hwparams_defaults_match_design_contract() -> None:
     assert HwParams().to_dict() == {
         "num_pe": 64, "fifo_depth": 8, "act_width": 16, "weight_width": 16, "acc_width": 32,
         "guard_bits": 8, "shift_width": 5, "spm_words": 16384, "ptr_width": 18,
-        "ptr_depth": 32768, "act_depth": 1024,
+        "ptr_depth": 32768, "act_depth": 1024, "mac_lanes": 2,
     }
 
 
@@ -34,6 +34,7 @@ def test_hwparams_defaults_match_design_contract() -> None:
         ("num_pe", 0, "num_pe"),
         ("fifo_depth", 0, "fifo_depth"),
         ("ptr_depth", 32767, "even"),
+        ("mac_lanes", 3, "mac_lanes"),
         ("ptr_width", 16, "ptr_width=16"),
         ("acc_width", 20, "acc_width"),
         ("num_pe", 2.0, "must be an int"),

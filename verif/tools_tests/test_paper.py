@@ -109,7 +109,7 @@ def test_sweeps_model_plots_summary(tmp_path: Path) -> None:
 
 def test_rtl_point_bit_exact(tmp_path: Path, sim: str) -> None:
     """One sweep point on the 4-PE harness: bit-exact, LAYER_CYCLES above the floor."""
-    layer = sweeps.Layer("NT-We", 2, SCALE, tmp_path)
+    layer = sweeps.Layer("NT-LSTM", 2, SCALE, tmp_path)    # one whose default balances rows and inputs
     p = sweeps.rtl_point(layer, 4, 4, sim=sim)
     assert p["bit_exact"] and p["rows"] == "interleave", p
     assert p["rtl_cycles"] >= p["floor"] > 0

@@ -240,9 +240,9 @@ module eie_spm_read #(
 
   // ---------------------------------------------------------------- word buffer + emitter
   // Timing (FPGA): the SRAM's read data (no output register) reaches the emitter in the same cycle.
-  // Its decisions (segment done, pair, the buffer's next count and pointers, the next slot) take one
-  // bit of it, ent_zero ("the entry is a padding entry"), selected from per-slot zero flags of the
-  // SRAM word and of the buffer head's word; everything else they use (slot comparisons, the next
+  // Its decisions (segment done, pair, the buffer's next count and pointers, the next slot) take two
+  // bits of it, ent_zero ("the entry is a padding entry") and ent_dl ("it can be dual-issued with the
+  // next"), selected from per-slot flags of the SRAM word and of the buffer head's word; everything else they use (slot comparisons, the next
   // count and pointers for either outcome) comes from registers only. The word buffer's write enable
   // is s1_valid_q (a register), not "s1 joins the buffer" (which depends on the data): when s1 holds
   // the head and finishes, the write lands in a free entry that nothing reads, and wb_wr_q does not

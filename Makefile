@@ -70,7 +70,7 @@ lint-py: $(STAMP)
 
 # `make run` is FileNetworkTest of the pyuvm environment (scripts/run_layer.py --help): the scoreboard judges it.
 run: $(STAMP) ## run a network on the RTL, checked by the scoreboard: LAYER="<network.npz> | <layer.npz ...>" (default: the digits MLP, docs/digits.md) PES=64 SIM=verilator FIFO=8 BATCH=<first n inputs, n <= the file's> RELU=0|1 (override) STRICT=1 BALANCE=0 (paper's row interleave) PAD_SKIP=0 (a cycle per padding entry, as in the paper) DUAL=0 (one entry per cycle, as in the paper) DEAD=0 (run dead rows too, as in the paper) LOAD=backdoor|stream OUT=results/run WATCHDOG=10000
-	$(foreach v,STRICT BALANCE PAD_SKIP DUAL DEAD WAVES,$(if $(filter-out 0 1,$($(v))),$(error make run: error: $(v)=$($(v)): must be 0 or 1)))
+	$(foreach v,STRICT BALANCE PAD_SKIP DUAL DEAD WAVES,$(if $(or $(filter-out 0 1,$($(v))),$(word 2,$($(v)))),$(error make run: error: $(v)=$($(v)): must be 0 or 1)))
 	$(foreach v,PES FIFO BATCH,$(if $(word 2,$($(v))),$(error make run: error: $(v)="$($(v))": one value only)))
 	$(PY) scripts/run_layer.py --make $(LAYER) --pes $(or $(PES),64) --sim $(or $(SIM),verilator) \
 	    --fifo $(or $(FIFO),8) $(if $(RELU),--relu $(RELU)) --out $(or $(OUT),results/run) $(if $(filter 1,$(WAVES)),--waves) \
@@ -94,7 +94,7 @@ MODEL_DUAL = $(if $(filter 0,$(DUAL)),--no-dual)
 # RELU, BALANCE, PAD_SKIP, DUAL, DEAD must be 0 or 1 (one line naming the variable, as make run does)
 # PES and FIFO (FIFO may list several: FIFO="2 4 8") must be whole numbers; their limits are the script's
 NODIGITS = $(subst 9,,$(subst 8,,$(subst 7,,$(subst 6,,$(subst 5,,$(subst 4,,$(subst 3,,$(subst 2,,$(subst 1,,$(subst 0,,$(1)))))))))))
-MODEL_CHECK = $(foreach v,RELU BALANCE PAD_SKIP DUAL DEAD,$(if $(filter-out 0 1,$($(v))),$(error make $@: error: $(v)=$($(v)): must be 0 or 1)))$(foreach v,PES FIFO,$(foreach w,$($(v)),$(if $(call NODIGITS,$(w)),$(error make $@: error: $(v)=$($(v)): must be a whole number$(if $(filter cycles,$@),$(if $(filter FIFO,$(v)), (or several: FIFO="2 4 8")))))))$(foreach v,PES $(if $(filter cycles,$@),,FIFO),$(if $(word 2,$($(v))),$(error make $@: error: $(v)="$($(v))": one value only)))
+MODEL_CHECK = $(foreach v,RELU BALANCE PAD_SKIP DUAL DEAD,$(if $(or $(filter-out 0 1,$($(v))),$(word 2,$($(v)))),$(error make $@: error: $(v)=$($(v)): must be 0 or 1)))$(foreach v,PES FIFO,$(foreach w,$($(v)),$(if $(call NODIGITS,$(w)),$(error make $@: error: $(v)=$($(v)): must be a whole number$(if $(filter cycles,$@),$(if $(filter FIFO,$(v)), (or several: FIFO="2 4 8")))))))$(foreach v,PES $(if $(filter cycles,$@),,FIFO),$(if $(word 2,$($(v))),$(error make $@: error: $(v)="$($(v))": one value only)))
 compress: $(STAMP) ## models: prune + weight-share LAYER=<f.npz> [DENSITY=0.1] into OUT=<f.npz>
 	$(PY) scripts/eie_model.py compress $(LAYER) --out $(or $(OUT),results/compressed.npz) $(if $(DENSITY),--density $(DENSITY))
 encode: $(STAMP) ## models: encode LAYER=<f.npz ...> for PES=<n> [FIFO=8] into OUT=<dir> (hex images, manifest)

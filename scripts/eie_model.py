@@ -137,7 +137,8 @@ def _add_layer_args(p: argparse.ArgumentParser, folder_ok: bool) -> None:
                         "permutations as row_perm<i> and col_perm: input col_perm[j] is fed as activation j)")
     p.add_argument("--no-dual", action="store_true",
                    help="every layer's FLAGS.DUAL off: one entry per cycle, as in the paper (default on: two entries "
-                        "of a column per cycle where their rows differ in parity, docs/cycle-model.md)")
+                        "of a column per cycle where their rows differ in parity, docs/cycle-model.md)"
+                        + ("; overrides an encoded folder's flags" if folder_ok else ""))
     p.add_argument("--keep-dead-rows", action="store_true",
                    help="keep the hidden layers' dead rows, as the paper (default: rows whose output no weight of "
                         "the next layer reads are removed, models/dead.py; exact; row_perm<i> in golden.npz then "
@@ -304,9 +305,10 @@ def cmd_cycles(args: argparse.Namespace) -> int:
     hw = _hw(args)
     params = _cycle_params(args)
     image, act, _ = _load_network(args, hw)
-    if args.no_pad_skip:            # an encoded folder carries its flags: override them
-        image = replace(image, layers=tuple(replace(pl, desc=replace(pl.desc, pad_skip=False))
-                                            for pl in image.layers))
+    if args.no_pad_skip or args.no_dual:    # an encoded folder carries its flags: override them
+        image = replace(image, layers=tuple(
+            replace(pl, desc=replace(pl.desc, pad_skip=pl.desc.pad_skip and not args.no_pad_skip,
+                                     dual=pl.desc.dual and not args.no_dual)) for pl in image.layers))
     hw = image.hw
     outs = run_network(image, act)
     inputs = [act, *outs[:-1]]

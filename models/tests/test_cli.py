@@ -65,6 +65,16 @@ def test_compress_encode_golden_cycles(tmp_path: Path, layer_file: Path) -> None
         floors += [tuple(map(int, f)) for f in re.findall(r"floor (\d+) entries, (\d+) beats", r.stdout)]
     (entries, beats), (entries_off, beats_off) = floors
     assert entries == entries_off == beats_off > beats
+    # an encoded folder carries its flags; --no-dual (make cycles DUAL=0) overrides them, as --no-pad-skip does
+    r = run("encode", str(tmp_path / "c.npz"), "--pes", "1", "--interleave", "--no-pad-skip", "--out",
+            str(tmp_path / "one"))
+    assert r.returncode == 0, r.stderr
+    beats = []
+    for flag in ([], ["--no-dual"]):
+        r = run("cycles", str(tmp_path / "one"), *flag)
+        assert r.returncode == 0, r.stderr
+        beats += [int(b) for b in re.findall(r"floor \d+ entries, (\d+) beats", r.stdout)]
+    assert beats[0] < beats[1] == entries, beats          # dual pairs in the folder's layer; none with --no-dual
 
 
 @pytest.mark.parametrize(

@@ -208,6 +208,8 @@ CONFIGS = {
     "n5_p4_f3": (5, 4, 3, 48, 256, 512, 40),
     "n7_p3_f16": (7, 3, 16, 48, 256, 512, 30),
     "n64_p63_default": (64, 63, 8, 1024, 16384, 32768, 6),
+    # the paper's PE: one MAC lane (LANES = 1), so FLAGS.DUAL has no effect (layers drawn with it on)
+    "n4_p1_f4_lanes1": (4, 1, 4, 48, 256, 512, 40, 1),
 }
 COMMON_TESTS = ["random_layers", "directed_columns"]
 EXTRA_TESTS = {"n1_f8": ["multilayer_ping_pong"], "n4_p0_f2": ["paper_example"]}
@@ -215,14 +217,15 @@ EXTRA_TESTS = {"n1_f8": ["multilayer_ping_pong"], "n4_p0_f2": ["paper_example"]}
 
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_eie_pe(bench, config: str) -> None:
-    n, k, fifo, act_depth, spm_words, ptr_depth, layers = CONFIGS[config]
+    n, k, fifo, act_depth, spm_words, ptr_depth, layers, *rest = CONFIGS[config]
+    lanes = rest[0] if rest else 2
     ptr_w = (spm_words * 8).bit_length()          # the end pointer of a full memory fits
     bench(
         toplevel="eie_pe",
         test_module="verif.units.test_eie_pe",
         testcase=COMMON_TESTS + EXTRA_TESTS.get(config, []),
         parameters={"NUM_PE": n, "FIFO_DEPTH": fifo, "ACT_DEPTH": act_depth,
-                    "SPM_WORDS": spm_words, "PTR_DEPTH": ptr_depth, "PTR_W": ptr_w},
+                    "SPM_WORDS": spm_words, "PTR_DEPTH": ptr_depth, "PTR_W": ptr_w, "LANES": lanes},
         bench_env={"num_pe": n, "pe_id": k, "fifo_depth": fifo, "act_depth": act_depth,
                    "spm_words": spm_words, "ptr_depth": ptr_depth, "ptr_w": ptr_w,
                    "layers": layers, "networks": 12},

@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
+from design_switches import add_design_switches, design_kwargs
 
 from models.balance import unpermute
 from models.compress import CODEBOOK_MODES, EXPECTED_REL_ERR_BOUND, QuantLayer, compress_layer
@@ -70,8 +71,7 @@ def _prepare(args: argparse.Namespace, hw: HwParams) -> PreparedRun:
     into passes and run by the golden model on every input."""
     network = load_network(args.layers)
     prep = prepare_run(network, hw, relu=args.relu, strict=args.strict, density=args.density,
-                       codebook=args.codebook, balance=not args.interleave, pad_skip=not args.no_pad_skip,
-                       drop_dead=not args.keep_dead_rows, dual=not args.no_dual)
+                       codebook=args.codebook, **design_kwargs(args))
     b = prep.plan.balance
     print(b.summary() if b is not None else "rows: interleave (paper; --interleave)")
     if len(prep.net.layers) > 1:
@@ -129,24 +129,7 @@ def _add_layer_args(p: argparse.ArgumentParser, folder_ok: bool) -> None:
                    help="keep the weights' values, cluster them (k-means), or auto (default)")
     p.add_argument("--strict", action="store_true",
                    help="an error bound exceeded (docs/numerics.md) is an error (exit 2), not a warning")
-    p.add_argument("--interleave", action="store_true",
-                   help="rows on PE i mod N as in the paper (default: rows balanced over the PEs where the cycle "
-                        "model predicts fewer cycles at the FIFO depth, and layer 0's inputs in a balanced order "
-                        "where the RTL's cycle model predicts fewer cycles, models/balance.py; an encoded image and "
-                        "its golden.npz then hold the permuted rows and inputs (act_in as fed), with the "
-                        "permutations as row_perm<i> and col_perm: input col_perm[j] is fed as activation j)")
-    p.add_argument("--no-dual", action="store_true",
-                   help="every layer's FLAGS.DUAL off: one entry per cycle, as in the paper (default on: two entries "
-                        "of a column per cycle where their rows differ in parity, docs/cycle-model.md)"
-                        + ("; overrides an encoded folder's flags" if folder_ok else ""))
-    p.add_argument("--keep-dead-rows", action="store_true",
-                   help="keep the hidden layers' dead rows, as the paper (default: rows whose output no weight of "
-                        "the next layer reads are removed, models/dead.py; exact; row_perm<i> in golden.npz then "
-                        "lists the rows kept, in the order run)")
-    p.add_argument("--no-pad-skip", action="store_true",
-                   help="every layer's FLAGS.PAD_SKIP off: one cycle per entry, padding included, as in the paper "
-                        "(default on: a padding entry shares its cycle with the next entry, docs/cycle-model.md)"
-                        + ("; overrides an encoded folder's flags" if folder_ok else ""))
+    add_design_switches(p, folder_ok)
 
 
 def _add_fifo_arg(p: argparse.ArgumentParser) -> None:

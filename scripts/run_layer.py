@@ -53,6 +53,7 @@ if __name__ == "__main__":
     signal.signal(signal.SIGINT, _interrupted_while_starting)
 
 import numpy as np  # noqa: E402
+from design_switches import add_design_switches, design_kwargs  # noqa: E402  (scripts/, next to this file)
 
 from models.errors import EieAccuracyWarning, EieInputError  # noqa: E402
 from models.hwparams import HwParams  # noqa: E402
@@ -248,21 +249,7 @@ def main() -> int:
     parser.add_argument("--strict", action="store_true",
                         help="fail (exit 2) when a lossy step exceeds its error bound (docs/numerics.md) instead "
                              "of warning")
-    parser.add_argument("--interleave", action="store_true",
-                        help="rows on PE i mod N and inputs in index order as in the paper (default: rows balanced "
-                             "over the PEs where the cycle model predicts fewer cycles, and layer 0's inputs in a "
-                             "balanced order where the RTL's cycle model does, models/balance.py; make run BALANCE=0)")
-    parser.add_argument("--no-pad-skip", action="store_true",
-                        help="a cycle for every padding entry, as in the paper (default: FLAGS.PAD_SKIP on every "
-                             "layer, a padding entry and the next entry of its word go to the arithmetic unit as "
-                             "one, docs/pe-contract.md; make run PAD_SKIP=0)")
-    parser.add_argument("--no-dual", action="store_true",
-                        help="one entry per cycle, as in the paper (default: FLAGS.DUAL on every layer, two entries "
-                             "of a column per cycle where their rows differ in parity, on the PE's two MAC lanes, "
-                             "docs/pe-contract.md; make run DUAL=0)")
-    parser.add_argument("--keep-dead-rows", action="store_true",
-                        help="run the hidden layers' dead rows too, as the paper (default: rows whose output no "
-                             "weight of the next layer reads are removed, models/dead.py; exact; make run DEAD=0)")
+    add_design_switches(parser)
     parser.add_argument("--tile-rows", action="append", default=[], metavar="LAYER=ROWS",
                         help="cut LAYER into row tiles of ROWS rows even when it fits (tests the passes)")
     parser.add_argument("--make", action="store_true", help=argparse.SUPPRESS)   # errors name make variables
@@ -284,8 +271,7 @@ def main() -> int:
             warnings.simplefilter("always", EieAccuracyWarning)
             prep = prepare_run(network, hw, relu=None if args.relu is None else bool(args.relu),
                                max_layers=MAX_LAYERS, strict=args.strict, force_tile_rows=tile_rows or None,
-                               balance=not args.interleave, pad_skip=not args.no_pad_skip,
-                               drop_dead=not args.keep_dead_rows, dual=not args.no_dual)
+                               **design_kwargs(args))
     except EieInputError as exc:
         return _fail(BadInput(f"{PROG}: error: {exc}"))
     except BadInput as exc:
@@ -339,8 +325,7 @@ def main() -> int:
     job = {"layers": [str(Path(p).resolve()) for p in files], "pes": hw.num_pe, "fifo": hw.fifo_depth,
            "relu": args.relu, "load": args.load, "batch": args.batch, "watchdog_cycles": args.watchdog,
            "progress_cycles": 1000, "tile_rows": {str(k): v for k, v in tile_rows.items()},
-           "balance": not args.interleave, "pad_skip": not args.no_pad_skip, "drop_dead": not args.keep_dead_rows,
-           "dual": not args.no_dual}
+           **design_kwargs(args)}
     job_file = run_dir / "job.json"
     job_file.write_text(json.dumps(job, indent=1) + "\n")
     params = {"NUM_PE": hw.num_pe, "FIFO_DEPTH": hw.fifo_depth, "MAX_LAYERS": MAX_LAYERS}

@@ -131,6 +131,12 @@ class SpmImage:
         return out
 
 
+def beats_seen(received: Sequence[Entry]) -> list[Entry]:
+    """Entry beats as a sink recorded them (with ent_dual/v2/dz), v2 and dz kept only on dual beats
+    (don't-care otherwise), to compare with SpmImage.entries."""
+    return [b if b["dual"] else {k: x for k, x in b.items() if k not in ("v2", "dz")} for b in received]
+
+
 def sram_reads(ranges: Sequence[Range]) -> int:
     """SRAM reads the unit makes: one per word a range covers, except a word equal to the one read
     just before (held on the SRAM output). Empty ranges read nothing."""

@@ -31,6 +31,7 @@ from verif.units.frontend_ref import (
     Entry,
     Range,
     SpmImage,
+    beats_seen,
     contiguous,
     random_act,
     sram_reads,
@@ -112,11 +113,6 @@ def first_mismatch(got: Sequence[Entry], want: Sequence[Entry]) -> str:
         if g != w:
             return f"entry {i}: got {g}, expected {w}"
     return f"lengths differ: got {len(got)}, expected {len(want)}"
-
-
-def beats_seen(received: Sequence[Entry]) -> list[Entry]:
-    """The sink's beats with v2 and dz kept only on dual beats (don't-care otherwise)."""
-    return [b if b["dual"] else {k: x for k, x in b.items() if k not in ("v2", "dz")} for b in received]
 
 
 async def check_stream(dut, img: SpmImage, ranges: Sequence[Range], in_kind, out_kind,
